@@ -1,0 +1,196 @@
+"""One generic walker: places each segment at its guide node, for any compiled guide.
+
+The scan order is pyx12's (map_walker.walk_tree): children of the current loop at or
+after the current position, then the parent loop's, and so on up to the root; a loop
+is entered through its first segment. Which node a segment lands on depends only on
+the node we are at, the segment id and the value of its qualifier element, so each
+answer is memoized: after warm-up a segment costs one dictionary probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from mohsedi.errors import X12Error
+from mohsedi.guide.compile import NODES, Guide, GuideNode, guide_for
+from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
+from mohsedi.x12.segments import Segment
+
+NOT_FOUND = -1
+
+
+def _is_match(node: GuideNode, seg_id: str, values: dict[tuple[int, int], str | None]) -> bool:
+    if node.id != seg_id:
+        return False
+    if node.key is None:
+        return True
+    element, component, codes = node.key
+    return values.get((element, component)) in codes
+
+
+def _first_child(loop: GuideNode) -> GuideNode | None:
+    return NODES[loop.children[0]] if loop.children else None
+
+
+def _loop_matches(loop: GuideNode, seg_id: str, values: dict) -> bool:
+    first = _first_child(loop)
+    if first is None:
+        return False
+    if first.is_loop:
+        # A wrapper loop matches when any direct child loop does.
+        return any(
+            NODES[c].is_loop and _loop_matches(NODES[c], seg_id, values) for c in loop.children
+        )
+    return _is_match(first, seg_id, values)
+
+
+def _enter(loop: GuideNode, seg_id: str, values: dict) -> int:
+    first = _first_child(loop)
+    if first is not None and not first.is_loop and _is_match(first, seg_id, values):
+        return first.index
+    for c in loop.children:
+        child = NODES[c]
+        if child.is_loop:
+            found = _enter(child, seg_id, values)
+            if found != NOT_FOUND:
+                return found
+    return NOT_FOUND
+
+
+def _parent_loop(node: GuideNode) -> GuideNode:
+    parent = NODES[node.parent]
+    while parent.kind == "segment":
+        parent = NODES[parent.parent]
+    return parent
+
+
+def walk(start: int, seg_id: str, values: dict[tuple[int, int], str | None]) -> int:
+    """The node a segment lands on when the walker stands at ``start``; NOT_FOUND if none."""
+    node = NODES[start]
+    position = node.pos
+    if not node.is_loop:
+        node = _parent_loop(node)
+    while True:
+        for c in node.children:
+            child = NODES[c]
+            if child.pos < position:
+                continue
+            if not child.is_loop:
+                if _is_match(child, seg_id, values):
+                    if node.kind == "loop" and _loop_matches(node, seg_id, values):
+                        return _enter(node, seg_id, values)
+                    return child.index
+            elif _loop_matches(child, seg_id, values):
+                return _enter(child, seg_id, values)
+        if node.kind == "root":
+            return NOT_FOUND
+        position = node.pos
+        node = _parent_loop(node)
+
+
+class GuideWalker:
+    """Places segments of one guide, with memoized transitions."""
+
+    def __init__(self, guide: Guide) -> None:
+        self.guide = guide
+        self.transitions: dict[tuple[int, str, tuple[str | None, ...]], int] = {}
+        self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
+        self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
+
+    def qualifiers(self, seg: Segment) -> tuple[str | None, ...]:
+        positions = self.guide.key_positions.get(seg.id)
+        if not positions:
+            return ()
+        codes = self.guide.key_codes[seg.id]
+        out = []
+        for element, component in positions:
+            value = seg.component(element, component) if component else seg.element(element)
+            out.append(value if value in codes else None)
+        return tuple(out)
+
+    def step(self, state: int, seg: Segment) -> int:
+        seg_id = seg.id
+        quals = self.qualifiers(seg)
+        key = (state, seg_id, quals)
+        found = self.transitions.get(key)
+        if found is None:
+            positions = self.guide.key_positions.get(seg_id, ())
+            found = self.transitions[key] = walk(state, seg_id, dict(zip(positions, quals)))
+        return found
+
+
+_WALKERS: dict[str, GuideWalker] = {}
+
+
+def walker_for(isa: Segment | None, gs: Segment | None) -> GuideWalker | None:
+    if isa is None or gs is None:
+        return None
+    guide = guide_for(isa.element(12), gs.element(8), gs.element(1))
+    if guide is None:
+        return None
+    walker = _WALKERS.get(guide.map_file)
+    if walker is None:
+        walker = _WALKERS[guide.map_file] = GuideWalker(guide)
+    return walker
+
+
+def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator[Unit]:
+    """Assign every segment its guide node, as pyx12's X12ContextReader would.
+
+    A segment the guide has no place for keeps the node of the segment before it (as
+    in pyx12) and is recorded in its transaction set's ``placement_errors``.
+    """
+    walker: GuideWalker | None = None
+    state = NOT_FOUND
+    isa: Segment | None = None
+    for unit in units:
+        if isinstance(unit, Envelope):
+            seg = unit.segment
+            if seg.id == "ISA":
+                isa = seg
+                walker = None
+                # The ISA node is the same in every 5010 map; use the 837P one until GS says more.
+                fallback = guide_for("00501", "005010X222A1", "HC")
+                state = fallback.by_path["/ISA_LOOP/ISA"] if fallback else NOT_FOUND
+                seg.node = state
+            elif seg.id == "GS":
+                walker = walker_for(isa, seg)
+                state = walker.gs_node if walker else NOT_FOUND
+                seg.node = state
+            elif walker is not None and state != NOT_FOUND:
+                found = walker.step(state, seg)
+                if found != NOT_FOUND:
+                    state = found
+                seg.node = state
+            yield unit
+            continue
+        assert isinstance(unit, TransactionSet)
+        if walker is None or state == NOT_FOUND:
+            yield unit
+            continue
+        for seg in unit.segments:
+            found = walker.step(state, seg)
+            if found == NOT_FOUND:
+                if len(unit.placement_errors) < 20:
+                    unit.placement_errors.append(
+                        X12Error(
+                            f"segment {seg.id} has no place in {walker.guide.map_file} "
+                            f"after {NODES[state].path}",
+                            source=source,
+                            segment=seg.number,
+                            offset=seg.offset,
+                            segment_id=seg.id,
+                        )
+                    )
+            else:
+                state = found
+            seg.node = state
+        yield unit
+
+
+def node_path(seg: Segment) -> str | None:
+    return NODES[seg.node].path if seg.node >= 0 else None
+
+
+def node_loop(seg: Segment) -> str | None:
+    return NODES[seg.node].loop if seg.node >= 0 else None

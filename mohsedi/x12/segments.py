@@ -1,0 +1,207 @@
+"""Segments with their exact source text, and the tokenizer that finds them.
+
+Losslessness is structural: a segment keeps the characters that came before it at the
+start of a file (``lead``), its own text, and the terminator plus any layout after it
+(``trailer``). Emitting is concatenation, so an untouched segment is byte-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from mohsedi.errors import X12Error
+from mohsedi.x12.delimiters import ISA_LENGTH, Delimiters, sniff_delimiters
+
+BOM = "\ufeff"
+READ_CHUNK = 1 << 20
+
+
+class Segment:
+    """One segment. ``text`` excludes the terminator; element 0 is the segment id."""
+
+    __slots__ = ("text", "trailer", "lead", "number", "offset", "delimiters", "node", "_elements")
+
+    def __init__(
+        self,
+        text: str,
+        trailer: str,
+        delimiters: Delimiters,
+        *,
+        lead: str = "",
+        number: int = 0,
+        offset: int = 0,
+    ) -> None:
+        self.text = text
+        self.trailer = trailer
+        self.lead = lead
+        self.number = number  # 1-based position in the file; 0 for segments a fix inserted
+        self.offset = offset  # character offset of ``text`` in the decoded file
+        self.delimiters = delimiters
+        self.node = -1  # index of the guide node the walker placed it at; -1 = not placed
+        self._elements: list[str] | None = None
+
+    @property
+    def elements(self) -> list[str]:
+        if self._elements is None:
+            self._elements = self.text.split(self.delimiters.element)
+        return self._elements
+
+    @property
+    def id(self) -> str:
+        return self.elements[0]
+
+    def element(self, index: int) -> str:
+        """Element ``index`` (1-based as in the guide: ``SV1-02`` is ``element(2)``), '' if absent."""
+        elements = self.elements
+        return elements[index] if index < len(elements) else ""
+
+    def component(self, index: int, sub: int) -> str:
+        """Component ``sub`` (1-based) of element ``index``: ``SV101-2`` is ``component(1, 2)``."""
+        parts = self.element(index).split(self.delimiters.component)
+        return parts[sub - 1] if sub - 1 < len(parts) else ""
+
+    def components(self, index: int) -> list[str]:
+        value = self.element(index)
+        return value.split(self.delimiters.component) if value else []
+
+    def repeats(self, index: int) -> list[str]:
+        value = self.element(index)
+        if not value:
+            return []
+        sep = self.delimiters.repetition
+        return value.split(sep) if sep else [value]
+
+    def set_elements(self, elements: list[str]) -> None:
+        """Replace the whole segment's elements; trailing empty elements are dropped, as X12 requires."""
+        trimmed = list(elements)
+        while len(trimmed) > 1 and trimmed[-1] == "":
+            trimmed.pop()
+        self.text = self.delimiters.element.join(trimmed)
+        self._elements = None
+
+    def set_element(self, index: int, value: str) -> None:
+        elements = list(self.elements)
+        while len(elements) <= index:
+            elements.append("")
+        elements[index] = value
+        self.set_elements(elements)
+
+    def emit(self) -> str:
+        return self.lead + self.text + self.trailer
+
+    def new_sibling(self, text: str) -> Segment:
+        """A new segment laid out like this one (same delimiters, same line-break style)."""
+        trailer = self.trailer or self.delimiters.segment
+        return Segment(text, trailer, self.delimiters)
+
+    def __repr__(self) -> str:
+        return f"Segment({self.number}, {self.text!r})"
+
+
+def emit(segments: Iterable[Segment]) -> str:
+    return "".join([s.lead + s.text + s.trailer for s in segments])
+
+
+def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterator[Segment]:
+    """Split a stream of text chunks into segments, keeping every character.
+
+    Delimiters are sniffed from each ISA, so interchanges with different delimiters can
+    follow each other in one file. Layout between segments (CR, LF, blank lines) stays in
+    the trailer of the segment before it. A stream that does not start with an ISA raises
+    X12Error; so does an ISA that is not fixed width.
+    """
+    chunk_iter = iter(chunks)
+    buf = ""
+    base = 0  # offset of buf[0] in the whole stream
+    pos = 0
+    eof = False
+    number = 0
+    delims: Delimiters | None = None
+    layout = frozenset(" \t\r\n")
+    pending: Segment | None = None  # the last segment, held back while its trailer may grow
+    lead = ""
+
+    def fill() -> bool:
+        nonlocal buf, base, pos, eof
+        if eof:
+            return False
+        for chunk in chunk_iter:
+            if chunk:
+                buf = buf[pos:] + chunk
+                base += pos
+                pos = 0
+                return True
+        eof = True
+        return False
+
+    fill()
+    if buf.startswith(BOM):
+        lead = BOM
+        pos = 1
+    while True:
+        # Layout before the next segment belongs to the previous one (or, at the start, to the lead).
+        while True:
+            start = pos
+            n = len(buf)
+            while pos < n and buf[pos] in layout:
+                pos += 1
+            if pos > start:
+                if pending is not None:
+                    pending.trailer += buf[start:pos]
+                else:
+                    lead += buf[start:pos]
+            if pos < n or not fill():
+                break
+        if pos >= len(buf):
+            break
+        if buf.startswith("ISA", pos) or (delims is None):
+            while len(buf) - pos < ISA_LENGTH and fill():
+                pass
+            delims = sniff_delimiters(buf[pos : pos + ISA_LENGTH], source=source, offset=base + pos)
+            layout = delims.trailer_whitespace
+            end = pos + ISA_LENGTH - 1
+        else:
+            term = delims.segment
+            end = buf.find(term, pos)
+            while end < 0:
+                searched = len(buf) - pos
+                if not fill():
+                    break
+                end = buf.find(term, pos + searched)
+        if pending is not None:
+            yield pending
+        number += 1
+        if end < 0:
+            # Last segment without a terminator: kept as is, so emit still reproduces the input.
+            pending = Segment(buf[pos:], "", delims, lead=lead, number=number, offset=base + pos)
+            pos = len(buf)
+        else:
+            pending = Segment(
+                buf[pos:end], buf[end], delims, lead=lead, number=number, offset=base + pos
+            )
+            pos = end + 1
+        lead = ""
+    if pending is not None:
+        if lead:
+            pending.trailer += lead
+        yield pending
+    elif lead or number == 0:
+        raise X12Error("no ISA segment found: the input is empty or only blank", source=source)
+
+
+def read_chunks(path: str, size: int = READ_CHUNK) -> Iterator[str]:
+    """Decode a file in chunks; undecodable bytes survive the round trip via surrogateescape."""
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        while True:
+            chunk = fh.read(size)
+            if not chunk:
+                return
+            yield chunk
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+def decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="surrogateescape")
