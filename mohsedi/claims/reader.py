@@ -125,7 +125,9 @@ def read_claim(
             subscriber.payer_id if subscriber else "",
             subscriber.member_id if subscriber else "",
             # The patient loop's own text identifies a dependent without us keeping its fields.
-            "".join(s.text for s in patient.segments if s.id in ("NM1", "DMG")) if patient else "",
+            "\x1f".join("\x1e".join(s.elements) for s in patient.segments if s.id in ("NM1", "DMG"))
+            if patient
+            else "",
         ]
     )
     return Claim(

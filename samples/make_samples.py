@@ -1,0 +1,272 @@
+"""Regenerate the sample files: `python samples/make_samples.py`.
+
+Every person, provider and payer here is invented. Each claim seeds at most one kind
+of error so a check finding can be traced to the claim built to show it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+from mohsedi.synth import (
+    FEE,
+    ClaimPaymentSpec,
+    ClaimSpec,
+    Envelope835,
+    Envelope837,
+    LineSpec,
+    ServicePaymentSpec,
+    build_835,
+    build_837p,
+)
+
+HERE = Path(__file__).parent
+DAY = date(2026, 10, 6)
+
+# ICD-10-CM codes (without the dot) used below.
+NOSE_BCC = "C44311"  # basal cell carcinoma of skin of nose
+SCALP_SCC = "C4442"  # squamous cell carcinoma of skin of scalp and neck
+EAR_BCC = "C44212"  # basal cell carcinoma of skin of right ear
+BACK_BCC = "C44519"  # basal cell carcinoma of skin of other part of trunk
+ARM_SCC = "C44622"  # squamous cell carcinoma of skin of right upper limb
+LEG_BCC = "C44712"  # basal cell carcinoma of skin of right lower limb
+ACTINIC = "L570"  # actinic keratosis
+NEOPLASM_UNCERTAIN = "D485"  # neoplasm of uncertain behavior of skin
+SEB_KERATOSIS = "L821"  # other seborrheic keratosis
+
+
+def line(code: str, units: int = 1, mods: tuple[str, ...] = (), ptr: tuple[int, ...] = (1,), **kw) -> LineSpec:
+    fee = FEE.get(code, D("150.00"))
+    return LineSpec(code, fee * units, units, mods, ptr, **kw)
+
+
+def patient(n: int, **kw) -> dict:
+    return {"member_id": f"9SY{n:07d}", "last_name": "SAMPLE", "first_name": f"PATIENT{n}", **kw}
+
+
+CLEAN = [
+    # One tumor on the nose, three stages, layered repair.
+    ClaimSpec("MOHS-0001", (NOSE_BCC,), [line("17311"), line("17312", 2), line("13151")], **patient(1)),
+    # Stages with 7, 3 and 6 blocks on the nose: 17311 x1, 17312 x2, 17315 x3.
+    ClaimSpec("MOHS-0002", (NOSE_BCC,), [line("17311"), line("17312", 2), line("17315", 3)], **patient(2)),
+    # Two tumors: nose and back; the second first stage carries XS; a flap needs no modifier.
+    ClaimSpec(
+        "MOHS-0003",
+        (NOSE_BCC, BACK_BCC),
+        [
+            line("17311", ptr=(1,)),
+            line("17312", 1, ptr=(1,)),
+            line("17313", mods=("XS",), ptr=(2,)),
+            line("17314", 1, ptr=(2,)),
+            line("14060", ptr=(1,)),
+        ],
+        **patient(3),
+    ),
+    # Scalp is head: 17311 is right. Same-day E/M with 25 for another problem,
+    # and a biopsy of a different lesion with XS.
+    ClaimSpec(
+        "MOHS-0004",
+        (SCALP_SCC, ACTINIC, NEOPLASM_UNCERTAIN),
+        [
+            line("99213", mods=("25",), ptr=(2,)),
+            line("17311", ptr=(1,)),
+            line("11102", mods=("XS",), ptr=(3,)),
+        ],
+        **patient(4),
+    ),
+]
+
+MOHS_ERRORS = [
+    # MOHS005: 17313 (trunk/arms/legs) billed for a scalp tumor.
+    ClaimSpec("MOHS-0101", (SCALP_SCC,), [line("17313"), line("17314", 1)], **patient(101)),
+    # MOHS001: additional stage with no first stage that day.
+    ClaimSpec("MOHS-0102", (NOSE_BCC,), [line("17312", 1)], **patient(102)),
+    # MOHS002: 17314 (trunk add-on) after a 17311 (head first stage).
+    ClaimSpec("MOHS-0103", (EAR_BCC,), [line("17311"), line("17314", 1)], **patient(103)),
+    # MOHS003: two units on a first-stage line (two tumors on one line).
+    ClaimSpec("MOHS-0104", (NOSE_BCC, EAR_BCC), [line("17311", 2, ptr=(1, 2))], **patient(104)),
+    # MOHS004: second tumor's first stage without a distinct-lesion modifier.
+    ClaimSpec(
+        "MOHS-0105",
+        (NOSE_BCC, EAR_BCC),
+        [line("17311", ptr=(1,)), line("17311", ptr=(2,))],
+        **patient(105),
+    ),
+    # MOHS006: head/neck code on a trunk diagnosis (valid only with deep structures documented).
+    ClaimSpec("MOHS-0106", (BACK_BCC,), [line("17311")], **patient(106)),
+    # MOHS008: Mohs pointing to a diagnosis Mohs is not covered for.
+    ClaimSpec("MOHS-0107", (SEB_KERATOSIS,), [line("17311")], **patient(107)),
+    # MOHS016: a stage-banded code deleted in 2007.
+    ClaimSpec("MOHS-0108", (NOSE_BCC,), [line("17304")], **patient(108)),
+]
+
+SAME_DAY_ERRORS = [
+    # MOHS011: same-day biopsy with no modifier (NCCI001 stays silent: the specific rule covers it).
+    ClaimSpec(
+        "MOHS-0201",
+        (NOSE_BCC, NEOPLASM_UNCERTAIN),
+        [line("17311", ptr=(1,)), line("11102", ptr=(2,))],
+        **patient(201),
+    ),
+    # MOHS009: surgical pathology billed for the Mohs layers.
+    ClaimSpec("MOHS-0202", (NOSE_BCC,), [line("17311"), line("88305", 2)], **patient(202)),
+    # MOHS013: same-day E/M without 25.
+    ClaimSpec(
+        "MOHS-0203",
+        (EAR_BCC, ACTINIC),
+        [line("99213", ptr=(2,)), line("17311", ptr=(1,))],
+        **patient(203),
+    ),
+    # MOHS012: excision of a different lesion the same day without XS/59.
+    ClaimSpec(
+        "MOHS-0204",
+        (NOSE_BCC, ARM_SCC),
+        [line("17311", ptr=(1,)), line("11602", ptr=(2,))],
+        **patient(204),
+    ),
+    # MOHS010: special stain without 59.
+    ClaimSpec("MOHS-0205", (NOSE_BCC,), [line("17311"), line("88314")], **patient(205)),
+    # MOHS015: a blanket 59 on the repair (no NCCI pair needs it: compliance risk).
+    ClaimSpec("MOHS-0206", (NOSE_BCC,), [line("17311"), line("13151", mods=("59",))], **patient(206)),
+]
+
+MODIFIER_X12_ERRORS = [
+    # MOHS014: 59 together with XS on one line.
+    ClaimSpec(
+        "MOHS-0301",
+        (NOSE_BCC, EAR_BCC),
+        [line("17311", ptr=(1,)), line("17311", mods=("59", "XS"), ptr=(2,))],
+        **patient(301),
+    ),
+    # MOHS018: modifier 51 on an add-on.
+    ClaimSpec("MOHS-0302", (NOSE_BCC,), [line("17311"), line("17312", 1, mods=("51",))], **patient(302)),
+    # MOHS017: no CLIA number (REF*X4) on a claim with Mohs codes.
+    ClaimSpec("MOHS-0303", (NOSE_BCC,), [line("17311")], clia=None, **patient(303)),
+    # X12002: CLM02 does not add up; X12004: no REF*6R on the lines; X12005: lower-case modifier.
+    ClaimSpec(
+        "MOHS-0304",
+        (NOSE_BCC, EAR_BCC),
+        [
+            line("17311", ptr=(1,), line_id=None),
+            line("17311", mods=("xs",), ptr=(2,), line_id=None),
+        ],
+        total=D("1400.00"),
+        **patient(304),
+    ),
+]
+
+MUE_ERRORS = [
+    # NCCI003: five first stages of 17313 on one date (MUE 3, date of service edit).
+    ClaimSpec(
+        "MOHS-0401",
+        (BACK_BCC, ARM_SCC, LEG_BCC, "C44619", "C44712"),
+        [line("17313", ptr=(i,), mods=() if i == 1 else ("XS",)) for i in range(1, 6)],
+        **patient(401),
+    ),
+]
+
+
+def svc(claim: ClaimSpec, n: int, paid: D | None = None, adj=None, remarks=()) -> ServicePaymentSpec:
+    spec = claim.lines[n - 1]
+    charge = spec.charge
+    if paid is None:
+        paid = (charge * D("0.8")).quantize(D("0.01"))
+        adj = [("CO", "45", (charge - paid) * D("0.75")), ("PR", "2", (charge - paid) * D("0.25"))]
+    return ServicePaymentSpec(
+        spec.procedure,
+        charge,
+        paid,
+        tuple(m.upper() for m in spec.modifiers),
+        int(spec.units),
+        DAY,
+        f"{claim.pcn}-{n}" if spec.line_id == "auto" else None,
+        [(g, c, a.quantize(D("0.01"))) for g, c, a in (adj or [])],
+        tuple(remarks),
+    )
+
+
+def deny(claim: ClaimSpec, n: int, group: str, carc: str, *remarks: str) -> ServicePaymentSpec:
+    charge = claim.lines[n - 1].charge
+    return svc(claim, n, D("0"), [(group, carc, charge)], remarks)
+
+
+def payment(claim: ClaimSpec, services: list[ServicePaymentSpec], status: str = "1", **kw) -> ClaimPaymentSpec:
+    charge = sum((s.charge for s in services), D("0"))
+    paid = sum((s.paid for s in services), D("0"))
+    pr = sum((a for s in services for g, _, a in s.adjustments if g == "PR"), D("0"))
+    if status == "1" and paid == 0:
+        status = "4"
+    return ClaimPaymentSpec(claim.pcn, status, charge, paid, pr, f"PCN{claim.pcn[-4:]}", services, **kw)
+
+
+def all_paid(claim: ClaimSpec) -> ClaimPaymentSpec:
+    return payment(claim, [svc(claim, n) for n in range(1, len(claim.lines) + 1)])
+
+
+def by_pcn(claims: list[ClaimSpec]) -> dict[str, ClaimSpec]:
+    return {c.pcn: c for c in claims}
+
+
+def remits() -> tuple[list[ClaimPaymentSpec], list[ClaimPaymentSpec]]:
+    paid = [all_paid(c) for c in CLEAN]
+    m = by_pcn(MOHS_ERRORS + SAME_DAY_ERRORS + MODIFIER_X12_ERRORS + MUE_ERRORS)
+    denials = [
+        payment(m["MOHS-0101"], [deny(m["MOHS-0101"], 1, "CO", "11", "M76"), deny(m["MOHS-0101"], 2, "CO", "11", "M76")]),
+        payment(m["MOHS-0102"], [deny(m["MOHS-0102"], 1, "CO", "B15", "N122")]),
+        payment(m["MOHS-0103"], [svc(m["MOHS-0103"], 1), deny(m["MOHS-0103"], 2, "CO", "B15", "N122")]),
+        payment(m["MOHS-0104"], [deny(m["MOHS-0104"], 1, "CO", "151", "N362")]),
+        payment(m["MOHS-0105"], [svc(m["MOHS-0105"], 1), deny(m["MOHS-0105"], 2, "OA", "18", "N522")]),
+        payment(m["MOHS-0107"], [deny(m["MOHS-0107"], 1, "CO", "50", "N115")]),
+        payment(m["MOHS-0108"], [deny(m["MOHS-0108"], 1, "CO", "181", "M51")]),
+        payment(m["MOHS-0201"], [svc(m["MOHS-0201"], 1), deny(m["MOHS-0201"], 2, "CO", "236", "M80")]),
+        payment(m["MOHS-0202"], [svc(m["MOHS-0202"], 1), deny(m["MOHS-0202"], 2, "CO", "236", "M80")]),
+        payment(m["MOHS-0203"], [deny(m["MOHS-0203"], 1, "CO", "236", "M80"), svc(m["MOHS-0203"], 2)]),
+        payment(m["MOHS-0204"], [svc(m["MOHS-0204"], 1), deny(m["MOHS-0204"], 2, "CO", "236", "M80")]),
+        payment(m["MOHS-0205"], [svc(m["MOHS-0205"], 1), deny(m["MOHS-0205"], 2, "CO", "236", "M80")]),
+        payment(m["MOHS-0301"], [svc(m["MOHS-0301"], 1), deny(m["MOHS-0301"], 2, "CO", "4", "N519")]),
+        payment(m["MOHS-0302"], [svc(m["MOHS-0302"], 1), deny(m["MOHS-0302"], 2, "CO", "4", "N519")]),
+        payment(m["MOHS-0303"], [deny(m["MOHS-0303"], 1, "CO", "16", "MA120")], claim_remarks=("MA120",)),
+        payment(
+            m["MOHS-0401"],
+            [svc(m["MOHS-0401"], n) for n in (1, 2, 3)]
+            + [deny(m["MOHS-0401"], n, "CO", "151", "N362") for n in (4, 5)],
+        ),
+        # Denied for prior authorization: no rule predicts it without a payer policy (unexplained).
+        payment(m["MOHS-0106"], [deny(m["MOHS-0106"], 1, "CO", "197", "N54")]),
+    ]
+    # A payer's take-back of an earlier payment, then the corrected payment (CLP02 = 22).
+    reversed_claim = CLEAN[0]
+    reversal = all_paid(reversed_claim)
+    reversal.status = "22"
+    reversal.paid = -reversal.paid
+    reversal.charge = -reversal.charge
+    reversal.patient_responsibility = -reversal.patient_responsibility
+    for s in reversal.services:
+        s.charge, s.paid = -s.charge, -s.paid
+        s.adjustments = [(g, c, -a) for g, c, a in s.adjustments]
+    return paid, denials + [reversal, all_paid(reversed_claim)]
+
+
+def main() -> None:
+    files = {
+        "01-mohs-clean.837": CLEAN,
+        "10-mohs-coding-errors.837": MOHS_ERRORS,
+        "11-same-day-errors.837": SAME_DAY_ERRORS,
+        "12-modifier-and-x12-errors.837": MODIFIER_X12_ERRORS,
+        "13-mue-errors.837": MUE_ERRORS,
+    }
+    for n, (name, claims) in enumerate(files.items(), start=1):
+        env = Envelope837(interchange_control=n, group_control=n)
+        (HERE / name).write_text(build_837p(claims, env), newline="")
+    paid, denials = remits()
+    env = Envelope835(trace_number="EFT2610300001", interchange_control=101, group_control=101)
+    (HERE / "01-mohs-paid.835").write_text(build_835(paid, env), newline="")
+    env = Envelope835(trace_number="EFT2611060002", payment_date=date(2026, 11, 6),
+                      interchange_control=102, group_control=102)
+    (HERE / "10-mohs-denials.835").write_text(build_835(denials, env), newline="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""emit(parse(raw)) == raw for every file we have, in every layout a file can come in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mohsedi.x12 import emit, iter_segments, parse_segments
+from mohsedi.x12.segments import decode, encode, read_chunks
+from tests.conftest import corpus_dir, file_id, x12_files
+
+FILES = x12_files()
+
+
+def test_some_files_are_checked() -> None:
+    assert len(FILES) >= 7
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+def test_file_round_trips_byte_for_byte(path: Path) -> None:
+    raw = path.read_bytes()
+    segments = list(iter_segments(read_chunks(str(path)), source=str(path)))
+    assert encode(emit(segments)) == raw
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+@pytest.mark.parametrize("chunk", [1, 7, 106, 4096])
+def test_chunk_boundaries_do_not_matter(path: Path, chunk: int) -> None:
+    text = decode(path.read_bytes())
+    whole = [(s.text, s.trailer, s.lead, s.offset) for s in parse_segments(text)]
+    pieces = [text[i : i + chunk] for i in range(0, len(text), chunk)]
+    streamed = [(s.text, s.trailer, s.lead, s.offset) for s in iter_segments(pieces)]
+    assert streamed == whole
+
+
+def _relayout(text: str, line_break: str) -> str:
+    segments = parse_segments(text)
+    term = segments[0].delimiters.segment
+    return "".join(s.text + term + line_break for s in segments)
+
+
+@pytest.mark.parametrize("line_break", ["", "\n", "\r\n", "\r", "\n\n", " \r\n"])
+@pytest.mark.parametrize("path", FILES[:3], ids=file_id)
+def test_layouts_round_trip_and_read_the_same(path: Path, line_break: str) -> None:
+    text = _relayout(decode(path.read_bytes()), line_break)
+    segments = parse_segments(text)
+    assert emit(segments) == text
+    flat = [s.text for s in parse_segments(_relayout(text, ""))]
+    assert [s.text for s in segments] == flat
+
+
+def test_bom_and_leading_blank_lines_are_kept(sample_text: str) -> None:
+    text = "\ufeff\r\n\n" + sample_text + "\n\n"
+    segments = parse_segments(text)
+    assert segments[0].id == "ISA"
+    assert emit(segments) == text
+
+
+def test_several_interchanges_with_different_delimiters(sample_text: str) -> None:
+    other = sample_text.replace("*", "|").replace(":", ">").replace("~", "\x1c")
+    # The ISA11 repetition separator ^ stays; positions are fixed width, so this is still valid.
+    text = sample_text + other + sample_text
+    segments = parse_segments(text)
+    assert emit(segments) == text
+    isas = [s for s in segments if s.id == "ISA"]
+    assert [s.delimiters.element for s in isas] == ["*", "|", "*"]
+    assert [s.delimiters.segment for s in isas] == ["~", "\x1c", "~"]
+
+
+def test_undecodable_bytes_survive(tmp_path: Path, sample_text: str) -> None:
+    raw = encode(sample_text).replace(b"SAMPLE", b"SAMPL\xe9", 1)
+    path = tmp_path / "latin1.837"
+    path.write_bytes(raw)
+    segments = list(iter_segments(read_chunks(str(path))))
+    assert encode(emit(segments)) == raw
+
+
+def test_last_segment_without_terminator_is_kept(sample_text: str) -> None:
+    text = sample_text.rstrip().rstrip("~")
+    assert emit(parse_segments(text)) == text
+
+
+def test_corpus_is_found_or_skipped_cleanly() -> None:
+    if corpus_dir() is None:
+        pytest.skip("../shared/corpus is not beside this clone")
+    assert FILES[-1].suffix == ".edi"
