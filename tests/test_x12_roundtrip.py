@@ -85,3 +85,20 @@ def test_corpus_is_found_or_skipped_cleanly() -> None:
     if corpus_dir() is None:
         pytest.skip("../shared/corpus is not beside this clone")
     assert FILES[-1].suffix == ".edi"
+
+
+def test_doubled_terminators_and_blank_lines_are_layout(sample_text: str) -> None:
+    text = sample_text.replace("~\nHL*2", "~~\n\nHL*2", 1).replace("~\nDTP", "~\n~DTP", 1)
+    segments = parse_segments(text)
+    assert emit(segments) == text
+    assert all(s.id for s in segments)
+    assert len(segments) == len(parse_segments(sample_text))
+
+
+def test_newline_as_segment_terminator_with_blank_lines(sample_text: str) -> None:
+    text = sample_text.replace("~\n", "\n")
+    assert text[105] == "\n" and text[106:109] == "GS*"
+    with_blanks = text.replace("\nHL*", "\n\nHL*")
+    segments = parse_segments(with_blanks)
+    assert emit(segments) == with_blanks
+    assert [s.text for s in segments] == [s.text for s in parse_segments(text)]

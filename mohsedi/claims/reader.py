@@ -16,7 +16,8 @@ from mohsedi.claims.model import (
 )
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
-from mohsedi.guide.loops import date_or_range, loop_chain, to_decimal
+from mohsedi.guide.compile import NODES
+from mohsedi.guide.loops import date_or_range, to_decimal
 from mohsedi.x12.envelope import TransactionSet, Unit
 from mohsedi.x12.segments import Segment, read_chunks
 
@@ -32,44 +33,88 @@ class ClaimSet:
     error: X12Error | None = None
 
 
+# What a segment means to the claim reader, by its guide node: (loop, last path step) -> role.
+# The guide tells qualified segments apart (2400/DTP[472], 2400/REF[6R]), so one lookup per
+# segment replaces qualifier checks.
+(HL_A, PROVIDER_NM1, PROVIDER_REF, HL_B, SBR, SUBSCRIBER_NM1, PAYER_NM1, HL_C, PAT, CLM, HI,
+ CLAIM_REF, CLAIM_RENDERING, LX, SV1, DTP_472, REF_6R, LINE_RENDERING, SE) = range(1, 20)
+ROLE_BY_STEP = {
+    ("2000A", "HL"): HL_A,
+    ("2010AA", "NM1"): PROVIDER_NM1,
+    ("2010AA", "REF[EI]"): PROVIDER_REF,
+    ("2000B", "HL"): HL_B,
+    ("2000B", "SBR"): SBR,
+    ("2010BA", "NM1"): SUBSCRIBER_NM1,
+    ("2010BB", "NM1"): PAYER_NM1,
+    ("2000C", "HL"): HL_C,
+    ("2000C", "PAT"): PAT,
+    ("2300", "CLM"): CLM,
+    ("2310B", "NM1"): CLAIM_RENDERING,
+    ("2400", "LX"): LX,
+    ("2400", "SV1"): SV1,
+    ("2400", "DTP[472]"): DTP_472,
+    ("2400", "REF[6R]"): REF_6R,
+    ("2420A", "NM1"): LINE_RENDERING,
+    ("ST_LOOP", "SE"): SE,
+}
+ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualifier
+DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
+_ROLES: dict[int, int] = {}
+PAD8 = [""] * 8
+EMPTY8 = PAD8
+
+
+def role_of(node: int) -> int:
+    role = _ROLES.get(node)
+    if role is None:
+        guide_node = NODES[node]
+        step = guide_node.path.rsplit("/", 1)[-1]
+        role = ROLE_BY_STEP.get((guide_node.loop, step)) or ROLE_BY_SEGMENT.get(
+            (guide_node.loop, guide_node.id), 0
+        )
+        _ROLES[node] = role
+    return role
+
+
 def read_line(segments: list[Segment], claim_diagnoses: list[Diagnosis]) -> ServiceLine:
+    """Loop 2400 from its segments (LX first)."""
     lx = segments[0]
     sv1 = dtp = ref6r = rendering = None
     for seg in segments:
-        sid = seg.id
-        chain = loop_chain(seg.node)
-        loop = chain[-1] if chain else ""
-        if loop == "2400":
-            if sid == "SV1" and sv1 is None:
-                sv1 = seg
-            elif sid == "DTP" and seg.element(1) == "472" and dtp is None:
-                dtp = seg
-            elif sid == "REF" and seg.element(1) == "6R" and ref6r is None:
-                ref6r = seg
-        elif loop == "2420A" and sid == "NM1" and rendering is None:
+        role = _ROLES.get(seg.node) or role_of(seg.node)
+        if role == SV1 and sv1 is None:
+            sv1 = seg
+        elif role == DTP_472 and dtp is None:
+            dtp = seg
+        elif role == REF_6R and ref6r is None:
+            ref6r = seg
+        elif role == LINE_RENDERING and rendering is None:
             rendering = seg
-    procedure = sv1.components(1) if sv1 is not None else []
     pointers: list[int] = []
+    procedure: list[str] = []
+    # SV1 padded once to SV107, instead of a bounds check per element read.
+    sv = (sv1.elements + PAD8)[:8] if sv1 is not None else EMPTY8
     if sv1 is not None:
-        for p in sv1.components(7):
-            if p.isdigit():
-                pointers.append(int(p))
-    date_from, date_to = date_or_range(dtp.element(2), dtp.element(3)) if dtp else (None, None)
-    diagnoses = [
-        claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= len(claim_diagnoses)
-    ]
-    number = lx.element(1)
+        component = sv1.delimiters.component
+        procedure = sv[1].split(component)
+        pointers = [int(p) for p in sv[7].split(component) if p.isdigit()]
+    date_from, date_to = (None, None)
+    if dtp is not None:
+        dtp_elements = dtp.elements
+        if len(dtp_elements) > 3:
+            date_from, date_to = date_or_range(dtp_elements[2], dtp_elements[3])
+    number = lx.elements[1] if len(lx.elements) > 1 else ""
     return ServiceLine(
         number=int(number) if number.isdigit() else None,
         qualifier=procedure[0] if procedure else "",
         procedure=procedure[1] if len(procedure) > 1 else "",
         modifiers=[m for m in procedure[2:6] if m],
-        charge=to_decimal(sv1.element(2)) if sv1 else None,
-        unit_basis=sv1.element(3) if sv1 else "",
-        units=to_decimal(sv1.element(4)) if sv1 else None,
-        place_of_service=sv1.element(5) if sv1 else "",
+        charge=to_decimal(sv[2]) if sv1 else None,
+        unit_basis=sv[3],
+        units=to_decimal(sv[4]) if sv1 else None,
+        place_of_service=sv[5],
         diagnosis_pointers=pointers,
-        diagnoses=diagnoses,
+        diagnoses=[claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= len(claim_diagnoses)],
         date_from=date_from,
         date_to=date_to,
         line_id=ref6r.element(2) if ref6r is not None else None,
@@ -80,56 +125,50 @@ def read_line(segments: list[Segment], claim_diagnoses: list[Diagnosis]) -> Serv
     )
 
 
+def patient_key(subscriber: Subscriber | None, patient: Patient | None) -> str:
+    """Tells patients apart within a batch without keeping who they are (never stored as is)."""
+    parts = [subscriber.payer_id, subscriber.member_id] if subscriber else ["", ""]
+    if patient is not None:
+        # A dependent: the patient loop's own values, independent of delimiters.
+        parts += ["\x1e".join(s.elements) for s in patient.segments if s.id in ("NM1", "DMG")]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
+
+
 def read_claim(
     segments: list[Segment],
+    line_starts: list[int],
     provider: BillingProvider | None,
     subscriber: Subscriber | None,
     patient: Patient | None,
 ) -> Claim:
+    """Loop 2300 from its segments (CLM first); ``line_starts`` index each LX."""
     clm = segments[0]
     diagnoses: list[Diagnosis] = []
     refs: dict[str, str] = {}
     rendering_npi = None
-    line_groups: list[list[Segment]] = []
-    for seg in segments:
-        chain = loop_chain(seg.node)
-        loop = chain[-1] if chain else ""
-        if "2400" in chain:
-            if seg.id == "LX" and loop == "2400":
-                line_groups.append([seg])
-            elif line_groups:
-                line_groups[-1].append(seg)
-            continue
-        sid = seg.id
-        if loop == "2300":
-            if sid == "HI":
-                for value in seg.elements[1:]:
-                    parts = value.split(seg.delimiters.component)
-                    if len(parts) >= 2 and parts[1]:
-                        diagnoses.append(Diagnosis(parts[0], parts[1]))
-            elif sid == "REF":
-                refs.setdefault(seg.element(1), seg.element(2))
-        elif loop == "2310B" and sid == "NM1":
+    first_line = line_starts[0] if line_starts else len(segments)
+    for seg in segments[1:first_line]:
+        role = _ROLES.get(seg.node) or role_of(seg.node)
+        if role == HI:
+            component = seg.delimiters.component
+            for value in seg.elements[1:]:
+                qualifier, _, code = value.partition(component)
+                if qualifier in DIAGNOSIS_QUALIFIERS and code:
+                    diagnoses.append(Diagnosis(qualifier, code.partition(component)[0]))
+        elif role == CLAIM_REF:
+            refs.setdefault(seg.element(1), seg.element(2))
+        elif role == CLAIM_RENDERING:
             rendering_npi = seg.element(9) or None
-    clm05 = clm.components(5)
+    bounds = [*line_starts, len(segments)]
+    lines = [read_line(segments[a:b], diagnoses) for a, b in zip(bounds, bounds[1:])]
     problems = []
     total = to_decimal(clm.element(2))
     if total is None:
         problems.append(f"CLM02 {clm.element(2)!r} is not an amount")
-    lines = [read_line(group, diagnoses) for group in line_groups]
     for line in lines:
         if line.sv1 is not None and line.charge is None:
             problems.append(f"SV102 {line.sv1.element(2)!r} on line {line.number} is not an amount")
-    key_source = "|".join(
-        [
-            subscriber.payer_id if subscriber else "",
-            subscriber.member_id if subscriber else "",
-            # The patient loop's own text identifies a dependent without us keeping its fields.
-            "\x1f".join("\x1e".join(s.elements) for s in patient.segments if s.id in ("NM1", "DMG"))
-            if patient
-            else "",
-        ]
-    )
+    clm05 = clm.components(5)
     return Claim(
         patient_control_number=clm.element(1),
         total_charge=total,
@@ -145,7 +184,7 @@ def read_claim(
         billing_provider=provider,
         subscriber=subscriber,
         patient=patient,
-        patient_key=hashlib.blake2b(key_source.encode(), digest_size=10).hexdigest(),
+        patient_key=patient_key(subscriber, patient),
         clm=clm,
         segments=segments,
         problems=problems,
@@ -154,6 +193,7 @@ def read_claim(
 
 def read_claim_set(ts: TransactionSet) -> ClaimSet:
     """The claims of one 837P transaction set (quarantined when it is not a readable 837P)."""
+    # Past this check every segment is placed (node >= 0).
     if not ts.ok:
         return ClaimSet(ts, error=ts.problems()[0])
     if ts.transaction_type != "837" or ts.implementation != IMPLEMENTATION_837P:
@@ -168,65 +208,64 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
                 segment_id=first.id,
             ),
         )
+    segs = ts.segments
     claims: list[Claim] = []
     provider: BillingProvider | None = None
     subscriber: Subscriber | None = None
     patient: Patient | None = None
-    claim_segments: list[Segment] | None = None
-    context: list[Segment] | None = None  # segments of the current 2000A/B/C outside any claim
+    context_start = 0  # where the current HL's own segments begin
+    claim_start = -1  # index of the open claim's CLM, -1 when none is open
+    line_starts: list[int] = []
+    roles = _ROLES
 
-    def close_claim() -> None:
-        nonlocal claim_segments
-        if claim_segments:
-            claims.append(read_claim(claim_segments, provider, subscriber, patient))
-        claim_segments = None
+    def close(end: int) -> None:
+        nonlocal claim_start
+        if claim_start >= 0:
+            claims.append(
+                read_claim(segs[claim_start:end], [i - claim_start for i in line_starts],
+                           provider, subscriber, patient)
+            )
+            claim_start = -1
+        elif provider is not None or subscriber is not None or patient is not None:
+            owner = patient or subscriber or provider
+            owner.segments.extend(segs[context_start:end])
 
-    for seg in ts.segments:
-        chain = loop_chain(seg.node)
-        sid = seg.id
-        if sid == "HL" or sid == "SE" or (sid == "CLM" and chain and chain[-1] == "2300"):
-            close_claim()
-        if sid == "CLM" and chain and chain[-1] == "2300":
-            claim_segments = [seg]
+    for i, seg in enumerate(segs):
+        role = roles.get(seg.node) or role_of(seg.node)
+        if not role:
             continue
-        if claim_segments is not None:
-            claim_segments.append(seg)
-            continue
-        if sid == "HL":
-            level = chain[-1] if chain else ""
-            if level == "2000A":
-                provider = BillingProvider(npi="", tax_id="", hl=seg)
-                subscriber, patient = None, None
-                context = provider.segments
-            elif level == "2000B":
-                subscriber = Subscriber("", "", "", "", "", hl=seg)
-                patient = None
-                context = subscriber.segments
-            elif level == "2000C":
-                patient = Patient("", hl=seg)
-                context = patient.segments
+        if role == LX:
+            line_starts.append(i)
+        elif role in (SV1, DTP_472, REF_6R, LINE_RENDERING, HI, CLAIM_REF, CLAIM_RENDERING):
+            continue  # read with their claim
+        elif role == CLM:
+            close(i)
+            claim_start, line_starts = i, []
+        elif role in (HL_A, HL_B, HL_C, SE):
+            close(i)
+            context_start = i
+            if role == HL_A:
+                provider, subscriber, patient = BillingProvider("", "", seg), None, None
+            elif role == HL_B:
+                subscriber, patient = Subscriber("", "", "", "", "", seg), None
+            elif role == HL_C:
+                patient = Patient("", seg)
+        elif role == PROVIDER_NM1 and provider is not None:
+            provider.npi = seg.element(9)
+        elif role == PROVIDER_REF and provider is not None and not provider.tax_id:
+            provider.tax_id = seg.element(2)
+        elif subscriber is not None and role in (SBR, SUBSCRIBER_NM1, PAYER_NM1):
+            if role == SBR:
+                subscriber.payer_responsibility = seg.element(1)
+                subscriber.claim_filing_indicator = seg.element(9)
+            elif role == SUBSCRIBER_NM1:
+                subscriber.member_id = seg.element(9)
             else:
-                context = None
-        if context is not None:
-            context.append(seg)
-            loop = chain[-1] if chain else ""
-            if loop == "2010AA" and provider is not None:
-                if sid == "NM1":
-                    provider.npi = seg.element(9)
-                elif sid == "REF" and seg.element(1) in ("EI", "SY") and not provider.tax_id:
-                    provider.tax_id = seg.element(2)
-            elif subscriber is not None and loop in ("2000B", "2010BA", "2010BB"):
-                if sid == "SBR":
-                    subscriber.payer_responsibility = seg.element(1)
-                    subscriber.claim_filing_indicator = seg.element(9)
-                elif sid == "NM1" and loop == "2010BA":
-                    subscriber.member_id = seg.element(9)
-                elif sid == "NM1" and loop == "2010BB":
-                    subscriber.payer_id = seg.element(9)
-                    subscriber.payer_name = seg.element(3)
-            elif patient is not None and loop == "2000C" and sid == "PAT":
-                patient.relationship = seg.element(1)
-    close_claim()
+                subscriber.payer_id = seg.element(9)
+                subscriber.payer_name = seg.element(3)
+        elif role == PAT and patient is not None:
+            patient.relationship = seg.element(1)
+    close(len(segs))
     return ClaimSet(ts, claims)
 
 

@@ -50,6 +50,10 @@ class Guide:
 
 
 NODES: list[GuideNode] = []
+# CHAINS[i]: loop ids from the ST loop down to node i's own loop, ('2000A', '2000B', '2300', '2400').
+# Kept beside NODES as a flat list because readers look it up for every segment.
+CHAINS: list[tuple[str, ...]] = []
+ENVELOPE_LOOPS = frozenset({"ISA_LOOP", "GS_LOOP", "ST_LOOP", "HEADER", "DETAIL", "FOOTER"})
 
 
 def pyx12_map_dir() -> Path:
@@ -154,6 +158,8 @@ def compile_guide(map_file: str) -> Guide:
 
     def add(node: GuideNode) -> int:
         NODES.append(node)
+        parts = node.path.split("/")[1:] if node.is_loop else node.path.split("/")[1:-1]
+        CHAINS.append(tuple(p for p in parts if p not in ENVELOPE_LOOPS))
         by_path.setdefault(node.path, node.index)
         return node.index
 

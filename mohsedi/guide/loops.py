@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from mohsedi.guide.compile import NODES
+from mohsedi.guide.compile import CHAINS
 from mohsedi.x12.segments import Segment
 
 
-@functools.cache
 def loop_chain(node: int) -> tuple[str, ...]:
     """Loop ids from the ST loop down to the segment's own loop: ('2000A', '2000B', '2300', '2400')."""
-    if node < 0:
-        return ()
-    parts = [p for p in NODES[node].path.split("/")[1:-1]]
-    skip = {"ISA_LOOP", "GS_LOOP", "ST_LOOP", "HEADER", "DETAIL", "FOOTER"}
-    return tuple(p for p in parts if p not in skip)
+    return CHAINS[node] if node >= 0 else ()
 
 
 def in_loop(seg: Segment, loop_id: str) -> bool:

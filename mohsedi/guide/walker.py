@@ -17,6 +17,7 @@ from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
 from mohsedi.x12.segments import Segment
 
 NOT_FOUND = -1
+RAW_MEMO_LIMIT = 200_000
 
 
 def _is_match(node: GuideNode, seg_id: str, values: dict[tuple[int, int], str | None]) -> bool:
@@ -94,28 +95,56 @@ class GuideWalker:
     def __init__(self, guide: Guide) -> None:
         self.guide = guide
         self.transitions: dict[tuple[int, str, tuple[str | None, ...]], int] = {}
+        # Segment ids no node qualifies get a plain (state, id) table: the common case.
+        self.plain: dict[tuple[int, str], int] = {}
+        self.raw: dict[tuple[int, str, str], int] = {}
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
 
     def qualifiers(self, seg: Segment) -> tuple[str | None, ...]:
+        """The values at the segment id's qualifier positions, folded to None when no node matches them."""
         positions = self.guide.key_positions.get(seg.id)
         if not positions:
             return ()
         codes = self.guide.key_codes[seg.id]
+        elements = seg.elements
         out = []
         for element, component in positions:
-            value = seg.component(element, component) if component else seg.element(element)
+            value = elements[element] if element < len(elements) else ""
+            if component:
+                parts = value.split(seg.delimiters.component)
+                value = parts[component - 1] if component <= len(parts) else ""
             out.append(value if value in codes else None)
         return tuple(out)
 
     def step(self, state: int, seg: Segment) -> int:
+        """Memoized on the raw qualifier text of single-qualifier ids (nearly all of them), else folded."""
         seg_id = seg.id
+        positions = self.guide.key_positions.get(seg_id)
+        if positions is None:
+            found = self.plain.get((state, seg_id))
+            if found is None:
+                found = self.plain[(state, seg_id)] = walk(state, seg_id, {})
+            return found
+        if len(positions) == 1:
+            element, component = positions[0]
+            elements = seg.elements
+            raw = elements[element] if element < len(elements) else ""
+            if component:
+                raw = raw.split(seg.delimiters.component)[component - 1] if raw else ""
+            key = (state, seg_id, raw)
+            found = self.raw.get(key)
+            if found is None:
+                value = raw if raw in self.guide.key_codes[seg_id] else None
+                found = walk(state, seg_id, {positions[0]: value})
+                if len(self.raw) < RAW_MEMO_LIMIT:  # hostile input must not grow it without bound
+                    self.raw[key] = found
+            return found
         quals = self.qualifiers(seg)
-        key = (state, seg_id, quals)
-        found = self.transitions.get(key)
+        memo_key = (state, seg_id, quals)
+        found = self.transitions.get(memo_key)
         if found is None:
-            positions = self.guide.key_positions.get(seg_id, ())
-            found = self.transitions[key] = walk(state, seg_id, dict(zip(positions, quals)))
+            found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals)))
         return found
 
 
@@ -168,8 +197,9 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
         if walker is None or state == NOT_FOUND:
             yield unit
             continue
+        step = walker.step
         for seg in unit.segments:
-            found = walker.step(state, seg)
+            found = step(state, seg)
             if found == NOT_FOUND:
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(

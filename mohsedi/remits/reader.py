@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
-from mohsedi.guide.loops import date_or_range, loop_chain, to_date, to_decimal
+from mohsedi.guide.compile import CHAINS
+from mohsedi.guide.loops import date_or_range, to_date, to_decimal
 from mohsedi.remits.model import (
     Adjustment,
     ClaimPayment,
@@ -108,7 +109,7 @@ def read_claim_payment(segments: list[Segment]) -> ClaimPayment:
     date_from = date_to = None
     service_groups: list[list[Segment]] = []
     for seg in segments[1:]:
-        chain = loop_chain(seg.node)
+        chain = CHAINS[seg.node]
         if "2110" in chain:
             if seg.id == "SVC":
                 service_groups.append([seg])
@@ -165,6 +166,7 @@ def read_plb(seg: Segment) -> list[ProviderAdjustment]:
 
 
 def read_remittance(ts: TransactionSet) -> RemitSet:
+    # Past this check every segment is placed, so CHAINS[seg.node] below is safe.
     if not ts.ok:
         return RemitSet(ts, error=ts.problems()[0])
     if ts.transaction_type != "835" or ts.implementation != IMPLEMENTATION_835:
@@ -184,7 +186,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     claim_groups: list[list[Segment]] = []
     plbs: list[ProviderAdjustment] = []
     for seg in ts.segments:
-        chain = loop_chain(seg.node)
+        chain = CHAINS[seg.node]
         loop = chain[-1] if chain else ""
         sid = seg.id
         if "2100" in chain:

@@ -19,14 +19,13 @@ READ_CHUNK = 1 << 20
 class Segment:
     """One segment. ``text`` excludes the terminator; element 0 is the segment id."""
 
-    __slots__ = ("text", "trailer", "lead", "number", "offset", "delimiters", "node", "_elements")
+    __slots__ = ("text", "trailer", "lead", "number", "offset", "delimiters", "node", "elements", "id")
 
     def __init__(
         self,
         text: str,
         trailer: str,
         delimiters: Delimiters,
-        *,
         lead: str = "",
         number: int = 0,
         offset: int = 0,
@@ -38,17 +37,9 @@ class Segment:
         self.offset = offset  # character offset of ``text`` in the decoded file
         self.delimiters = delimiters
         self.node = -1  # index of the guide node the walker placed it at; -1 = not placed
-        self._elements: list[str] | None = None
-
-    @property
-    def elements(self) -> list[str]:
-        if self._elements is None:
-            self._elements = self.text.split(self.delimiters.element)
-        return self._elements
-
-    @property
-    def id(self) -> str:
-        return self.elements[0]
+        # Split once: nearly every segment is looked at by the walker or a reader anyway.
+        self.elements: list[str] = text.split(delimiters.element)
+        self.id: str = self.elements[0]
 
     def element(self, index: int) -> str:
         """Element ``index`` (1-based as in the guide: ``SV1-02`` is ``element(2)``), '' if absent."""
@@ -77,7 +68,8 @@ class Segment:
         while len(trimmed) > 1 and trimmed[-1] == "":
             trimmed.pop()
         self.text = self.delimiters.element.join(trimmed)
-        self._elements = None
+        self.elements = trimmed
+        self.id = trimmed[0]
 
     def set_element(self, index: int, value: str) -> None:
         elements = list(self.elements)
@@ -106,9 +98,9 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     """Split a stream of text chunks into segments, keeping every character.
 
     Delimiters are sniffed from each ISA, so interchanges with different delimiters can
-    follow each other in one file. Layout between segments (CR, LF, blank lines) stays in
-    the trailer of the segment before it. A stream that does not start with an ISA raises
-    X12Error; so does an ISA that is not fixed width.
+    follow each other in one file. Layout between segments (CR, LF, blank lines, a
+    doubled terminator) stays in the trailer of the segment before it. A stream that
+    does not start with an ISA raises X12Error; so does an ISA that is not fixed width.
     """
     chunk_iter = iter(chunks)
     buf = ""
@@ -117,7 +109,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     eof = False
     number = 0
     delims: Delimiters | None = None
-    layout = frozenset(" \t\r\n")
+    layout = " \t\r\n"
     pending: Segment | None = None  # the last segment, held back while its trailer may grow
     lead = ""
 
@@ -154,33 +146,53 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                 break
         if pos >= len(buf):
             break
-        if buf.startswith("ISA", pos) or (delims is None):
+        if delims is None or buf.startswith("ISA", pos):
             while len(buf) - pos < ISA_LENGTH and fill():
                 pass
             delims = sniff_delimiters(buf[pos : pos + ISA_LENGTH], source=source, offset=base + pos)
-            layout = delims.trailer_whitespace
+            # A segment never starts with the terminator, so a doubled one is layout too.
+            layout = "".join(sorted(delims.trailer_whitespace | {delims.segment}))
             end = pos + ISA_LENGTH - 1
-        else:
-            term = delims.segment
-            end = buf.find(term, pos)
-            while end < 0:
-                searched = len(buf) - pos
-                if not fill():
-                    break
-                end = buf.find(term, pos + searched)
-        if pending is not None:
-            yield pending
-        number += 1
-        if end < 0:
-            # Last segment without a terminator: kept as is, so emit still reproduces the input.
-            pending = Segment(buf[pos:], "", delims, lead=lead, number=number, offset=base + pos)
-            pos = len(buf)
-        else:
-            pending = Segment(
-                buf[pos:end], buf[end], delims, lead=lead, number=number, offset=base + pos
-            )
+            if pending is not None:
+                yield pending
+            number += 1
+            pending = Segment(buf[pos:end], buf[end], delims, lead, number, base + pos)
+            lead = ""
             pos = end + 1
-        lead = ""
+            continue
+        term = delims.segment
+        last = buf.rfind(term, pos)
+        if last < 0:
+            if fill():
+                continue
+            # Last segment without a terminator: kept as is, so emit still reproduces the input.
+            if pending is not None:
+                yield pending
+            number += 1
+            pending = Segment(buf[pos:], "", delims, lead, number, base + pos)
+            lead = ""
+            pos = len(buf)
+            continue
+        # Fast path: every complete segment up to the last terminator in the buffer at once.
+        cursor = pos
+        for piece in buf[pos:last].split(term):
+            text = piece.lstrip(layout)
+            skipped = len(piece) - len(text)
+            if skipped and pending is not None:
+                pending.trailer += piece[:skipped]
+            if not text and pending is not None:
+                pending.trailer += term  # "~~": the second terminator is layout
+                cursor += len(piece) + 1
+                continue
+            if text.startswith("ISA"):
+                cursor += skipped
+                break  # a new interchange may bring new delimiters: sniff it first
+            if pending is not None:
+                yield pending
+            number += 1
+            pending = Segment(text, term, delims, "", number, base + cursor + skipped)
+            cursor += len(piece) + 1
+        pos = cursor
     if pending is not None:
         if lead:
             pending.trailer += lead

@@ -1,0 +1,41 @@
+# mohsedi: the two commands a new machine needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MOHSEDI := $(VENV)/bin/mohsedi
+OUT ?= out
+DB ?= sqlite:///$(OUT)/mohsedi.db
+BENCH_ARGS ?=
+
+.PHONY: install demo test lint bench samples clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The main job on the bundled samples: check, fix, ingest the remits, report denials.
+demo: install
+	mkdir -p $(OUT)
+	$(MOHSEDI) check samples/*.837 --db $(DB) --fail-on never
+	$(MOHSEDI) fix samples/*.837 -o $(OUT)/fixed --db $(DB) --fail-on never
+	$(MOHSEDI) ingest samples/*.835 --db $(DB)
+	$(MOHSEDI) report denials --db $(DB)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check mohsedi tests bench samples
+
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+samples: install
+	$(PY) samples/make_samples.py
+
+clean:
+	rm -rf $(OUT) bench/out .pytest_cache .hypothesis

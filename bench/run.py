@@ -1,0 +1,186 @@
+"""`make bench`: our parser against pyx12's reader on the same generated files, in one run.
+
+Each phase runs in its own process so its peak memory (ru_maxrss) is its own. The
+figures to read are the ratios: these machines are noisy, so absolute rates move.
+
+    python bench/run.py                      # about 1M segments per file
+    python bench/run.py --segments 200000    # quicker
+    python bench/run.py --pyx12-segments 100000  # time pyx12 on a prefix-sized file only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mohsedi import synth  # noqa: E402
+
+SEGMENTS_PER_CLAIM_837 = 23  # measured on random_mohs_claim output
+SEGMENTS_PER_CLAIM_835 = 19
+
+
+def generate(path: Path, segments: int, kind: str, seed: int = 7) -> int:
+    """Write a generated file of about ``segments`` segments; return the exact count."""
+    rng = random.Random(seed)
+    per_claim = SEGMENTS_PER_CLAIM_837 if kind == "837" else SEGMENTS_PER_CLAIM_835
+    count = max(1, segments // per_claim)
+    claims = (synth.random_mohs_claim(rng, n) for n in range(count))
+    if kind == "837":
+        chunks = synth.iter_837p(claims, synth.Envelope837(), claims_per_transaction=1000)
+    else:
+        payments = (synth.random_payment(rng, c) for c in claims)
+        chunks = synth.iter_835(payments, synth.Envelope835(), claims_per_transaction=1000)
+    total = 0
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        for chunk in chunks:
+            total += chunk.count("~")
+            fh.write(chunk)
+    os.replace(tmp, path)
+    return total
+
+
+def phase(name: str, path: str) -> dict:
+    """Run one timed phase in this process and report it."""
+    if not name.startswith("pyx12"):
+        from mohsedi.runtime import tune_for_batches
+
+        tune_for_batches()  # as the mohsedi command does
+    start = time.perf_counter()
+    items = 0
+    if name == "floor":
+        with open(path, newline="") as fh:
+            items = len(fh.read().split("~"))
+    elif name == "ours-837":
+        from mohsedi.claims.reader import ClaimSet, read_claim_file
+
+        for unit in read_claim_file(path):
+            if isinstance(unit, ClaimSet):
+                items += sum(len(c.lines) for c in unit.claims)
+    elif name == "ours-835":
+        from mohsedi.remits.reader import RemitSet, read_remit_file
+
+        for unit in read_remit_file(path):
+            if isinstance(unit, RemitSet) and unit.remittance:
+                items += sum(len(c.services) for c in unit.remittance.claims)
+    elif name.startswith("pyx12"):
+        import logging
+
+        import pyx12.error_handler
+        import pyx12.params
+        import pyx12.x12context
+
+        logging.getLogger("pyx12").setLevel(logging.CRITICAL)
+        reader = pyx12.x12context.X12ContextReader(
+            pyx12.params.params(), pyx12.error_handler.errh_null(), path
+        )
+        for _ in reader.iter_segments():
+            items += 1
+        reader.close()
+    elif name == "check-fix":
+        from mohsedi.rules.batch import check_and_fix_file
+
+        items = check_and_fix_file(path)
+    else:
+        raise SystemExit(f"unknown phase {name}")
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"phase": name, "seconds": seconds, "items": items, "peak_mb": peak_kb / 1024}
+
+
+def run_phase(name: str, path: Path) -> dict | None:
+    cmd = [sys.executable, __file__, "--phase", name, "--file", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  {name}: failed\n{proc.stderr.strip()[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--segments", type=int, default=1_000_000, help="segments per generated file")
+    parser.add_argument("--pyx12-segments", type=int, default=0,
+                        help="time pyx12 on a separate file of this size (0: the same file)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.file)))
+        return
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"generating files of about {args.segments:,} segments in {out} ...", flush=True)
+    f837, f835 = out / "bench.837", out / "bench.835"
+    n837 = generate(f837, args.segments, "837")
+    n835 = generate(f835, args.segments, "835")
+    small837 = out / "bench-quarter.837"
+    n_small = generate(small837, args.segments // 4, "837")
+    pyx837, pyx835, npyx837, npyx835 = f837, f835, n837, n835
+    if args.pyx12_segments:
+        pyx837, pyx835 = out / "pyx12.837", out / "pyx12.835"
+        npyx837 = generate(pyx837, args.pyx12_segments, "837")
+        npyx835 = generate(pyx835, args.pyx12_segments, "835")
+
+    rows = []
+
+    def record(label: str, name: str, path: Path, segments: int) -> dict | None:
+        print(f"  timing {label} ...", flush=True)
+        result = run_phase(name, path)
+        if result:
+            result["label"] = label
+            result["segments"] = segments
+            result["rate"] = segments / result["seconds"] if result["seconds"] else 0.0
+            rows.append(result)
+        return result
+
+    floor = record("raw split floor (837P)", "floor", f837, n837)
+    ours837 = record("mohsedi parse to loop objects (837P)", "ours-837", f837, n837)
+    quarter = record("mohsedi parse, quarter-size 837P", "ours-837", small837, n_small)
+    pyx837r = record("pyx12 X12ContextReader (837P)", "pyx12-837", pyx837, npyx837)
+    ours835 = record("mohsedi parse to loop objects (835)", "ours-835", f835, n835)
+    pyx835r = record("pyx12 X12ContextReader (835)", "pyx12-835", pyx835, npyx835)
+    checkfix = None
+    try:
+        import mohsedi.rules.batch  # noqa: F401
+
+        checkfix = record("mohsedi check + fix (837P)", "check-fix", f837, n837)
+    except ImportError:
+        pass
+
+    print()
+    print(f"{'phase':44} {'segments':>10} {'seconds':>9} {'segments/s':>12} {'peak MB':>9}")
+    for r in rows:
+        print(f"{r['label']:44} {r['segments']:>10,} {r['seconds']:>9.2f} {r['rate']:>12,.0f} {r['peak_mb']:>9.1f}")
+    print()
+
+    def ratio(a: dict | None, b: dict | None, label: str) -> None:
+        if a and b and b["rate"]:
+            print(f"{label}: {a['rate'] / b['rate']:.1f}x")
+
+    ratio(ours837, pyx837r, "speed-up over pyx12's reader, 837P parse")
+    ratio(ours835, pyx835r, "speed-up over pyx12's reader, 835 parse")
+    ratio(checkfix, pyx837r, "speed-up over pyx12's reader, 837P check + fix")
+    if floor and ours837:
+        print(f"parse cost over the raw split floor: {floor['rate'] / ours837['rate']:.1f}x")
+    if quarter and ours837:
+        print(
+            f"peak memory, full vs quarter-size file: {ours837['peak_mb']:.1f} MB vs "
+            f"{quarter['peak_mb']:.1f} MB (streaming per transaction set)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Mohs vocabulary from ../shared/spec/mohs-rules.md sections 1-2 (CPT and ICD-10-CM facts).
+
+CPT code structure and ICD-10 chapters are stable facts, kept here as named sets. NCCI
+edit data, which changes every quarter, is not: it lives in versioned data files.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Section 1: the Mohs family.
+HEAD_FIRST_STAGE = "17311"  # head, neck, hands, feet, genitalia, or deep structures
+HEAD_ADDITIONAL_STAGE = "17312"
+TRUNK_FIRST_STAGE = "17313"  # trunk, arms, legs
+TRUNK_ADDITIONAL_STAGE = "17314"
+ADDITIONAL_BLOCK = "17315"  # each block beyond the first five, any stage, any site
+
+FIRST_STAGE_CODES = frozenset({HEAD_FIRST_STAGE, TRUNK_FIRST_STAGE})
+ADD_ON_CODES = frozenset({HEAD_ADDITIONAL_STAGE, TRUNK_ADDITIONAL_STAGE, ADDITIONAL_BLOCK})
+MOHS_CODES = FIRST_STAGE_CODES | ADD_ON_CODES
+# Which primaries each add-on may be reported with (CPT parenthetical instructions).
+ADD_ON_PRIMARIES: dict[str, frozenset[str]] = {
+    HEAD_ADDITIONAL_STAGE: frozenset({HEAD_FIRST_STAGE}),
+    TRUNK_ADDITIONAL_STAGE: frozenset({TRUNK_FIRST_STAGE}),
+    ADDITIONAL_BLOCK: frozenset({"17311", "17312", "17313", "17314"}),
+}
+# The site family of each stage code: "head" (17311/17312) or "trunk" (17313/17314).
+SITE_FAMILY = {"17311": "head", "17312": "head", "17313": "trunk", "17314": "trunk"}
+FIRST_STAGE_OF_FAMILY = {"head": HEAD_FIRST_STAGE, "trunk": TRUNK_FIRST_STAGE}
+ADDITIONAL_STAGE_OF_FAMILY = {"head": HEAD_ADDITIONAL_STAGE, "trunk": TRUNK_ADDITIONAL_STAGE}
+
+# Stage-banded codes deleted from CPT on 2007-01-01.
+DELETED_MOHS_CODES = frozenset(str(c) for c in range(17304, 17311))
+DELETED_MOHS_ON = date(2007, 1, 1)
+
+
+def in_range(code: str, low: int, high: int) -> bool:
+    return code.isdigit() and len(code) == 5 and low <= int(code) <= high
+
+
+# Section 2: what else shows up on a Mohs day.
+def is_biopsy(code: str) -> bool:
+    return in_range(code, 11102, 11107)
+
+
+def is_malignant_excision(code: str) -> bool:
+    return in_range(code, 11600, 11646)
+
+
+def is_surgical_pathology(code: str) -> bool:
+    """88300-88309 and 88329-88332 (frozen sections): MOHS009."""
+    return in_range(code, 88300, 88309) or in_range(code, 88329, 88332)
+
+
+SPECIAL_STAIN = "88314"
+
+
+def is_office_em(code: str) -> bool:
+    return in_range(code, 99202, 99215)
+
+
+def is_repair_or_flap(code: str) -> bool:
+    """Repairs 12001-13160, adjacent tissue transfer 14000-14350, grafts and flaps 15xxx."""
+    return in_range(code, 12001, 13160) or in_range(code, 14000, 14350) or in_range(code, 15000, 15999)
+
+
+NCCI_ANATOMIC_MODIFIERS = frozenset(
+    "E1 E2 E3 E4 FA F1 F2 F3 F4 F5 F6 F7 F8 F9 TA T1 T2 T3 T4 T5 T6 T7 T8 T9 "
+    "LT RT LC LD RC LM RI".split()
+)
+NCCI_GLOBAL_MODIFIERS = frozenset("24 25 57 58 78 79".split())
+NCCI_OTHER_MODIFIERS = frozenset("27 59 91 XE XS XP XU".split())
+NCCI_ASSOCIATED_MODIFIERS = NCCI_ANATOMIC_MODIFIERS | NCCI_GLOBAL_MODIFIERS | NCCI_OTHER_MODIFIERS
+X_MODIFIERS = frozenset({"XE", "XS", "XP", "XU"})
+DISTINCT_MODIFIERS = X_MODIFIERS | {"59"}
+
+
+# ICD-10-CM site groups (codes without the dot).
+def _starts(code: str, prefixes: tuple[str, ...]) -> bool:
+    return code.upper().replace(".", "").startswith(prefixes)
+
+
+HEAD_NECK_GENITAL_PREFIXES = (
+    "C440", "C441", "C442", "C443", "C444",
+    "D040", "D041", "D042", "D043", "D044",
+    "D030", "D031", "D032", "D033", "D034",
+    "C430", "C431", "C432", "C433", "C434",
+    "C4A0", "C4A1", "C4A2", "C4A3", "C4A4",
+    "C51", "C60", "C632",
+)  # fmt: skip
+TRUNK_PREFIXES = ("C445", "D045", "D035", "C435")
+LIMB_PREFIXES = ("C446", "C447", "D046", "D047", "D036", "D037", "C436", "C437")
+
+
+def is_head_neck_genital(dx: str) -> bool:
+    return _starts(dx, HEAD_NECK_GENITAL_PREFIXES)
+
+
+def is_trunk(dx: str) -> bool:
+    return _starts(dx, TRUNK_PREFIXES)
+
+
+def is_limb(dx: str) -> bool:
+    return _starts(dx, LIMB_PREFIXES)
+
+
+def is_mohs_covered_diagnosis(dx: str) -> bool:
+    """Malignant or in-situ skin neoplasm (MOHS008): C44.x1/.x2/.x9, C43, C4A, C49, D03, D04, C51, C60, C63.2."""
+    code = dx.upper().replace(".", "")
+    if code.startswith("C44"):
+        return len(code) >= 5 and code[4] in "129"
+    return code.startswith(("C43", "C4A", "C49", "D03", "D04", "C51", "C60", "C632"))

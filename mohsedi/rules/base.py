@@ -1,0 +1,209 @@
+"""What a rule is, what it returns, and the edits a fix is made of.
+
+A rule is one unit with a stable code, declared data (severity, fix safety, the denial
+codes it predicts, its sources and documentation) and one pure check function. Findings
+are values; a fix is a tuple of edits on segments, applied by the engine, never by the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from mohsedi.x12.segments import Segment
+
+if TYPE_CHECKING:
+    from mohsedi.rules.context import ClaimContext, DayContext, EnvelopeContext
+
+CODE_PATTERN = re.compile(r"^(X12|MOHS|NCCI|PAY|DOC|TR3)\d{3}$")
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class FixSafety(str, Enum):
+    SAFE = "safe"  # changes only representation, or what the claim itself already proves
+    UNSAFE = "unsafe"  # changes what is billed as the claim or case log determines; opt-in
+    MANUAL = "manual"  # needs clinical documentation: shown, never applied
+    NONE = "none"  # nothing to offer
+
+
+class Scope(str, Enum):
+    ENVELOPE = "envelope"  # a whole file: envelopes, counts, line ids unique in the file
+    CLAIM = "claim"  # one claim and its lines
+    DAY = "day"  # every line of one patient, rendering provider and date of service in the batch
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A denial a payer sends when the rule's problem goes out: CAS group, CARCs, RARCs."""
+
+    group: str
+    carcs: tuple[str, ...]
+    rarcs: tuple[str, ...] = ()
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [{"group": self.group, "carc": carc, "rarc": list(self.rarcs)} for carc in self.carcs]
+
+    def matches(self, group: str, carc: str, rarcs: Iterable[str]) -> bool:
+        """Same group and CARC, and one of the RARCs when the rule names any."""
+        if group != self.group or carc not in self.carcs:
+            return False
+        return not self.rarcs or bool(set(self.rarcs) & set(rarcs))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    title: str
+    reference: str  # where: a document, a section, a data file
+    verified: bool  # confirmed in a primary source ([C] or [D] in the spec), or only probable
+
+
+@dataclass(frozen=True, slots=True)
+class Docs:
+    what: str
+    why: str
+    example: str
+    fix: str
+
+
+# ---------------------------------------------------------------- edits
+
+
+@dataclass(frozen=True, slots=True)
+class SetElements:
+    """Replace a segment's elements (element 0, the id, included)."""
+
+    segment: Segment
+    elements: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InsertAfter:
+    """New segments after ``anchor``, laid out like it."""
+
+    anchor: Segment
+    elements: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    segment: Segment
+
+
+Edit = SetElements | InsertAfter | Delete
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+    justification: str | None = None  # e.g. the case log row an unsafe fix relied on
+
+
+# ---------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    fix_safety: FixSafety
+    claim: str | None = None  # CLM01
+    line: int | None = None  # LX number in the file as read
+    line_id: str | None = None  # REF*6R
+    fix: Fix | None = None  # the edits on offer (None for manual and none)
+    related_lines: tuple[int, ...] = ()  # the other line(s) of a pair, for suppression
+    source: str | None = None  # file
+    segment: int | None = None  # segment number in the file
+    data_release: str | None = None  # which edit data judged it (NCCI rules)
+    claim_key: tuple[int, int] | None = field(default=None, compare=False)  # internal locator
+
+    def as_json(self, predicts: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "claim": self.claim,
+            "line": self.line,
+            "line_id": self.line_id,
+            "message": self.message,
+            "fix": self.fix_safety.value,
+            "fix_description": self.fix.description if self.fix else None,
+            "predicts": predicts,
+            "segment": self.segment,
+        }
+        if self.data_release:
+            out["data_release"] = self.data_release
+        return out
+
+
+CheckFunction = Callable[["Rule", Any], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    title: str
+    severity: Severity
+    fix_safety: FixSafety
+    scope: Scope
+    predicts: tuple[Prediction, ...]
+    sources: tuple[Source, ...]
+    docs: Docs
+    check: CheckFunction
+    # Rules this one covers: when both report the same pair of lines, those stay silent.
+    suppresses: tuple[str, ...] = ()
+
+    def finding(
+        self,
+        message: str,
+        *,
+        claim: str | None = None,
+        line: int | None = None,
+        line_id: str | None = None,
+        fix: Fix | None = None,
+        safety: FixSafety | None = None,
+        related_lines: tuple[int, ...] = (),
+        segment: int | None = None,
+        data_release: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding of this rule; ``safety`` overrides the declared one when the fix on offer differs."""
+        chosen = safety or self.fix_safety
+        return Finding(
+            rule=self.code,
+            severity=severity or self.severity,
+            message=message,
+            fix_safety=chosen,
+            claim=claim,
+            line=line,
+            line_id=line_id,
+            fix=fix if chosen in (FixSafety.SAFE, FixSafety.UNSAFE) else None,
+            related_lines=related_lines,
+            segment=segment,
+            data_release=data_release,
+        )
+
+    @property
+    def verified(self) -> bool:
+        return all(s.verified for s in self.sources)
+
+    def predictions_json(self) -> list[dict[str, Any]]:
+        return [item for p in self.predicts for item in p.as_json()]
+
+
+ClaimCheck = Callable[["Rule", "ClaimContext"], Iterable[Finding]]
+DayCheck = Callable[["Rule", "DayContext"], Iterable[Finding]]
+EnvelopeCheck = Callable[["Rule", "EnvelopeContext"], Iterable[Finding]]

@@ -1,0 +1,688 @@
+"""MOHS family: stage, site and block coding, add-ons, modifiers and same-day services.
+
+Facts and codes: ../shared/spec/mohs-rules.md sections 1-4. A finding about a pair of
+lines is reported on the line the payer would deny (the biopsy, pathology, excision or
+E/M line on a Mohs day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_DOWN, Decimal
+
+from mohsedi.claims.model import Claim, ServiceLine
+from mohsedi.codes import mohs as vocab
+from mohsedi.rules.base import (
+    Docs,
+    Finding,
+    Fix,
+    FixSafety,
+    InsertAfter,
+    Prediction,
+    Rule,
+    Scope,
+    SetElements,
+    Severity,
+    Source,
+)
+from mohsedi.rules.context import ClaimContext, DayContext, DayLine
+from mohsedi.rules.edits import (
+    format_number,
+    insert_segment,
+    insertion_anchor,
+    with_procedure,
+    with_units,
+)
+from mohsedi.rules.registry import rule
+
+CPT = Source("CPT Mohs code descriptors and parenthetical instructions (mohs-rules.md section 1)", "AMA CPT 17311-17315", True)
+CMS_MOHS = Source("Medicare contractor Mohs billing guidance (mohs-rules.md section 1)", "CMS / MAC articles", True)
+NCCI_DATA = Source("CMS NCCI practitioner PTP edits, 2024-07-01 release (mohs-rules.md section 2)", "shared/data/ncci", True)
+NCCI_MODIFIERS = Source("CMS NCCI policy manual: modifiers 59 and X{EPSU} (mohs-rules.md section 2)", "NCCI Policy Manual ch. I", True)
+PROBABLE = Source("Industry consensus, not confirmed in a primary source (mohs-rules.md, marked [P])", "mohs-rules.md", False)
+ICD10 = Source("ICD-10-CM C44/C43/D03/D04 site axes; CPT site groups (mohs-rules.md section 1)", "ICD-10-CM, CPT", True)
+
+
+def _finding_on(this: Rule, dl: DayLine, message: str, **kw) -> Finding:
+    return this.finding(
+        message,
+        claim=dl.claim.patient_control_number,
+        line=dl.line.number,
+        line_id=dl.line.line_id,
+        segment=dl.line.sv1.number if dl.line.sv1 is not None else dl.line.lx.number,
+        **kw,
+    )
+
+
+def _on_line(this: Rule, claim: Claim, line: ServiceLine, message: str, **kw) -> Finding:
+    return _finding_on(this, DayLine(claim, line), message, **kw)
+
+
+def _mohs_lines(ctx: DayContext) -> list[DayLine]:
+    return [dl for dl in ctx.lines if dl.line.procedure in vocab.MOHS_CODES]
+
+
+def _mohs_diagnoses(ctx: DayContext) -> set[str]:
+    return {dx for dl in _mohs_lines(ctx) for dx in dl.line.diagnoses}
+
+
+def _lacks(line: ServiceLine, modifiers: frozenset[str] | set[str]) -> bool:
+    return not any(m in modifiers for m in line.modifiers)
+
+
+def _add_modifier(line: ServiceLine, modifier: str) -> Fix:
+    return Fix(f"append modifier {modifier}", (with_procedure(line, modifiers=[*line.modifiers, modifier]),))
+
+
+# ---------------------------------------------------------------- add-ons and families
+
+
+@rule(
+    "MOHS001",
+    "add-on-without-primary",
+    "An add-on (17312, 17314, 17315) has no primary it may go with on that date",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("B15", "107"), ("N122",)),),
+    sources=(CPT,),
+    docs=Docs(
+        what="17312 is reported only with 17311, 17314 only with 17313, 17315 with any of "
+        "17311-17314, for the same patient, provider and date of service (across claims).",
+        why="An add-on code is never paid alone: the payer denies it as lacking its primary "
+        "procedure (CO-B15 or 107 with N122).",
+        example="17312 x1 on 2026-10-06 with no 17311 (or 17313) that day.",
+        fix="manual: add the first-stage line that was performed, or remove the add-on.",
+    ),
+)
+def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    codes = ctx.codes()
+    for dl in ctx.with_code(*vocab.ADD_ON_CODES):
+        code = dl.line.procedure
+        if code == vocab.ADDITIONAL_BLOCK:
+            missing = not (codes & vocab.ADD_ON_PRIMARIES[code])
+        else:
+            missing = not (codes & vocab.FIRST_STAGE_CODES)  # other-family primary: MOHS002
+        if missing:
+            yield _finding_on(this, dl, f"{code} has no first-stage Mohs code (17311/17313) on {ctx.day}")
+
+
+@rule(
+    "MOHS002",
+    "add-on-wrong-family",
+    "The add-on's site family differs from its primary's",
+    severity=Severity.ERROR,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("B15",), ("N122",)),),
+    sources=(CPT,),
+    docs=Docs(
+        what="17312 (head/neck/hands/feet/genitalia) goes with 17311; 17314 (trunk/arms/legs) "
+        "with 17313. Fires when the day has only the other family's first stage.",
+        why="The payer finds no valid primary for the add-on and denies it (CO-B15, N122).",
+        example="17311 x1 and 17314 x1 for one ear tumor.",
+        fix="unsafe: recode the add-on to the primary's family (17314 -> 17312, 17312 -> 17314).",
+    ),
+)
+def add_on_wrong_family(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    codes = ctx.codes()
+    for dl in ctx.with_code(vocab.HEAD_ADDITIONAL_STAGE, vocab.TRUNK_ADDITIONAL_STAGE):
+        code = dl.line.procedure
+        own_primary = next(iter(vocab.ADD_ON_PRIMARIES[code]))
+        if own_primary in codes:
+            continue
+        others = codes & vocab.FIRST_STAGE_CODES
+        if not others:
+            continue  # no primary at all: MOHS001
+        family = vocab.SITE_FAMILY[next(iter(others))]
+        target = vocab.ADDITIONAL_STAGE_OF_FAMILY[family]
+        yield _finding_on(
+            this,
+            dl,
+            f"{code} is billed with {', '.join(sorted(others))} only; its primary is {own_primary}",
+            fix=Fix(f"recode {code} to {target}", (with_procedure(dl.line, code=target),)),
+        )
+
+
+@rule(
+    "MOHS003",
+    "first-stage-units",
+    "A first-stage line (17311/17313) has more than one unit",
+    severity=Severity.ERROR,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("151",), ("N362",)),),
+    sources=(CPT, PROBABLE),
+    docs=Docs(
+        what="One unit of 17311/17313 is the first stage of one tumor; each tumor treated gets "
+        "its own line.",
+        why="Units above one on a first-stage line read as a units error and trip the MUE "
+        "(CO-151, N362); one line per tumor also carries each tumor's diagnosis pointer.",
+        example="SV1*HC:17311*1485.6*UN*2***1:2~ for the nose and the ear.",
+        fix="unsafe: split into one line per tumor, charge divided, each pointing to its tumor's "
+        "diagnosis when the pointers give one per unit.",
+    ),
+)
+def first_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure not in vocab.FIRST_STAGE_CODES or line.units is None or line.units <= 1:
+            continue
+        fix = _split_line(line) if line.units == int(line.units) and line.charge is not None else None
+        yield _on_line(
+            this, claim, line, f"{line.procedure} has {format_number(line.units)} units; one line per tumor",
+            fix=fix, safety=None if fix else FixSafety.MANUAL,
+        )
+
+
+def _split_line(line: ServiceLine) -> Fix:
+    """One line per unit: the first keeps any rounding remainder so the total is unchanged."""
+    assert line.sv1 is not None and line.charge is not None and line.units is not None
+    n = int(line.units)
+    share = (line.charge / n).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    first_charge = line.charge - share * (n - 1)
+    pointers = line.diagnosis_pointers
+    one_each = len(pointers) == n
+    comp = line.sv1.delimiters.component
+    edits = []
+    sv1_first = list(with_units(line, Decimal(1), first_charge).elements)
+    if one_each:
+        while len(sv1_first) <= 7:
+            sv1_first.append("")
+        sv1_first[7] = str(pointers[0])
+    edits.append(SetElements(line.sv1, tuple(sv1_first)))
+    copies: list[tuple[str, ...]] = []
+    for k in range(1, n):
+        for seg in line.segments:
+            elements = list(seg.elements)
+            if seg is line.lx:
+                elements[1] = str((line.number or 0) + k)  # renumbered after the last pass anyway
+            elif seg is line.sv1:
+                elements = list(sv1_first)
+                elements[2] = format_number(share)
+                if one_each:
+                    elements[7] = str(pointers[k])
+            elif seg.id == "REF" and seg.element(1) == "6R" and line.line_id:
+                elements[2] = f"{line.line_id}-{k + 1}"[:50]
+            copies.append(tuple(elements))
+    edits.append(InsertAfter(line.segments[-1], tuple(copies)))
+    return Fix(f"split {line.procedure} x{n} into {n} lines of one unit", tuple(edits))
+
+
+@rule(
+    "MOHS004",
+    "second-first-stage-modifier",
+    "A second or later first-stage line on the same date carries no distinct-lesion modifier",
+    severity=Severity.ERROR,
+    fix=FixSafety.SAFE,
+    scope=Scope.DAY,
+    predicts=(Prediction("OA", ("18",), ("N522",)), Prediction("CO", ("97",))),
+    sources=(CMS_MOHS, PROBABLE),
+    docs=Docs(
+        what="When one patient has first stages (17311/17313) for several tumors on one date, "
+        "every first-stage line after the first carries 59 or an X modifier (XS).",
+        why="Without it the second line looks like an exact duplicate (OA-18, N522) or a "
+        "bundled service (CO-97). The modifier does not avoid the multiple-procedure "
+        "reduction (CARC 59): that is normal, not a denial.",
+        example="17311 (nose) and 17311 (ear) on one claim, neither with XS.",
+        fix="safe: append the payer's preferred distinct-lesion modifier (XS by default, 59 "
+        "where the payer policy says so) to each later line.",
+    ),
+)
+def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    firsts = ctx.with_code(*vocab.FIRST_STAGE_CODES)
+    for dl in firsts[1:]:
+        if _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
+            modifier = ctx.options.modifier_for(dl.claim.payer_id)
+            yield _finding_on(
+                this, dl,
+                f"{dl.line.procedure} is a second first stage on {ctx.day} without 59/XS",
+                fix=_add_modifier(dl.line, modifier),
+            )
+
+
+# ---------------------------------------------------------------- site and diagnosis
+
+
+@rule(
+    "MOHS005",
+    "head-diagnosis-on-trunk-code",
+    "A head, neck or genital diagnosis on 17313/17314",
+    severity=Severity.ERROR,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("11",), ("M76",)),),
+    sources=(CPT, ICD10),
+    docs=Docs(
+        what="17313/17314 are for the trunk, arms and legs. A line pointing to a head, neck or "
+        "genital diagnosis (C44.0-C44.4 incl. the scalp, D04.0-D04.4, D03.0-D03.4, C43.0-C43.4, "
+        "C4A.0-C4A.4, C51, C60, C63.2) is coded to the wrong family. The scalp is head.",
+        why="The payer denies the procedure as inconsistent with the diagnosis (CO-11, M76).",
+        example="17313 pointing to C44.42 (squamous cell carcinoma of the scalp).",
+        fix="unsafe: recode to 17311/17312.",
+    ),
+)
+def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure not in (vocab.TRUNK_FIRST_STAGE, vocab.TRUNK_ADDITIONAL_STAGE):
+            continue
+        if line.diagnoses and vocab.is_head_neck_genital(line.diagnoses[0]):
+            target = "17311" if line.procedure == "17313" else "17312"
+            yield _on_line(
+                this, claim, line,
+                f"{line.procedure} points to {line.diagnoses[0]}, a head/neck/genital site: use {target}",
+                fix=Fix(f"recode {line.procedure} to {target}", (with_procedure(line, code=target),)),
+            )
+
+
+@rule(
+    "MOHS006",
+    "trunk-diagnosis-on-head-code",
+    "A trunk diagnosis on 17311/17312",
+    severity=Severity.WARNING,
+    fix=FixSafety.MANUAL,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("11",), ("M76",)),),
+    sources=(CPT, ICD10),
+    docs=Docs(
+        what="17311/17312 on a line pointing to a trunk diagnosis (C44.5-, D04.5, D03.5, C43.5).",
+        why="Valid only when surgery directly involved muscle, cartilage, bone, tendon, major "
+        "nerves or vessels; otherwise the payer denies it as site-inconsistent (CO-11, M76).",
+        example="17311 pointing to C44.519 (basal cell carcinoma of the back).",
+        fix="manual: keep 17311 only if the operative note documents deep structures; "
+        "otherwise recode to 17313.",
+    ),
+)
+def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure in (vocab.HEAD_FIRST_STAGE, vocab.HEAD_ADDITIONAL_STAGE) and line.diagnoses:
+            if vocab.is_trunk(line.diagnoses[0]):
+                yield _on_line(
+                    this, claim, line,
+                    f"{line.procedure} points to {line.diagnoses[0]} (trunk): valid only with deep "
+                    "structures documented",
+                )
+
+
+@rule(
+    "MOHS007",
+    "limb-site-undetermined",
+    "A limb diagnosis cannot tell hand or foot from arm or leg",
+    severity=Severity.INFO,
+    fix=FixSafety.MANUAL,
+    scope=Scope.CLAIM,
+    sources=(CPT, ICD10),
+    docs=Docs(
+        what="C44.6-/C44.7- (and D04.6-7, D03.6-7, C43.6-7) cover the whole upper or lower limb: "
+        "a hand (17311) and a forearm (17313) share the code.",
+        why="The claim alone cannot show which family is right; the Mohs log can.",
+        example="17313 pointing to C44.622 (upper limb).",
+        fix="manual unless the case log gives the site.",
+    ),
+)
+def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure in vocab.FIRST_STAGE_CODES and line.diagnoses and vocab.is_limb(line.diagnoses[0]):
+            yield _on_line(
+                this, claim, line,
+                f"{line.procedure} on {line.diagnoses[0]}: hand/foot (17311) or arm/leg (17313) "
+                "is not in the claim; confirm the site",
+            )
+
+
+@rule(
+    "MOHS008",
+    "mohs-diagnosis-not-covered",
+    "A Mohs line points to no diagnosis Mohs is covered for",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("50", "11"), ("N115",)),),
+    sources=(PROBABLE,),
+    docs=Docs(
+        what="Every Mohs line points to a malignant or in-situ skin neoplasm: C44.x1/.x2/.x9, "
+        "C43, C4A, C49, D03, D04, C51, C60, C63.2.",
+        why="LCDs cover Mohs for these; anything else denies as not medically necessary "
+        "(CO-50 or CO-11, N115).",
+        example="17311 pointing to L82.1 (seborrheic keratosis).",
+        fix="manual: point the line to the tumor's diagnosis, or correct the diagnosis.",
+    ),
+)
+def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure in vocab.MOHS_CODES and not any(
+            vocab.is_mohs_covered_diagnosis(dx) for dx in line.diagnoses
+        ):
+            pointed = ", ".join(line.diagnoses) or "no diagnosis"
+            yield _on_line(this, claim, line, f"{line.procedure} points to {pointed}: not a covered skin malignancy")
+
+
+# ---------------------------------------------------------------- same-day services
+
+
+@rule(
+    "MOHS009",
+    "pathology-on-mohs-day",
+    "Surgical pathology or frozen section on a Mohs date without 59/X",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("236",), ("M80",)),),
+    sources=(CMS_MOHS, NCCI_DATA),
+    suppresses=("NCCI001", "NCCI002"),
+    docs=Docs(
+        what="88300-88309 and 88329-88332 billed on a Mohs date without 59 or an X modifier.",
+        why="The surgeon's pathology of the Mohs layers is part of 17311-17315; NCCI bundles "
+        "these codes into Mohs (CO-236, M80).",
+        example="17311 and 88305 x2 for the Mohs blocks.",
+        fix="manual: remove the line, or document a separate specimen and append 59.",
+    ),
+)
+def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    if not _mohs_lines(ctx):
+        return
+    for dl in ctx.lines:
+        if vocab.is_surgical_pathology(dl.line.procedure) and _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
+            yield _finding_on(this, dl, f"{dl.line.procedure} on a Mohs date: Mohs pathology is included")
+
+
+@rule(
+    "MOHS010",
+    "special-stain-without-59",
+    "Special stain 88314 on a Mohs date without 59",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("236",), ("M80",)),),
+    sources=(CMS_MOHS,),
+    suppresses=("NCCI001",),
+    docs=Docs(
+        what="88314 billed on a Mohs date without 59.",
+        why="Routine stains (H&E, toluidine blue) are part of Mohs; 88314 is paid only for a "
+        "non-routine stain, with 59, per block (CO-236, M80 otherwise).",
+        example="17311 and 88314 with no modifier.",
+        fix="unsafe when the case log names a non-routine stain (append 59); else manual.",
+    ),
+)
+def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    if not _mohs_lines(ctx):
+        return
+    for dl in ctx.with_code(vocab.SPECIAL_STAIN):
+        if "59" not in dl.line.modifiers:
+            yield _finding_on(this, dl, "88314 on a Mohs date needs 59 and a non-routine stain")
+
+
+@rule(
+    "MOHS011",
+    "biopsy-on-mohs-day",
+    "Biopsy 11102-11107 on a Mohs date without 59/XS",
+    severity=Severity.ERROR,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("236",), ("M80",)),),
+    sources=(CMS_MOHS, NCCI_DATA),
+    suppresses=("NCCI001",),
+    docs=Docs(
+        what="A biopsy billed on a Mohs date without 59 (same lesion, diagnostic biopsy with "
+        "frozen section and no prior pathology) or XS (a different lesion).",
+        why="NCCI pairs Mohs with 11102-11107 (modifier indicator 1): without the modifier "
+        "the biopsy is bundled (CO-236, M80).",
+        example="17311 (nose) and 11102 (a lesion on the arm) with no modifier.",
+        fix="unsafe: XS when the biopsy points to a different diagnosis than the Mohs lines, "
+        "59 when the same.",
+    ),
+)
+def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    mohs_dx = _mohs_diagnoses(ctx)
+    if not _mohs_lines(ctx):
+        return
+    for dl in ctx.lines:
+        if not vocab.is_biopsy(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
+            continue
+        same = bool(set(dl.line.diagnoses) & mohs_dx)
+        modifier = "59" if same else ctx.options.modifier_for(dl.claim.payer_id)
+        why = "the same diagnosis as the Mohs line" if same else "a different lesion"
+        yield _finding_on(
+            this, dl, f"{dl.line.procedure} on a Mohs date without 59/XS ({why})",
+            fix=_add_modifier(dl.line, modifier),
+        )
+
+
+@rule(
+    "MOHS012",
+    "excision-on-mohs-day",
+    "Malignant excision 11600-11646 on a Mohs date without XS/59",
+    severity=Severity.ERROR,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("236",), ("M80",)),),
+    sources=(NCCI_DATA,),
+    suppresses=("NCCI001",),
+    docs=Docs(
+        what="An excision of a malignant lesion billed on a Mohs date without XS or 59.",
+        why="The same tumor cannot be both excised and Mohs'd; NCCI bundles the pair "
+        "(CO-236, M80) unless the excision is of a different lesion.",
+        example="17311 (nose) and 11602 (arm) with no modifier.",
+        fix="unsafe: XS when the excision points to a different diagnosis; manual when the "
+        "same (bill one or the other).",
+    ),
+)
+def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    if not _mohs_lines(ctx):
+        return
+    mohs_dx = _mohs_diagnoses(ctx)
+    for dl in ctx.lines:
+        if not vocab.is_malignant_excision(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
+            continue
+        if set(dl.line.diagnoses) & mohs_dx:
+            yield _finding_on(
+                this, dl, f"{dl.line.procedure} and Mohs on one diagnosis: bill one or the other",
+                safety=FixSafety.MANUAL,
+            )
+        else:
+            yield _finding_on(
+                this, dl, f"{dl.line.procedure} on a Mohs date without XS (a different lesion)",
+                fix=_add_modifier(dl.line, ctx.options.modifier_for(dl.claim.payer_id)),
+            )
+
+
+@rule(
+    "MOHS013",
+    "em-on-mohs-day",
+    "E/M 99202-99215 on a Mohs date without 25, or with 59",
+    severity=Severity.ERROR,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.DAY,
+    predicts=(Prediction("CO", ("236", "97"), ("M80",)),),
+    sources=(PROBABLE,),
+    suppresses=("NCCI001",),
+    docs=Docs(
+        what="An office E/M on a Mohs date needs modifier 25 and a separately identifiable "
+        "problem; 59 is never valid on an E/M.",
+        why="Without 25 the visit is bundled into the procedure (CO-236 or CO-97, M80).",
+        example="99213 for actinic keratoses and 17311 on the same date, no 25.",
+        fix="unsafe: replace 59 with 25 on an E/M; a missing 25 is manual (the note must "
+        "support a separate problem).",
+    ),
+)
+def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    if not _mohs_lines(ctx):
+        return
+    for dl in ctx.lines:
+        line = dl.line
+        if not vocab.is_office_em(line.procedure):
+            continue
+        if "59" in line.modifiers:
+            mods = [m for m in line.modifiers if m != "59"]
+            if "25" not in mods:
+                mods.append("25")
+            yield _finding_on(
+                this, dl, f"{line.procedure} carries 59, never valid on an E/M: use 25",
+                fix=Fix("replace 59 with 25", (with_procedure(line, modifiers=mods),)),
+            )
+        elif "25" not in line.modifiers:
+            yield _finding_on(
+                this, dl, f"{line.procedure} on a Mohs date without 25",
+                safety=FixSafety.MANUAL,
+            )
+
+
+# ---------------------------------------------------------------- modifiers and codes
+
+
+@rule(
+    "MOHS014",
+    "59-with-x-modifier",
+    "59 and an X modifier on the same line",
+    severity=Severity.ERROR,
+    fix=FixSafety.SAFE,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("4",), ("N519",)),),
+    sources=(NCCI_MODIFIERS,),
+    docs=Docs(
+        what="A line carrying 59 together with XE, XS, XP or XU.",
+        why="CMS: never both. The payer rejects the combination (CO-4, N519).",
+        example="SV1*HC:17311:59:XS*742.8*UN*1***2~",
+        fix="safe: drop 59 (the X modifier is the more specific).",
+    ),
+)
+def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if "59" in line.modifiers and set(line.modifiers) & vocab.X_MODIFIERS:
+            mods = [m for m in line.modifiers if m != "59"]
+            yield _on_line(
+                this, claim, line, f"{line.procedure} carries 59 and {'/'.join(sorted(set(line.modifiers) & vocab.X_MODIFIERS))}",
+                fix=Fix("drop modifier 59", (with_procedure(line, modifiers=mods),)),
+            )
+
+
+@rule(
+    "MOHS015",
+    "needless-modifier-on-repair",
+    "59/X modifiers on a repair or flap that no loaded PTP edit pairs with the day's codes",
+    severity=Severity.WARNING,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.DAY,
+    sources=(NCCI_DATA,),
+    docs=Docs(
+        what="A repair, flap or graft (12001-13160, 14000-14350, 15xxx) with 59 or an X modifier "
+        "when no loaded NCCI PTP edit pairs it with another code billed that day.",
+        why="There is no NCCI pair between Mohs and repairs: a blanket 59 is not needed and is "
+        "a compliance risk (modifier 59 audits), not a denial.",
+        example="17311 and 13151-59.",
+        fix="unsafe: remove the modifier.",
+    ),
+)
+def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding]:
+    codes = ctx.codes()
+    lookup = ctx.options.ptp
+    for dl in ctx.lines:
+        line = dl.line
+        if not vocab.is_repair_or_flap(line.procedure) or not set(line.modifiers) & vocab.DISTINCT_MODIFIERS:
+            continue
+        others = codes - {line.procedure}
+        if lookup is not None and any(
+            lookup.pair(line.procedure, other, ctx.day) or lookup.pair(other, line.procedure, ctx.day)
+            for other in others
+        ):
+            continue
+        mods = [m for m in line.modifiers if m not in vocab.DISTINCT_MODIFIERS]
+        yield _finding_on(
+            this, dl, f"{line.procedure} carries {'/'.join(m for m in line.modifiers if m in vocab.DISTINCT_MODIFIERS)} "
+            "but no NCCI edit pairs it with the day's codes",
+            fix=Fix("remove the distinct-procedure modifier", (with_procedure(line, modifiers=mods),)),
+        )
+
+
+@rule(
+    "MOHS016",
+    "deleted-mohs-code",
+    "Deleted Mohs codes 17304-17310",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("16", "181"), ("M51", "N56")),),
+    sources=(CPT,),
+    docs=Docs(
+        what="17304-17310, the stage-banded Mohs codes, were deleted on 2007-01-01.",
+        why="An invalid procedure code denies (CO-16 or CO-181, M51/N56).",
+        example="SV1*HC:17304*...",
+        fix="manual: recode with 17311-17315 from the Mohs log.",
+    ),
+)
+def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure in vocab.DELETED_MOHS_CODES and (
+            line.date_from is None or line.date_from >= vocab.DELETED_MOHS_ON
+        ):
+            yield _on_line(this, claim, line, f"{line.procedure} was deleted on 2007-01-01: use 17311-17315")
+
+
+@rule(
+    "MOHS017",
+    "clia-missing",
+    "A claim with Mohs codes lacks the CLIA number (2300 REF*X4)",
+    severity=Severity.ERROR,
+    fix=FixSafety.SAFE,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("16",), ("MA120",)),),
+    sources=(CMS_MOHS,),
+    docs=Docs(
+        what="Mohs codes are CLIA-edited: the claim carries the lab's CLIA number in 2300 REF*X4.",
+        why="Without it the claim denies as incomplete (CO-16, MA120).",
+        example="CLM*... with 17311 and no REF*X4.",
+        fix="safe when the practice's CLIA number is configured (payer policy file or "
+        "--clia): insert REF*X4; else manual.",
+    ),
+)
+def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    if claim.clia_number or not any(ln.procedure in vocab.MOHS_CODES for ln in claim.lines):
+        return
+    clia = ctx.options.clia_number
+    fix = None
+    if clia:
+        anchor = insertion_anchor(claim.segments, "2300", "REF[X4]")
+        if anchor is not None:
+            fix = Fix(f"insert REF*X4*{clia}", (insert_segment(anchor, "REF", "X4", clia),))
+    yield this.finding(
+        "claim has Mohs lines but no CLIA number (REF*X4)",
+        claim=claim.patient_control_number,
+        fix=fix,
+        safety=None if fix else FixSafety.MANUAL,
+        segment=claim.clm.number,
+    )
+
+
+@rule(
+    "MOHS018",
+    "51-on-add-on",
+    "Modifier 51 on an add-on code",
+    severity=Severity.WARNING,
+    fix=FixSafety.SAFE,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("4",), ("N519",)),),
+    sources=(PROBABLE,),
+    docs=Docs(
+        what="17312, 17314 and 17315 carry modifier 51.",
+        why="Add-on codes are exempt from the multiple-procedure rule; 51 on them is an invalid "
+        "modifier for the code (CO-4, N519).",
+        example="SV1*HC:17312:51*401.16*UN*1***1~",
+        fix="safe: remove 51.",
+    ),
+)
+def fifty_one_on_add_on(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        if line.procedure in vocab.ADD_ON_CODES and "51" in line.modifiers:
+            yield _on_line(
+                this, claim, line, f"{line.procedure} is an add-on: modifier 51 does not apply",
+                fix=Fix("remove modifier 51", (with_procedure(line, modifiers=[m for m in line.modifiers if m != "51"]),)),
+            )
+

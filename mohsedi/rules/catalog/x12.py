@@ -1,0 +1,283 @@
+"""X12 family: envelopes, totals, numbering, line ids and representation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from mohsedi.claims.reader import ClaimSet
+from mohsedi.rules.base import (
+    Docs,
+    Finding,
+    Fix,
+    FixSafety,
+    Prediction,
+    Rule,
+    Scope,
+    SetElements,
+    Severity,
+    Source,
+)
+from mohsedi.rules.context import ClaimContext, EnvelopeContext
+from mohsedi.rules.edits import format_number, insert_segment, insertion_anchor, with_element
+from mohsedi.rules.registry import rule
+from mohsedi.x12.envelope import Envelope, TransactionSet
+from mohsedi.x12.segments import Segment
+
+GUIDE = Source("ASC X12 005010X222A1 implementation guide (as pyx12's map)", "pyx12 837.5010.X222.A1.xml", True)
+X12_STANDARD = Source("ASC X12 envelope rules (SE01, GE01, IEA01 counts)", "X12 control segments", True)
+
+
+def _transaction_sets(unit) -> TransactionSet | None:
+    if isinstance(unit, ClaimSet):
+        return unit.transaction
+    if isinstance(unit, TransactionSet):
+        return unit
+    return None
+
+
+@rule(
+    "X12001",
+    "envelope-counts",
+    "SE01, GE01 and IEA01 counts and control numbers match",
+    severity=Severity.ERROR,
+    fix=FixSafety.SAFE,
+    scope=Scope.ENVELOPE,
+    predicts=(),
+    sources=(X12_STANDARD,),
+    docs=Docs(
+        what="SE01 counts the segments from ST to SE, SE02 repeats ST02; GE01 counts the "
+        "transaction sets of its group, GE02 repeats GS06; IEA01 counts the groups, IEA02 "
+        "repeats ISA13.",
+        why="A clearinghouse rejects the whole interchange or group at the front door (999/TA1) "
+        "when a count or control number is off; nothing in it is adjudicated.",
+        example="ST*837*0001~ ... SE*40*0001~ when the set has 41 segments.",
+        fix="safe: recount and copy the control numbers from the headers.",
+    ),
+)
+def envelope_counts(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
+    isa = gs = None
+    sets_in_group = 0
+    groups_in_interchange = 0
+    for unit in ctx.units:
+        if isinstance(unit, Envelope):
+            seg = unit.segment
+            if seg.id == "ISA":
+                isa, groups_in_interchange = seg, 0
+            elif seg.id == "GS":
+                gs, sets_in_group = seg, 0
+                groups_in_interchange += 1
+            elif seg.id == "GE" and gs is not None:
+                want = (str(sets_in_group), gs.element(6))
+                if (seg.element(1), seg.element(2)) != want:
+                    yield this.finding(
+                        f"GE01/GE02 are {seg.element(1)}/{seg.element(2)}, expected {want[0]}/{want[1]}",
+                        fix=Fix("recount GE01, copy GS06 to GE02", (_set_pair(seg, *want),)),
+                        segment=seg.number,
+                    )
+            elif seg.id == "IEA" and isa is not None:
+                want = (str(groups_in_interchange), isa.element(13))
+                if (seg.element(1), seg.element(2)) != want:
+                    yield this.finding(
+                        f"IEA01/IEA02 are {seg.element(1)}/{seg.element(2)}, expected {want[0]}/{want[1]}",
+                        fix=Fix("recount IEA01, copy ISA13 to IEA02", (_set_pair(seg, *want),)),
+                        segment=seg.number,
+                    )
+            continue
+        ts = _transaction_sets(unit)
+        if ts is None:
+            continue
+        sets_in_group += 1
+        st, se = ts.segments[0], ts.segments[-1]
+        if st.id != "ST" or se.id != "SE":
+            continue
+        want = (str(len(ts.segments)), st.element(2))
+        if (se.element(1), se.element(2)) != want:
+            yield this.finding(
+                f"SE01/SE02 are {se.element(1)}/{se.element(2)}, expected {want[0]}/{want[1]} "
+                f"(transaction set {st.element(2)})",
+                fix=Fix("recount SE01, copy ST02 to SE02", (_set_pair(se, *want),)),
+                segment=se.number,
+            )
+
+
+def _set_pair(seg: Segment, first: str, second: str) -> SetElements:
+    elements = list(seg.elements)
+    while len(elements) < 3:
+        elements.append("")
+    elements[1], elements[2] = first, second
+    return SetElements(seg, tuple(elements))
+
+
+@rule(
+    "X12002",
+    "claim-total",
+    "CLM02 equals the sum of the claim's SV102",
+    severity=Severity.ERROR,
+    fix=FixSafety.SAFE,
+    scope=Scope.CLAIM,
+    sources=(GUIDE,),
+    docs=Docs(
+        what="The total claim charge (CLM02) must equal the sum of the line charges (SV102).",
+        why="Payers and clearinghouses reject a claim whose total does not balance before "
+        "adjudication.",
+        example="CLM*MOHS-0304*1400***11:B:1~ with lines of 742.80 and 742.80.",
+        fix="safe: recompute CLM02 from the lines.",
+    ),
+)
+def claim_total(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    charges = [ln.charge for ln in claim.lines]
+    if not charges or any(c is None for c in charges):
+        return
+    total = sum(charges, Decimal("0"))
+    if claim.total_charge != total:
+        yield this.finding(
+            f"CLM02 is {claim.clm.element(2)} but the lines add up to {format_number(total)}",
+            claim=claim.patient_control_number,
+            fix=Fix(f"set CLM02 to {format_number(total)}", (with_element(claim.clm, 2, format_number(total)),)),
+            segment=claim.clm.number,
+        )
+
+
+@rule(
+    "X12003",
+    "line-numbers",
+    "LX numbers run 1..n within each claim",
+    severity=Severity.WARNING,
+    fix=FixSafety.SAFE,
+    scope=Scope.CLAIM,
+    sources=(GUIDE,),
+    docs=Docs(
+        what="Service line numbers (LX01) start at 1 and increase by 1 within a claim.",
+        why="Remittances and 999s point back to lines by number; gaps and repeats make them ambiguous.",
+        example="LX*1~ ... LX*3~ with no LX*2.",
+        fix="safe: renumber the lines 1..n.",
+    ),
+)
+def line_numbers(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for expected, line in enumerate(claim.lines, start=1):
+        if line.number != expected:
+            yield this.finding(
+                f"LX01 is {line.lx.element(1) or '(blank)'}, expected {expected}",
+                claim=claim.patient_control_number,
+                line=line.number,
+                line_id=line.line_id,
+                fix=Fix(f"renumber the line {expected}", (with_element(line.lx, 1, str(expected)),)),
+                segment=line.lx.number,
+            )
+
+
+@rule(
+    "X12004",
+    "line-item-control-number",
+    "Every service line has a unique REF*6R line item control number",
+    severity=Severity.WARNING,
+    fix=FixSafety.SAFE,
+    scope=Scope.ENVELOPE,
+    sources=(GUIDE,),
+    docs=Docs(
+        what="Each 2400 loop carries REF*6R, unique within the file.",
+        why="The payer returns REF*6R on the 835 line (2110 REF*6R): it is how a denial is "
+        "traced to the exact line that was sent. Without it, lines are matched on code and date, "
+        "which is ambiguous on a Mohs day with several stages of one code.",
+        example="LX*2~ SV1*HC:17312*401.16*UN*1***1~ DTP*472*D8*20261006~ with no REF*6R.",
+        fix="safe: add REF*6R <CLM01>-<LX>, made unique within the file when that is taken.",
+    ),
+)
+def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
+    claims = [c for unit in ctx.units if isinstance(unit, ClaimSet) for c in unit.claims]
+    used: dict[str, int] = {}
+    for claim in claims:
+        for line in claim.lines:
+            if line.line_id:
+                used[line.line_id] = used.get(line.line_id, 0) + 1
+    taken = set(used)
+    for claim in claims:
+        for line in claim.lines:
+            duplicate = line.line_id is not None and used.get(line.line_id, 0) > 1
+            if line.line_id and not duplicate:
+                continue
+            base = f"{claim.patient_control_number}-{line.number or 0}"
+            new_id, n = base[:50], 1
+            while new_id in taken:
+                n += 1
+                new_id = f"{base}-{n}"[:50]
+            taken.add(new_id)
+            if duplicate:
+                ref = next(s for s in line.segments if s.id == "REF" and s.element(1) == "6R")
+                edit = with_element(ref, 2, new_id)
+                message = f"REF*6R {line.line_id} is used by more than one line in the file"
+                used[line.line_id] -= 1  # the last holder keeps it
+            else:
+                anchor = insertion_anchor(line.segments, "2400", "REF[6R]")
+                if anchor is None:
+                    continue
+                edit = insert_segment(anchor, "REF", "6R", new_id)
+                message = "the line has no REF*6R line item control number"
+            yield this.finding(
+                message,
+                claim=claim.patient_control_number,
+                line=line.number,
+                line_id=line.line_id,
+                fix=Fix(f"set REF*6R to {new_id}", (edit,)),
+                segment=line.lx.number,
+            )
+
+
+@rule(
+    "X12005",
+    "code-representation",
+    "Codes are trimmed and upper case; modifiers are not repeated",
+    severity=Severity.WARNING,
+    fix=FixSafety.SAFE,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("4",)),),
+    sources=(GUIDE,),
+    docs=Docs(
+        what="Procedure codes, modifiers (SV101) and diagnosis codes (HI) are upper case with "
+        "no blanks; a modifier appears once per line.",
+        why="Payers match codes exactly: 'xs' is not XS, and a repeated modifier is read as an "
+        "invalid combination (CO-4).",
+        example="SV1*HC:17311:xs*742.8*UN*1***2~",
+        fix="safe: upper-case and trim the codes, drop repeated modifiers.",
+    ),
+)
+def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    for line in claim.lines:
+        sv1 = line.sv1
+        if sv1 is None:
+            continue
+        parts = sv1.components(1)
+        clean = [p.strip().upper() for p in parts]
+        mods: list[str] = []
+        for m in clean[2:]:
+            if m and m not in mods:
+                mods.append(m)
+        wanted = clean[:2] + mods
+        if wanted != parts:
+            composite = sv1.delimiters.component.join(wanted)
+            yield this.finding(
+                f"SV101 {sv1.element(1)!r} should read {composite!r}",
+                claim=claim.patient_control_number,
+                line=line.number,
+                line_id=line.line_id,
+                fix=Fix(f"rewrite SV101 as {composite}", (with_element(sv1, 1, composite),)),
+                segment=sv1.number,
+            )
+    first_line = claim.lines[0].lx if claim.lines else None
+    for seg in claim.segments:
+        if seg is first_line:
+            break  # HI belongs to 2300, before the lines
+        if seg.id != "HI":
+            continue
+        changed = tuple(e.strip().upper() for e in seg.elements)
+        if list(changed) != seg.elements:
+            yield this.finding(
+                "diagnosis codes in HI are not trimmed upper case",
+                claim=claim.patient_control_number,
+                fix=Fix("upper-case and trim the HI codes", (SetElements(seg, changed),)),
+                segment=seg.number,
+            )

@@ -1,0 +1,94 @@
+"""The rule catalog: every rule registered once under its stable code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mohsedi.rules.base import (
+    CODE_PATTERN,
+    Docs,
+    FixSafety,
+    Prediction,
+    Rule,
+    Scope,
+    Severity,
+    Source,
+)
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    code: str,
+    name: str,
+    title: str,
+    *,
+    severity: Severity,
+    fix: FixSafety,
+    scope: Scope,
+    predicts: Iterable[Prediction] = (),
+    sources: Iterable[Source] = (),
+    docs: Docs,
+    suppresses: Iterable[str] = (),
+) -> Callable[[Callable[[Rule, Any], Iterable[Any]]], Rule]:
+    """Declare a rule around its check function and register it; codes are unique for good."""
+
+    def register(check: Callable[[Rule, Any], Iterable[Any]]) -> Rule:
+        if not CODE_PATTERN.match(code):
+            raise ValueError(f"rule code {code!r} is not of the form X12001, MOHS001, ...")
+        if code in RULES:
+            raise ValueError(f"rule code {code} is registered twice")
+        declared = Rule(
+            code=code,
+            name=name,
+            title=title,
+            severity=severity,
+            fix_safety=fix,
+            scope=scope,
+            predicts=tuple(predicts),
+            sources=tuple(sources),
+            docs=docs,
+            check=check,
+            suppresses=tuple(suppresses),
+        )
+        RULES[code] = declared
+        return declared
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, catalog modules imported, in code order."""
+    import mohsedi.rules.catalog  # noqa: F401  (registers the families)
+
+    return [RULES[c] for c in sorted(RULES, key=_code_order)]
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    families = ["X12", "MOHS", "NCCI", "PAY", "DOC", "TR3"]
+    prefix = code.rstrip("0123456789")
+    return (families.index(prefix) if prefix in families else 99, code)
+
+
+def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules whose code starts with a selected prefix (all when none) and with no ignored prefix."""
+    chosen = [s.strip().upper() for s in select if s.strip()]
+    dropped = [s.strip().upper() for s in ignore if s.strip()]
+    known = all_rules()
+    for prefix in chosen + dropped:
+        if prefix != "ALL" and not any(r.code.startswith(prefix) for r in known):
+            raise KeyError(prefix)
+    out = []
+    for r in known:
+        if chosen and "ALL" not in chosen and not any(r.code.startswith(p) for p in chosen):
+            continue
+        if any(r.code.startswith(p) for p in dropped):
+            continue
+        out.append(r)
+    return out
+
+
+def get_rule(code: str) -> Rule:
+    all_rules()
+    return RULES[code.upper()]
