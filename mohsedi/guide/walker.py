@@ -224,3 +224,34 @@ def node_path(seg: Segment) -> str | None:
 
 def node_loop(seg: Segment) -> str | None:
     return NODES[seg.node].loop if seg.node >= 0 else None
+
+
+def replace_set(ts: TransactionSet, segments: list[Segment], *, source: str | None = None) -> TransactionSet:
+    """A transaction set rebuilt from edited segments and placed again from its group's GS.
+
+    A fix is kept only if the result still has a place for every segment.
+    """
+    rebuilt = TransactionSet(segments, ts.isa, ts.gs)
+    if not segments or segments[0].id != "ST" or segments[-1].id != "SE":
+        rebuilt.error = X12Error("an edit removed ST or SE", source=source)
+        return rebuilt
+    walker = walker_for(ts.isa, ts.gs)
+    if walker is None:
+        rebuilt.error = X12Error("no implementation guide for this group", source=source)
+        return rebuilt
+    state = walker.gs_node
+    for seg in segments:
+        found = walker.step(state, seg)
+        if found == NOT_FOUND:
+            rebuilt.placement_errors.append(
+                X12Error(
+                    f"segment {seg.id} has no place after {NODES[state].path}",
+                    source=source,
+                    segment=seg.number or None,
+                    segment_id=seg.id,
+                )
+            )
+        else:
+            state = found
+        seg.node = state
+    return rebuilt

@@ -65,10 +65,16 @@ def all_rules() -> list[Rule]:
     return [RULES[c] for c in sorted(RULES, key=_code_order)]
 
 
+FAMILIES = ("X12", "MOHS", "NCCI", "PAY", "DOC", "TR3")
+
+
+def family_of(code: str) -> str:
+    return code[:-3]
+
+
 def _code_order(code: str) -> tuple[int, str]:
-    families = ["X12", "MOHS", "NCCI", "PAY", "DOC", "TR3"]
-    prefix = code.rstrip("0123456789")
-    return (families.index(prefix) if prefix in families else 99, code)
+    family = family_of(code)
+    return (FAMILIES.index(family) if family in FAMILIES else 99, code)
 
 
 def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:

@@ -67,7 +67,8 @@ def _mohs_diagnoses(ctx: DayContext) -> set[str]:
 
 
 def _lacks(line: ServiceLine, modifiers: frozenset[str] | set[str]) -> bool:
-    return not any(m in modifiers for m in line.modifiers)
+    # Case and blanks are X12005's finding; here "xs" still counts as XS.
+    return not any(m.strip().upper() in modifiers for m in line.modifiers)
 
 
 def _add_modifier(line: ServiceLine, modifier: str) -> Fix:
@@ -116,6 +117,7 @@ def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     scope=Scope.DAY,
     predicts=(Prediction("CO", ("B15",), ("N122",)),),
     sources=(CPT,),
+    suppresses=("MOHS005",),  # both would recode the same add-on
     docs=Docs(
         what="17312 (head/neck/hands/feet/genitalia) goes with 17311; 17314 (trunk/arms/legs) "
         "with 17313. Fires when the day has only the other family's first stage.",

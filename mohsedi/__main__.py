@@ -1,0 +1,3 @@
+from mohsedi.cli.main import cli
+
+cli()

@@ -1,0 +1,292 @@
+"""The `mohsedi` command: each subcommand parses options and calls one library function."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mohsedi import __version__
+from mohsedi.cli.render import (
+    explain,
+    render_reports,
+    rule_json,
+    rules_csv,
+    rules_table,
+    severity_at_or_above,
+)
+from mohsedi.files import atomic_write
+from mohsedi.rules.batch import FileReport, check_paths, fix_paths
+from mohsedi.rules.context import RuleOptions
+from mohsedi.rules.registry import all_rules, get_rule, select_rules
+from mohsedi.runtime import tune_for_batches
+from mohsedi.x12.segments import encode
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ["table", "json", "csv"]
+
+
+def default_database_url() -> str:
+    url = os.environ.get("MOHSEDI_DATABASE_URL")
+    if url:
+        return url
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return f"sqlite:///{base / 'mohsedi' / 'mohsedi.db'}"
+
+
+def pick_format(fmt: str | None, output: str | None) -> str:
+    """Table on a terminal; JSON when piped or written to a file, for scripts."""
+    if fmt:
+        return fmt
+    return "table" if output is None and sys.stdout.isatty() else "json"
+
+
+def emit_output(text: str, output: str | None) -> None:
+    if output:
+        atomic_write(output, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False)
+
+
+def split_codes(values: tuple[str, ...]) -> list[str]:
+    return [c for v in values for c in v.replace(",", " ").split()]
+
+
+def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")):
+    """The options check and fix share; fix takes -o for its output directory (the contract)."""
+    if f is None:
+        return lambda g: common_options(g, report_flags=report_flags)
+    options = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                     help="Output format. Default: table on a terminal, else json."),
+        click.option(*report_flags, "output", type=click.Path(dir_okay=False),
+                     help="Write the report to this file (atomically) instead of standard output."),
+        click.option("--select", multiple=True, metavar="CODES",
+                     help="Only these rules or prefixes, e.g. --select MOHS,X12002."),
+        click.option("--ignore", multiple=True, metavar="CODES",
+                     help="Leave out these rules or prefixes, e.g. --ignore MOHS007."),
+        click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+                     default="error", show_default=True,
+                     help="Exit 1 when findings at or above this severity remain."),
+        click.option("--distinct-modifier", type=click.Choice(["XS", "59"]), default="XS", show_default=True,
+                     help="Distinct-lesion modifier fixes add, unless a payer policy says otherwise."),
+        click.option("--clia", metavar="NUMBER", help="The practice's CLIA number, for MOHS017's fix."),
+        click.option("--db", "db_url", metavar="URL",
+                     help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else "
+                          "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def resolve_rules(select: tuple[str, ...], ignore: tuple[str, ...]):
+    try:
+        return select_rules(split_codes(select), split_codes(ignore))
+    except KeyError as exc:
+        raise click.UsageError(f"no rule code starts with {exc.args[0]!r} (see `mohsedi rules list`)") from None
+
+
+def finish(reports: list[FileReport], fmt: str | None, output: str | None, fail_on: str, quiet: bool,
+           *, fixing: bool) -> None:
+    chosen = pick_format(fmt, output)
+    color = chosen == "table" and output is None and sys.stdout.isatty()
+    unreadable = any(r.error or r.quarantined for r in reports)
+    failing = severity_at_or_above(reports, fail_on)
+    if not quiet or unreadable or failing or output:
+        emit_output(render_reports(reports, chosen, color=color, fixing=fixing), output)
+    for r in reports:
+        if r.error:
+            click.echo(f"mohsedi: {r.error.describe()}", err=True)
+    sys.exit(EXIT_ERROR if unreadable else EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def progress_callback(paths: list[str]):
+    """A progress bar on a terminal when the batch is more than a moment's work."""
+    total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+    if not sys.stderr.isatty() or (len(paths) < 5 and total < 20_000_000):
+        return None, None
+    bar = click.progressbar(length=len(paths), label="reading", file=sys.stderr)
+    bar.__enter__()
+    return (lambda _path: bar.update(1)), bar
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mohsedi")
+def cli() -> None:
+    """X12 837P/835 processor for Mohs-surgery and dermatology billing.
+
+    \b
+    Daily claims:   mohsedi check claims.837
+                    mohsedi fix claims.837 -o outbox/ --diff
+    Remittances:    mohsedi ingest remits/*.835
+    Reports:        mohsedi report denials --since 90d --format html -o denials.html
+    The catalog:    mohsedi rules list ; mohsedi rules explain MOHS004
+
+    Exit codes: 0 clean, 1 findings at or above --fail-on remain, 2 usage error,
+    unreadable input or internal error.
+    """
+    tune_for_batches()
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@common_options
+def check(files, fmt, output, select, ignore, fail_on, distinct_modifier, clia, db_url, quiet):
+    """Check 837P files against the rule catalog; change nothing.
+
+    \b
+    Examples:
+      mohsedi check samples/*.837
+      mohsedi check claims.837 --format json -o findings.json
+      mohsedi check claims.837 --select MOHS --ignore MOHS007 --fail-on warning
+    """
+    rules = resolve_rules(select, ignore)
+    options = RuleOptions(distinct_lesion_modifier=distinct_modifier, clia_number=clia)
+    paths = list(files)
+    tick, bar = progress_callback(paths)
+    try:
+        reports = check_paths(paths, rules, options, progress=tick)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    finish(reports, fmt, output, fail_on, quiet, fixing=False)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Directory for the fixed files (same names as the inputs).")
+@click.option("--in-place", is_flag=True, help="Overwrite the input files with their fixed versions.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (each is listed as applied).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each change.")
+@common_options(report_flags=("--report",))
+def fix(files, out_dir, in_place, unsafe_fixes, show_diff, fmt, output, select, ignore, fail_on,
+        distinct_modifier, clia, db_url, quiet):
+    """Check 837P files, apply fixes, write the fixed files.
+
+    Safe fixes run by default, unsafe ones with --unsafe-fixes; manual findings are only
+    reported. Inputs are never overwritten unless --in-place; files are written atomically.
+    The exit code reflects what remains after fixing.
+
+    \b
+    Examples:
+      mohsedi fix claims.837 -o outbox/
+      mohsedi fix claims.837 -o outbox/ --unsafe-fixes --diff
+      mohsedi fix claims.837 --in-place --format json --report fixes.json
+    """
+    if bool(out_dir) == bool(in_place):
+        raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
+    paths = list(files)
+    targets = {}
+    for path in paths:
+        target = Path(path) if in_place else Path(out_dir) / Path(path).name
+        if not in_place and target.resolve() == Path(path).resolve():
+            raise click.UsageError(f"{target} is the input itself; use --in-place to overwrite inputs")
+        targets[path] = target
+    if len({t.resolve() for t in targets.values()}) != len(targets):
+        raise click.UsageError("two inputs have the same name; fix them into different directories")
+    rules = resolve_rules(select, ignore)
+    options = RuleOptions(distinct_lesion_modifier=distinct_modifier, clia_number=clia)
+    tick, bar = progress_callback(paths)
+    try:
+        reports = fix_paths(paths, rules, options, unsafe=unsafe_fixes, progress=tick)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for report in reports:
+        if report.fixed is None:
+            continue
+        target = targets[report.path]
+        if report.fixed != report.original or not in_place:
+            atomic_write(target, encode(report.fixed))
+        report.output = str(target)
+        if show_diff and report.fixed != report.original:
+            diff = difflib.unified_diff(
+                (report.original or "").splitlines(keepends=True),
+                report.fixed.splitlines(keepends=True),
+                fromfile=report.path,
+                tofile=str(target),
+            )
+            click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
+    finish(reports, fmt, output, fail_on, quiet, fixing=True)
+
+
+@cli.group()
+def rules() -> None:
+    """The rule catalog: list it, explain one rule."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format. Default: table on a terminal, else json.")
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rules or prefixes.")
+def rules_list(fmt, select):
+    """List every rule with its severity and fix safety.
+
+    \b
+    Examples:
+      mohsedi rules list
+      mohsedi rules list --select MOHS --format csv
+    """
+    import json
+
+    chosen = resolve_rules(select, ())
+    fmt = pick_format(fmt, None)
+    if fmt == "json":
+        click.echo(json.dumps([rule_json(r) for r in chosen], indent=2))
+    elif fmt == "csv":
+        click.echo(rules_csv(chosen), nl=False)
+    else:
+        click.echo(rules_table(chosen), nl=False)
+
+
+@rules.command("explain")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def rules_explain(code, fmt):
+    """Show one rule's documentation: what, why, example, fix safety, references.
+
+    \b
+    Example:
+      mohsedi rules explain MOHS004
+    """
+    import json
+
+    try:
+        r = get_rule(code)
+    except KeyError:
+        raise click.UsageError(f"no rule {code!r} (see `mohsedi rules list`)") from None
+    click.echo(json.dumps(rule_json(r), indent=2) if fmt == "json" else explain(r), nl=fmt == "json")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("files", nargs=-1)
+@click.option("--db", "db_url", metavar="URL")
+def ingest(files, db_url):
+    """Read 835 remittances into the store (arrives with the store; not yet)."""
+    click.echo("mohsedi ingest: not yet - the SQL store is the next piece of work", err=True)
+
+
+@cli.group()
+def report() -> None:
+    """Reports from the store."""
+
+
+@report.command("denials", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1)
+@click.option("--db", "db_url", metavar="URL")
+def report_denials(args, db_url):
+    """Denial root causes by rule, payer, code and money (arrives with the store; not yet)."""
+    click.echo("mohsedi report denials: not yet - the SQL store is the next piece of work", err=True)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m mohsedi`
+    cli()
+
+
+__all__ = ["all_rules", "cli"]

@@ -1,0 +1,190 @@
+"""Renderers: findings and rules as table, JSON or CSV text. No I/O beyond returning strings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from typing import Any
+
+import click
+
+from mohsedi.rules.base import Rule, Severity
+from mohsedi.rules.batch import FileReport
+from mohsedi.rules.registry import get_rule
+
+SEVERITY_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def _predicts(code: str) -> list[dict[str, Any]]:
+    try:
+        return get_rule(code).predictions_json()
+    except KeyError:
+        return []
+
+
+def report_json(reports: list[FileReport], *, fixing: bool) -> dict[str, Any]:
+    files = []
+    for r in reports:
+        entry: dict[str, Any] = {
+            "path": r.path,
+            "claims": r.claims,
+            "findings": [f.as_json(_predicts(f.rule)) for f in r.findings],
+            "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
+        }
+        if fixing:
+            entry["output"] = r.output
+            entry["applied"] = [
+                {"rule": a.rule, "claim": a.claim, "line": a.line, "description": a.description}
+                for a in r.applied
+            ]
+        files.append(entry)
+    return {"files": files, "summary": summary_counts(reports)}
+
+
+def summary_counts(reports: list[FileReport]) -> dict[str, int]:
+    counts = Counter(f.severity.value for r in reports for f in r.findings)
+    return {
+        "files": len(reports),
+        "claims": sum(r.claims for r in reports),
+        "errors": counts.get("error", 0),
+        "warnings": counts.get("warning", 0),
+        "info": counts.get("info", 0),
+        "fixes_applied": sum(len(r.applied) for r in reports),
+        "unreadable": sum(1 for r in reports if r.error) + sum(len(r.quarantined) for r in reports),
+    }
+
+
+def report_csv(reports: list[FileReport]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"])
+    for r in reports:
+        if r.error:
+            writer.writerow([r.path, "", "", "", "", "error", "none", r.error.describe(), ""])
+        for q in r.quarantined:
+            writer.writerow([r.path, "", "", "", "", "error", "none", q.describe(), ""])
+        for f in r.findings:
+            writer.writerow([
+                r.path, f.claim or "", f.line if f.line is not None else "", f.line_id or "", f.rule,
+                f.severity.value, f.fix_safety.value, f.message, f.fix.description if f.fix else "",
+            ])
+    return buf.getvalue()
+
+
+def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str:
+    out: list[str] = []
+
+    def style(text: str, **kw: Any) -> str:
+        return click.style(text, **kw) if color else text
+
+    for r in reports:
+        header = f"{r.path}: {r.claims} claim{'s' if r.claims != 1 else ''}"
+        if fixing and r.output:
+            header += f" -> {r.output}"
+        out.append(style(header, bold=True))
+        if r.error:
+            out.append("  " + style("unreadable: ", fg="red", bold=True) + r.error.describe())
+        for q in r.quarantined:
+            out.append("  " + style("transaction set left out: ", fg="red", bold=True) + q.describe())
+        for a in r.applied:
+            where = f"line {a.line}" if a.line is not None else "claim"
+            out.append(f"  fixed  {a.claim or '-':<14} {where:<8} {a.rule:<8} {a.description}")
+        current = object()
+        for f in r.findings:
+            if f.claim != current:
+                current = f.claim
+                out.append("  " + style(f"claim {f.claim}" if f.claim else "envelope", underline=True))
+            where = f"line {f.line}" if f.line is not None else "claim"
+            sev = style(f"{f.severity.value:<7}", fg=SEVERITY_COLORS[f.severity.value])
+            offer = ""
+            if f.fix is not None:
+                offer = f"  [{f.fix_safety.value} fix: {f.fix.description}]"
+            elif f.fix_safety.value == "manual":
+                offer = "  [manual]"
+            out.append(f"    {where:<8} {f.rule:<8} {sev} {f.message}{offer}")
+    s = summary_counts(reports)
+    line = (
+        f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "
+        f"{s['warnings']} warning(s), {s['info']} info, {s['fixes_applied']} fix(es) applied"
+    )
+    if s["unreadable"]:
+        line += f", {s['unreadable']} unreadable file(s) or transaction set(s)"
+    out.append(style(line, bold=True))
+    return "\n".join(out) + "\n"
+
+
+def render_reports(reports: list[FileReport], fmt: str, *, color: bool, fixing: bool) -> str:
+    if fmt == "json":
+        return json.dumps(report_json(reports, fixing=fixing), indent=2) + "\n"
+    if fmt == "csv":
+        return report_csv(reports)
+    return report_table(reports, color=color, fixing=fixing)
+
+
+def rule_json(r: Rule) -> dict[str, Any]:
+    return {
+        "code": r.code,
+        "name": r.name,
+        "title": r.title,
+        "severity": r.severity.value,
+        "fix": r.fix_safety.value,
+        "scope": r.scope.value,
+        "predicts": r.predictions_json(),
+        "sources": [{"title": s.title, "reference": s.reference, "verified": s.verified} for s in r.sources],
+        "verified": r.verified,
+        "suppresses": list(r.suppresses),
+        "docs": {"what": r.docs.what, "why": r.docs.why, "example": r.docs.example, "fix": r.docs.fix},
+    }
+
+
+def rules_table(rules: list[Rule]) -> str:
+    lines = [f"{'code':<8} {'severity':<8} {'fix':<7} title"]
+    for r in rules:
+        mark = "" if r.verified else "  (unverified source)"
+        lines.append(f"{r.code:<8} {r.severity.value:<8} {r.fix_safety.value:<7} {r.title}{mark}")
+    return "\n".join(lines) + "\n"
+
+
+def rules_csv(rules: list[Rule]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"])
+    for r in rules:
+        predicts = " ".join(
+            f"{p['group']}-{p['carc']}" + (f"/{','.join(p['rarc'])}" if p["rarc"] else "")
+            for p in r.predictions_json()
+        )
+        writer.writerow([r.code, r.name, r.severity.value, r.fix_safety.value, r.scope.value, r.title, predicts, r.verified])
+    return buf.getvalue()
+
+
+def explain(r: Rule) -> str:
+    predicts = r.predictions_json()
+    denial = (
+        "; ".join(f"{p['group']}-{p['carc']}" + (f" with {', '.join(p['rarc'])}" if p["rarc"] else "") for p in predicts)
+        if predicts
+        else "no payer denial (front-end, traceability or compliance)"
+    )
+    refs = "\n".join(
+        f"  - {s.title} [{s.reference}]" + ("" if s.verified else " (UNVERIFIED: probable, not confirmed in a primary source)")
+        for s in r.sources
+    )
+    return (
+        f"{r.code} ({r.name}): {r.title}\n"
+        f"severity: {r.severity.value}   fix: {r.fix_safety.value}   scope: {r.scope.value}\n\n"
+        f"What it checks\n  {r.docs.what}\n\n"
+        f"Why it matters\n  {r.docs.why}\n  Predicted denial: {denial}\n\n"
+        f"Example\n  {r.docs.example}\n\n"
+        f"Fix safety\n  {r.docs.fix}\n\n"
+        f"References\n{refs}\n"
+        + (f"\nCovers (silences on the same line): {', '.join(r.suppresses)}\n" if r.suppresses else "")
+    )
+
+
+def severity_at_or_above(reports: list[FileReport], threshold: str) -> bool:
+    if threshold == "never":
+        return False
+    rank = Severity(threshold).rank
+    return any(f.severity.rank >= rank for r in reports for f in r.findings)

@@ -1,0 +1,390 @@
+"""Running rules over a batch of 837P files, and the fix loop.
+
+Findings are values returned by pure check functions. Fixing is a loop: check, apply the
+edits of the fixes allowed, re-place the edited transaction sets in the guide, check again;
+stop when nothing changes, a state repeats, or after MAX_PASSES. An edit that would leave a
+segment with no place in the guide is dropped. Finally the sets that changed are
+normalized (LX renumbered, CLM02 recomputed, SE01 recounted) so totals and counts hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from mohsedi.claims.model import Claim
+from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
+from mohsedi.errors import X12Error
+from mohsedi.guide import read_units
+from mohsedi.guide.walker import replace_set
+from mohsedi.rules.base import (
+    Delete,
+    Edit,
+    Finding,
+    FixSafety,
+    InsertAfter,
+    Rule,
+    Scope,
+    SetElements,
+)
+from mohsedi.rules.context import ClaimContext, DayContext, DayLine, EnvelopeContext, RuleOptions
+from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
+from mohsedi.x12.segments import Segment, emit, read_chunks
+
+MAX_PASSES = 8
+NORMALIZING_RULES = ("X12003", "X12002")  # per touched claim; then X12001 per touched set
+
+
+@dataclass
+class Document:
+    """One 837P file read into units: envelope segments and claim sets."""
+
+    source: str
+    units: list[Envelope | ClaimSet]
+    error: X12Error | None = None  # the file could not be read at all
+
+    @property
+    def claim_sets(self) -> list[tuple[int, ClaimSet]]:
+        return [(i, u) for i, u in enumerate(self.units) if isinstance(u, ClaimSet)]
+
+    def claims(self) -> list[Claim]:
+        return [c for _, cs in self.claim_sets for c in cs.claims]
+
+    def quarantined(self) -> list[X12Error]:
+        return [cs.error for _, cs in self.claim_sets if cs.error is not None]
+
+    def segments(self) -> list[Segment]:
+        out: list[Segment] = []
+        for unit in self.units:
+            out.extend(unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments)
+        return out
+
+    def emit(self) -> str:
+        return emit(self.segments())
+
+
+def load_document(path: str, text: str | None = None) -> Document:
+    """Read a file (or text given for it); an unreadable file becomes a Document with ``error``."""
+    try:
+        units = read_units([text] if text is not None else read_chunks(path), source=path)
+        read = [u for u in iter_claim_sets(units)]
+    except X12Error as exc:
+        return Document(path, [], exc.located(path))
+    except OSError as exc:
+        return Document(path, [], X12Error(f"cannot read the file: {exc.strerror or exc}", source=path))
+    located = []
+    for unit in read:
+        if isinstance(unit, ClaimSet) and unit.error is not None:
+            unit.error = unit.error.located(path)
+        located.append(unit)
+    return Document(path, located)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A finding with where its edits apply: document and unit index."""
+
+    finding: Finding
+    doc: int
+    unit: int | None  # None: find the unit by the edited segment
+
+
+def _day_groups(docs: Sequence[Document]) -> dict[tuple[str, str, date], list[tuple[DayLine, int, int]]]:
+    groups: dict[tuple[str, str, date], list[tuple[DayLine, int, int]]] = defaultdict(list)
+    for d, doc in enumerate(docs):
+        for u, cs in doc.claim_sets:
+            for claim in cs.claims:
+                for line in claim.lines:
+                    if line.date_from is None:
+                        continue
+                    key = (claim.patient_key, claim.rendering_npi_for(line), line.date_from)
+                    groups[key].append((DayLine(claim, line), d, u))
+    return groups
+
+
+def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
+    """Every finding of the rules over the batch, the generic ones a specific rule covers left out."""
+    found: list[Located] = []
+    by_scope: dict[Scope, list[Rule]] = defaultdict(list)
+    for r in rules:
+        by_scope[r.scope].append(r)
+    for d, doc in enumerate(docs):
+        if doc.error is not None:
+            continue
+        if by_scope[Scope.ENVELOPE]:
+            ctx = EnvelopeContext(tuple(doc.units), options)
+            for r in by_scope[Scope.ENVELOPE]:
+                found.extend(Located(f, d, None) for f in r.check(r, ctx))
+        if by_scope[Scope.CLAIM]:
+            for u, cs in doc.claim_sets:
+                for claim in cs.claims:
+                    cctx = ClaimContext(claim, options)
+                    for r in by_scope[Scope.CLAIM]:
+                        found.extend(Located(f, d, u) for f in r.check(r, cctx))
+    if by_scope[Scope.DAY]:
+        for (patient, npi, day), entries in _day_groups(docs).items():
+            where = {id(dl.claim): (d, u) for dl, d, u in entries}
+            dctx = DayContext(patient, npi, day, tuple(dl for dl, _, _ in entries), options)
+            for r in by_scope[Scope.DAY]:
+                for f in r.check(r, dctx):
+                    claim = next(dl.claim for dl, _, _ in entries if dl.claim.patient_control_number == f.claim)
+                    d, u = where[id(claim)]
+                    found.append(Located(f, d, u))
+    found = suppress_covered(found, {r.code: r for r in rules})
+    return [
+        dataclasses.replace(loc, finding=dataclasses.replace(loc.finding, source=docs[loc.doc].source))
+        for loc in found
+    ]
+
+
+def suppress_covered(found: list[Located], rules: dict[str, Rule]) -> list[Located]:
+    """One problem, one finding: a rule that covers another silences it on the same line."""
+    covering: dict[tuple[int, int | None, str | None, int | None], set[str]] = defaultdict(set)
+    for loc in found:
+        f = loc.finding
+        rule = rules.get(f.rule)
+        if rule and rule.suppresses:
+            covering[(loc.doc, loc.unit, f.claim, f.line)].update(rule.suppresses)
+    if not covering:
+        return found
+    return [
+        loc
+        for loc in found
+        if loc.finding.rule not in covering.get((loc.doc, loc.unit, loc.finding.claim, loc.finding.line), ())
+    ]
+
+
+# ---------------------------------------------------------------- fixing
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    rule: str
+    claim: str | None
+    line: int | None
+    description: str
+    source: str
+    justification: str | None = None
+
+
+@dataclass
+class FixOutcome:
+    applied: list[Applied] = field(default_factory=list)
+    dropped: list[tuple[Finding, str]] = field(default_factory=list)  # fixes that broke structure
+    passes: int = 0
+
+
+def _allowed(f: Finding, unsafe: bool) -> bool:
+    if f.fix is None:
+        return False
+    return f.fix_safety == FixSafety.SAFE or (unsafe and f.fix_safety == FixSafety.UNSAFE)
+
+
+def _edit_target(edit: Edit) -> Segment:
+    return edit.anchor if isinstance(edit, InsertAfter) else edit.segment
+
+
+def _apply(segments: Sequence[Segment], edits: Iterable[Edit]) -> list[Segment]:
+    """New segment list with the edits applied; edited segments are new objects, others shared."""
+    replace: dict[int, SetElements] = {}
+    deleted: set[int] = set()
+    inserts: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+    for edit in edits:
+        if isinstance(edit, SetElements):
+            replace.setdefault(id(edit.segment), edit)  # one rewrite per segment per pass
+        elif isinstance(edit, Delete):
+            deleted.add(id(edit.segment))
+        else:
+            inserts[id(edit.anchor)].extend(edit.elements)
+    out: list[Segment] = []
+    for seg in segments:
+        key = id(seg)
+        if key in deleted:
+            continue
+        current = seg
+        if key in replace:
+            current = Segment("", seg.trailer, seg.delimiters, seg.lead, seg.number, seg.offset)
+            current.set_elements(list(replace[key].elements))
+        out.append(current)
+        for elements in inserts.get(key, ()):
+            new = seg.new_sibling("")
+            new.set_elements(list(elements))
+            out.append(new)
+    return out
+
+
+def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
+    cs = doc.units[u]
+    assert isinstance(cs, ClaimSet)
+    rebuilt = replace_set(cs.transaction, segments, source=doc.source)
+    if not rebuilt.ok:
+        replace_set(cs.transaction, cs.transaction.segments)  # shared segments get their nodes back
+        return None
+    new = read_claim_set(rebuilt)
+    return new if new.error is None else None
+
+
+def _apply_to_unit(doc: Document, u: int, findings: list[Finding], outcome: FixOutcome) -> bool:
+    """Apply the findings' edits to one unit; keep what leaves the structure intact."""
+    unit = doc.units[u]
+    if isinstance(unit, Envelope):
+        for f in findings:
+            for edit in f.fix.edits if f.fix else ():
+                if isinstance(edit, SetElements) and edit.segment is unit.segment:
+                    unit.segment = _apply([unit.segment], [edit])[0]
+                    outcome.applied.append(_applied(f, doc.source))
+                    return True
+        return False
+    segments = unit.transaction.segments
+    edits = [e for f in findings if f.fix for e in f.fix.edits]
+    rebuilt = _rebuild(doc, u, _apply(segments, edits))
+    if rebuilt is not None:
+        doc.units[u] = rebuilt
+        outcome.applied.extend(_applied(f, doc.source) for f in findings)
+        return True
+    # Something broke the structure: keep the fixes one at a time that do not.
+    changed = False
+    for f in findings:
+        assert f.fix is not None
+        current = doc.units[u]
+        assert isinstance(current, ClaimSet)
+        candidate = _rebuild(doc, u, _apply(current.transaction.segments, _retarget(f.fix.edits, segments, current.transaction.segments)))
+        if candidate is None:
+            outcome.dropped.append((f, "the edit would leave a segment with no place in the guide"))
+            continue
+        doc.units[u] = candidate
+        outcome.applied.append(_applied(f, doc.source))
+        changed = True
+    return changed
+
+
+def _retarget(edits: Sequence[Edit], old: Sequence[Segment], new: Sequence[Segment]) -> list[Edit]:
+    """Edits aimed at ``old`` segments, aimed at the same positions in ``new`` (same length lists only)."""
+    if old is new or len(old) != len(new):
+        return list(edits) if old is new else []
+    index = {id(s): i for i, s in enumerate(old)}
+    out: list[Edit] = []
+    for e in edits:
+        i = index.get(id(_edit_target(e)))
+        if i is None:
+            continue
+        target = new[i]
+        if isinstance(e, SetElements):
+            out.append(SetElements(target, e.elements))
+        elif isinstance(e, InsertAfter):
+            out.append(InsertAfter(target, e.elements))
+        else:
+            out.append(Delete(target))
+    return out
+
+
+def _applied(f: Finding, source: str) -> Applied:
+    assert f.fix is not None
+    return Applied(f.rule, f.claim, f.line, f.fix.description, source, f.fix.justification)
+
+
+def _unit_of(doc: Document, seg: Segment) -> int | None:
+    for u, unit in enumerate(doc.units):
+        segs = unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments
+        if any(s is seg for s in segs):
+            return u
+    return None
+
+
+def _signature(doc: Document, u: int) -> str:
+    unit = doc.units[u]
+    segs = unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments
+    return hashlib.blake2b(emit(segs).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def fix_documents(
+    docs: list[Document],
+    rules: Sequence[Rule],
+    options: RuleOptions,
+    *,
+    unsafe: bool = False,
+    normalizing: Sequence[Rule] = (),
+    progress: Callable[[int], None] | None = None,
+) -> FixOutcome:
+    """Fix the documents in place (their units are replaced); report what was applied."""
+    outcome = FixOutcome()
+    seen: dict[tuple[int, int], set[str]] = defaultdict(set)
+    touched: dict[tuple[int, int], set[str]] = defaultdict(set)  # unit -> CLM01s edited
+    for n in range(1, MAX_PASSES + 1):
+        outcome.passes = n
+        if progress:
+            progress(n)
+        located = [loc for loc in check_documents(docs, rules, options) if _allowed(loc.finding, unsafe)]
+        if not located:
+            break
+        per_unit: dict[tuple[int, int], list[Finding]] = defaultdict(list)
+        for loc in located:
+            u = loc.unit
+            if u is None:
+                u = _unit_of(docs[loc.doc], _edit_target(loc.finding.fix.edits[0]))  # type: ignore[union-attr]
+            if u is not None:
+                per_unit[(loc.doc, u)].append(loc.finding)
+        progressed = False
+        for (d, u), findings in per_unit.items():
+            if _apply_to_unit(docs[d], u, findings, outcome):
+                signature = _signature(docs[d], u)
+                if signature not in seen[(d, u)]:
+                    progressed = True
+                seen[(d, u)].add(signature)
+                touched[(d, u)].update(f.claim for f in findings if f.claim)
+        if not progressed:
+            break
+    _normalize(docs, touched, normalizing, options)
+    return outcome
+
+
+def _normalize(
+    docs: list[Document],
+    touched: dict[tuple[int, int], set[str]],
+    normalizing: Sequence[Rule],
+    options: RuleOptions,
+) -> None:
+    """Counts and totals after the last pass, for the sets and claims fixes changed."""
+    by_code = {r.code: r for r in normalizing}
+    for (d, u), claim_ids in touched.items():
+        doc = docs[d]
+        unit = doc.units[u]
+        if not isinstance(unit, ClaimSet):
+            continue
+        edits: list[Edit] = []
+        for claim in unit.claims:
+            if claim.patient_control_number not in claim_ids:
+                continue
+            for code in NORMALIZING_RULES:
+                r = by_code.get(code)
+                if r is not None:
+                    for f in r.check(r, ClaimContext(claim, options)):
+                        edits.extend(f.fix.edits if f.fix else ())
+        segments = _apply(unit.transaction.segments, edits)
+        se = segments[-1]
+        if se.id == "SE" and se.element(1) != str(len(segments)):
+            segments = _apply(segments, [SetElements(se, (se.id, str(len(segments)), *se.elements[2:]))])
+        if segments != unit.transaction.segments:
+            rebuilt = _rebuild(doc, u, segments)
+            if rebuilt is not None:
+                doc.units[u] = rebuilt
+
+
+__all__ = [
+    "Applied",
+    "Document",
+    "FixOutcome",
+    "Located",
+    "TransactionSet",
+    "Unit",
+    "check_documents",
+    "fix_documents",
+    "load_document",
+]
