@@ -81,9 +81,7 @@ def phase(name: str, path: str) -> dict:
         import pyx12.x12context
 
         logging.getLogger("pyx12").setLevel(logging.CRITICAL)
-        reader = pyx12.x12context.X12ContextReader(
-            pyx12.params.params(), pyx12.error_handler.errh_null(), path
-        )
+        reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), pyx12.error_handler.errh_null(), path)
         for _ in reader.iter_segments():
             items += 1
         reader.close()
@@ -110,8 +108,9 @@ def run_phase(name: str, path: Path) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--segments", type=int, default=1_000_000, help="segments per generated file")
-    parser.add_argument("--pyx12-segments", type=int, default=0,
-                        help="time pyx12 on a separate file of this size (0: the same file)")
+    parser.add_argument(
+        "--pyx12-segments", type=int, default=0, help="time pyx12 on a separate file of this size (0: the same file)"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)

@@ -186,14 +186,24 @@ def build_837p(
     return "".join(iter_837p(claims, env, claims_per_transaction=claims_per_transaction))
 
 
-def iter_837p(
-    claims: Iterable[ClaimSpec], env: Envelope837, *, claims_per_transaction: int = 0
-) -> Iterator[str]:
+def iter_837p(claims: Iterable[ClaimSpec], env: Envelope837, *, claims_per_transaction: int = 0) -> Iterator[str]:
     """Stream an 837P file as text chunks (the benchmark writes large files this way)."""
     d = env.delimiters
     w = _Writer(d, env.line_break)
-    w.parts.append(_isa(env.sender, env.receiver, env.created, env.interchange_control, d, "HC") + d.segment + env.line_break)
-    w.seg("GS", "HC", env.sender, env.receiver, env.created.strftime("%Y%m%d"), "1200", str(env.group_control), "X", "005010X222A1")
+    w.parts.append(
+        _isa(env.sender, env.receiver, env.created, env.interchange_control, d, "HC") + d.segment + env.line_break
+    )
+    w.seg(
+        "GS",
+        "HC",
+        env.sender,
+        env.receiver,
+        env.created.strftime("%Y%m%d"),
+        "1200",
+        str(env.group_control),
+        "X",
+        "005010X222A1",
+    )
     yield "".join(w.parts)
     w.parts.clear()
     sets = 0
@@ -334,14 +344,24 @@ def build_835(
     return "".join(iter_835(claims, env, claims_per_transaction=claims_per_transaction))
 
 
-def iter_835(
-    claims: Iterable[ClaimPaymentSpec], env: Envelope835, *, claims_per_transaction: int = 0
-) -> Iterator[str]:
+def iter_835(claims: Iterable[ClaimPaymentSpec], env: Envelope835, *, claims_per_transaction: int = 0) -> Iterator[str]:
     d = env.delimiters
     w = _Writer(d, env.line_break)
     created = env.payment_date
-    w.parts.append(_isa(env.sender, env.receiver, created, env.interchange_control, d, "HP") + d.segment + env.line_break)
-    w.seg("GS", "HP", env.sender, env.receiver, created.strftime("%Y%m%d"), "1200", str(env.group_control), "X", "005010X221A1")
+    w.parts.append(
+        _isa(env.sender, env.receiver, created, env.interchange_control, d, "HP") + d.segment + env.line_break
+    )
+    w.seg(
+        "GS",
+        "HP",
+        env.sender,
+        env.receiver,
+        created.strftime("%Y%m%d"),
+        "1200",
+        str(env.group_control),
+        "X",
+        "005010X221A1",
+    )
     yield "".join(w.parts)
     w.parts.clear()
     sets = 0
@@ -433,11 +453,22 @@ def random_payment(rng: random.Random, claim: ClaimSpec) -> ClaimPaymentSpec:
         paid_total += paid
         services.append(
             ServicePaymentSpec(
-                line.procedure, charge, paid, line.modifiers, int(line.units),
-                claim.service_date, f"{claim.pcn}-{n}", adj, remarks,
+                line.procedure,
+                charge,
+                paid,
+                line.modifiers,
+                int(line.units),
+                claim.service_date,
+                f"{claim.pcn}-{n}",
+                adj,
+                remarks,
             )
         )
     return ClaimPaymentSpec(
-        claim.pcn, "1", charge_total, paid_total, services=services,
+        claim.pcn,
+        "1",
+        charge_total,
+        paid_total,
+        services=services,
         payer_claim_number=f"PC{claim.pcn}",
     )

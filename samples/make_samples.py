@@ -7,7 +7,7 @@ of error so a check finding can be traced to the claim built to show it.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal as D
+from decimal import Decimal
 from pathlib import Path
 
 from mohsedi.synth import (
@@ -38,7 +38,7 @@ SEB_KERATOSIS = "L821"  # other seborrheic keratosis
 
 
 def line(code: str, units: int = 1, mods: tuple[str, ...] = (), ptr: tuple[int, ...] = (1,), **kw) -> LineSpec:
-    fee = FEE.get(code, D("150.00"))
+    fee = FEE.get(code, Decimal("150.00"))
     return LineSpec(code, fee * units, units, mods, ptr, **kw)
 
 
@@ -152,7 +152,7 @@ MODIFIER_X12_ERRORS = [
             line("17311", ptr=(1,), line_id=None),
             line("17311", mods=("xs",), ptr=(2,), line_id=None),
         ],
-        total=D("1400.00"),
+        total=Decimal("1400.00"),
         **patient(304),
     ),
 ]
@@ -168,12 +168,12 @@ MUE_ERRORS = [
 ]
 
 
-def svc(claim: ClaimSpec, n: int, paid: D | None = None, adj=None, remarks=()) -> ServicePaymentSpec:
+def svc(claim: ClaimSpec, n: int, paid: Decimal | None = None, adj=None, remarks=()) -> ServicePaymentSpec:
     spec = claim.lines[n - 1]
     charge = spec.charge
     if paid is None:
-        paid = (charge * D("0.8")).quantize(D("0.01"))
-        adj = [("CO", "45", (charge - paid) * D("0.75")), ("PR", "2", (charge - paid) * D("0.25"))]
+        paid = (charge * Decimal("0.8")).quantize(Decimal("0.01"))
+        adj = [("CO", "45", (charge - paid) * Decimal("0.75")), ("PR", "2", (charge - paid) * Decimal("0.25"))]
     return ServicePaymentSpec(
         spec.procedure,
         charge,
@@ -182,20 +182,20 @@ def svc(claim: ClaimSpec, n: int, paid: D | None = None, adj=None, remarks=()) -
         int(spec.units),
         DAY,
         f"{claim.pcn}-{n}" if spec.line_id == "auto" else None,
-        [(g, c, a.quantize(D("0.01"))) for g, c, a in (adj or [])],
+        [(g, c, a.quantize(Decimal("0.01"))) for g, c, a in (adj or [])],
         tuple(remarks),
     )
 
 
 def deny(claim: ClaimSpec, n: int, group: str, carc: str, *remarks: str) -> ServicePaymentSpec:
     charge = claim.lines[n - 1].charge
-    return svc(claim, n, D("0"), [(group, carc, charge)], remarks)
+    return svc(claim, n, Decimal("0"), [(group, carc, charge)], remarks)
 
 
 def payment(claim: ClaimSpec, services: list[ServicePaymentSpec], status: str = "1", **kw) -> ClaimPaymentSpec:
-    charge = sum((s.charge for s in services), D("0"))
-    paid = sum((s.paid for s in services), D("0"))
-    pr = sum((a for s in services for g, _, a in s.adjustments if g == "PR"), D("0"))
+    charge = sum((s.charge for s in services), Decimal("0"))
+    paid = sum((s.paid for s in services), Decimal("0"))
+    pr = sum((a for s in services for g, _, a in s.adjustments if g == "PR"), Decimal("0"))
     if status == "1" and paid == 0:
         status = "4"
     return ClaimPaymentSpec(claim.pcn, status, charge, paid, pr, f"PCN{claim.pcn[-4:]}", services, **kw)
@@ -213,7 +213,9 @@ def remits() -> tuple[list[ClaimPaymentSpec], list[ClaimPaymentSpec]]:
     paid = [all_paid(c) for c in CLEAN]
     m = by_pcn(MOHS_ERRORS + SAME_DAY_ERRORS + MODIFIER_X12_ERRORS + MUE_ERRORS)
     denials = [
-        payment(m["MOHS-0101"], [deny(m["MOHS-0101"], 1, "CO", "11", "M76"), deny(m["MOHS-0101"], 2, "CO", "11", "M76")]),
+        payment(
+            m["MOHS-0101"], [deny(m["MOHS-0101"], 1, "CO", "11", "M76"), deny(m["MOHS-0101"], 2, "CO", "11", "M76")]
+        ),
         payment(m["MOHS-0102"], [deny(m["MOHS-0102"], 1, "CO", "B15", "N122")]),
         payment(m["MOHS-0103"], [svc(m["MOHS-0103"], 1), deny(m["MOHS-0103"], 2, "CO", "B15", "N122")]),
         payment(m["MOHS-0104"], [deny(m["MOHS-0104"], 1, "CO", "151", "N362")]),
@@ -263,8 +265,9 @@ def main() -> None:
     paid, denials = remits()
     env = Envelope835(trace_number="EFT2610300001", interchange_control=101, group_control=101)
     (HERE / "01-mohs-paid.835").write_text(build_835(paid, env), newline="")
-    env = Envelope835(trace_number="EFT2611060002", payment_date=date(2026, 11, 6),
-                      interchange_control=102, group_control=102)
+    env = Envelope835(
+        trace_number="EFT2611060002", payment_date=date(2026, 11, 6), interchange_control=102, group_control=102
+    )
     (HERE / "10-mohs-denials.835").write_text(build_835(denials, env), newline="")
 
 

@@ -57,7 +57,7 @@ def test_random_delimiters_and_contents_round_trip(data) -> None:
     assert emit(segments) == raw
     assert sniff_delimiters(isa + d.segment) == d
     assert [s.text for s in segments] == lines
-    for seg, (sid, elements) in zip(segments[1:], body):
+    for seg, (sid, elements) in zip(segments[1:], body, strict=False):
         assert seg.id == sid
         assert seg.elements[1:] == elements
 
@@ -77,8 +77,16 @@ def claims_projection(text: str) -> list[dict]:
                     "payer": claim.payer_id,
                     "key": claim.patient_key,
                     "lines": [
-                        (ln.number, ln.procedure, ln.modifiers, ln.charge, ln.units,
-                         ln.diagnoses, ln.date_from, ln.line_id)
+                        (
+                            ln.number,
+                            ln.procedure,
+                            ln.modifiers,
+                            ln.charge,
+                            ln.units,
+                            ln.diagnoses,
+                            ln.date_from,
+                            ln.line_id,
+                        )
                         for ln in claim.lines
                     ],
                 }

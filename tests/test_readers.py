@@ -84,9 +84,7 @@ def test_remittance_values() -> None:
     biopsy = by_pcn["MOHS-0201"].services[1]
     assert biopsy.procedure == "11102" and biopsy.paid == Decimal("0")
     assert biopsy.line_id == "MOHS-0201-2"
-    assert [(a.group, a.carc, a.amount) for a in biopsy.adjustments] == [
-        ("CO", "236", Decimal("145"))
-    ]
+    assert [(a.group, a.carc, a.amount) for a in biopsy.adjustments] == [("CO", "236", Decimal("145"))]
     assert biopsy.remarks == ["M80"]
     assert by_pcn["MOHS-0303"].remarks == ["MA120"]
     reversals = [c for c in remit.claims if c.is_reversal]

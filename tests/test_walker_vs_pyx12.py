@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 import pyx12.error_handler
 import pyx12.params
 import pyx12.x12context
-import pytest
 
 from mohsedi import synth
 from mohsedi.guide import node_path, read_units
@@ -17,9 +17,7 @@ from tests.conftest import file_id, x12_files
 
 
 def pyx12_paths(path: Path) -> list[str]:
-    reader = pyx12.x12context.X12ContextReader(
-        pyx12.params.params(), pyx12.error_handler.errh_null(), str(path)
-    )
+    reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), pyx12.error_handler.errh_null(), str(path))
     try:
         return [node.x12_map_node.get_path() for node in reader.iter_segments()]
     finally:
@@ -36,7 +34,7 @@ def test_every_segment_lands_in_the_same_loop_as_pyx12(path: Path) -> None:
     theirs = pyx12_paths(path)
     ours = our_paths(path)
     assert len(ours) == len(theirs)
-    mismatches = [(i + 1, t, o) for i, (t, o) in enumerate(zip(theirs, ours)) if t != o]
+    mismatches = [(i + 1, t, o) for i, (t, o) in enumerate(zip(theirs, ours, strict=False)) if t != o]
     assert mismatches == []
 
 

@@ -36,8 +36,27 @@ class ClaimSet:
 # What a segment means to the claim reader, by its guide node: (loop, last path step) -> role.
 # The guide tells qualified segments apart (2400/DTP[472], 2400/REF[6R]), so one lookup per
 # segment replaces qualifier checks.
-(HL_A, PROVIDER_NM1, PROVIDER_REF, HL_B, SBR, SUBSCRIBER_NM1, PAYER_NM1, HL_C, PAT, CLM, HI,
- CLAIM_REF, CLAIM_RENDERING, LX, SV1, DTP_472, REF_6R, LINE_RENDERING, SE) = range(1, 20)
+(
+    HL_A,
+    PROVIDER_NM1,
+    PROVIDER_REF,
+    HL_B,
+    SBR,
+    SUBSCRIBER_NM1,
+    PAYER_NM1,
+    HL_C,
+    PAT,
+    CLM,
+    HI,
+    CLAIM_REF,
+    CLAIM_RENDERING,
+    LX,
+    SV1,
+    DTP_472,
+    REF_6R,
+    LINE_RENDERING,
+    SE,
+) = range(1, 20)
 ROLE_BY_STEP = {
     ("2000A", "HL"): HL_A,
     ("2010AA", "NM1"): PROVIDER_NM1,
@@ -69,9 +88,7 @@ def role_of(node: int) -> int:
     if role is None:
         guide_node = NODES[node]
         step = guide_node.path.rsplit("/", 1)[-1]
-        role = ROLE_BY_STEP.get((guide_node.loop, step)) or ROLE_BY_SEGMENT.get(
-            (guide_node.loop, guide_node.id), 0
-        )
+        role = ROLE_BY_STEP.get((guide_node.loop, step)) or ROLE_BY_SEGMENT.get((guide_node.loop, guide_node.id), 0)
         _ROLES[node] = role
     return role
 
@@ -160,7 +177,7 @@ def read_claim(
         elif role == CLAIM_RENDERING:
             rendering_npi = seg.element(9) or None
     bounds = [*line_starts, len(segments)]
-    lines = [read_line(segments[a:b], diagnoses) for a, b in zip(bounds, bounds[1:])]
+    lines = [read_line(segments[a:b], diagnoses) for a, b in zip(bounds, bounds[1:], strict=False)]
     problems = []
     total = to_decimal(clm.element(2))
     if total is None:
@@ -222,8 +239,7 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
         nonlocal claim_start
         if claim_start >= 0:
             claims.append(
-                read_claim(segs[claim_start:end], [i - claim_start for i in line_starts],
-                           provider, subscriber, patient)
+                read_claim(segs[claim_start:end], [i - claim_start for i in line_starts], provider, subscriber, patient)
             )
             claim_start = -1
         elif provider is not None or subscriber is not None or patient is not None:

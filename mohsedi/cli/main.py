@@ -60,23 +60,47 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
     if f is None:
         return lambda g: common_options(g, report_flags=report_flags)
     options = [
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                     help="Output format. Default: table on a terminal, else json."),
-        click.option(*report_flags, "output", type=click.Path(dir_okay=False),
-                     help="Write the report to this file (atomically) instead of standard output."),
-        click.option("--select", multiple=True, metavar="CODES",
-                     help="Only these rules or prefixes, e.g. --select MOHS,X12002."),
-        click.option("--ignore", multiple=True, metavar="CODES",
-                     help="Leave out these rules or prefixes, e.g. --ignore MOHS007."),
-        click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-                     default="error", show_default=True,
-                     help="Exit 1 when findings at or above this severity remain."),
-        click.option("--distinct-modifier", type=click.Choice(["XS", "59"]), default="XS", show_default=True,
-                     help="Distinct-lesion modifier fixes add, unless a payer policy says otherwise."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default=None,
+            help="Output format. Default: table on a terminal, else json.",
+        ),
+        click.option(
+            *report_flags,
+            "output",
+            type=click.Path(dir_okay=False),
+            help="Write the report to this file (atomically) instead of standard output.",
+        ),
+        click.option(
+            "--select", multiple=True, metavar="CODES", help="Only these rules or prefixes, e.g. --select MOHS,X12002."
+        ),
+        click.option(
+            "--ignore", multiple=True, metavar="CODES", help="Leave out these rules or prefixes, e.g. --ignore MOHS007."
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(["error", "warning", "info", "never"]),
+            default="error",
+            show_default=True,
+            help="Exit 1 when findings at or above this severity remain.",
+        ),
+        click.option(
+            "--distinct-modifier",
+            type=click.Choice(["XS", "59"]),
+            default="XS",
+            show_default=True,
+            help="Distinct-lesion modifier fixes add, unless a payer policy says otherwise.",
+        ),
         click.option("--clia", metavar="NUMBER", help="The practice's CLIA number, for MOHS017's fix."),
-        click.option("--db", "db_url", metavar="URL",
-                     help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else "
-                          "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."),
+        click.option(
+            "--db",
+            "db_url",
+            metavar="URL",
+            help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else "
+            "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron)."),
     ]
     for option in reversed(options):
@@ -91,8 +115,9 @@ def resolve_rules(select: tuple[str, ...], ignore: tuple[str, ...]):
         raise click.UsageError(f"no rule code starts with {exc.args[0]!r} (see `mohsedi rules list`)") from None
 
 
-def finish(reports: list[FileReport], fmt: str | None, output: str | None, fail_on: str, quiet: bool,
-           *, fixing: bool) -> None:
+def finish(
+    reports: list[FileReport], fmt: str | None, output: str | None, fail_on: str, quiet: bool, *, fixing: bool
+) -> None:
     chosen = pick_format(fmt, output)
     color = chosen == "table" and output is None and sys.stdout.isatty()
     unreadable = any(r.error or r.quarantined for r in reports)
@@ -159,14 +184,34 @@ def check(files, fmt, output, select, ignore, fail_on, distinct_modifier, clia, 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Directory for the fixed files (same names as the inputs).")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Directory for the fixed files (same names as the inputs).",
+)
 @click.option("--in-place", is_flag=True, help="Overwrite the input files with their fixed versions.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (each is listed as applied).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each change.")
 @common_options(report_flags=("--report",))
-def fix(files, out_dir, in_place, unsafe_fixes, show_diff, fmt, output, select, ignore, fail_on,
-        distinct_modifier, clia, db_url, quiet):
+def fix(
+    files,
+    out_dir,
+    in_place,
+    unsafe_fixes,
+    show_diff,
+    fmt,
+    output,
+    select,
+    ignore,
+    fail_on,
+    distinct_modifier,
+    clia,
+    db_url,
+    quiet,
+):
     """Check 837P files, apply fixes, write the fixed files.
 
     Safe fixes run by default, unsafe ones with --unsafe-fixes; manual findings are only
@@ -222,8 +267,13 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Output format. Default: table on a terminal, else json.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format. Default: table on a terminal, else json.",
+)
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rules or prefixes.")
 def rules_list(fmt, select):
     """List every rule with its severity and fix safety.

@@ -36,8 +36,7 @@ def report_json(reports: list[FileReport], *, fixing: bool) -> dict[str, Any]:
         if fixing:
             entry["output"] = r.output
             entry["applied"] = [
-                {"rule": a.rule, "claim": a.claim, "line": a.line, "description": a.description}
-                for a in r.applied
+                {"rule": a.rule, "claim": a.claim, "line": a.line, "description": a.description} for a in r.applied
             ]
         files.append(entry)
     return {"files": files, "summary": summary_counts(reports)}
@@ -66,10 +65,19 @@ def report_csv(reports: list[FileReport]) -> str:
         for q in r.quarantined:
             writer.writerow([r.path, "", "", "", "", "error", "none", q.describe(), ""])
         for f in r.findings:
-            writer.writerow([
-                r.path, f.claim or "", f.line if f.line is not None else "", f.line_id or "", f.rule,
-                f.severity.value, f.fix_safety.value, f.message, f.fix.description if f.fix else "",
-            ])
+            writer.writerow(
+                [
+                    r.path,
+                    f.claim or "",
+                    f.line if f.line is not None else "",
+                    f.line_id or "",
+                    f.rule,
+                    f.severity.value,
+                    f.fix_safety.value,
+                    f.message,
+                    f.fix.description if f.fix else "",
+                ]
+            )
     return buf.getvalue()
 
 
@@ -153,22 +161,26 @@ def rules_csv(rules: list[Rule]) -> str:
     writer.writerow(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"])
     for r in rules:
         predicts = " ".join(
-            f"{p['group']}-{p['carc']}" + (f"/{','.join(p['rarc'])}" if p["rarc"] else "")
-            for p in r.predictions_json()
+            f"{p['group']}-{p['carc']}" + (f"/{','.join(p['rarc'])}" if p["rarc"] else "") for p in r.predictions_json()
         )
-        writer.writerow([r.code, r.name, r.severity.value, r.fix_safety.value, r.scope.value, r.title, predicts, r.verified])
+        writer.writerow(
+            [r.code, r.name, r.severity.value, r.fix_safety.value, r.scope.value, r.title, predicts, r.verified]
+        )
     return buf.getvalue()
 
 
 def explain(r: Rule) -> str:
     predicts = r.predictions_json()
     denial = (
-        "; ".join(f"{p['group']}-{p['carc']}" + (f" with {', '.join(p['rarc'])}" if p["rarc"] else "") for p in predicts)
+        "; ".join(
+            f"{p['group']}-{p['carc']}" + (f" with {', '.join(p['rarc'])}" if p["rarc"] else "") for p in predicts
+        )
         if predicts
         else "no payer denial (front-end, traceability or compliance)"
     )
     refs = "\n".join(
-        f"  - {s.title} [{s.reference}]" + ("" if s.verified else " (UNVERIFIED: probable, not confirmed in a primary source)")
+        f"  - {s.title} [{s.reference}]"
+        + ("" if s.verified else " (UNVERIFIED: probable, not confirmed in a primary source)")
         for s in r.sources
     )
     return (

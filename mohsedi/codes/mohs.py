@@ -65,11 +65,42 @@ def is_repair_or_flap(code: str) -> bool:
 
 
 NCCI_ANATOMIC_MODIFIERS = frozenset(
-    "E1 E2 E3 E4 FA F1 F2 F3 F4 F5 F6 F7 F8 F9 TA T1 T2 T3 T4 T5 T6 T7 T8 T9 "
-    "LT RT LC LD RC LM RI".split()
+    [
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+        "FA",
+        "F1",
+        "F2",
+        "F3",
+        "F4",
+        "F5",
+        "F6",
+        "F7",
+        "F8",
+        "F9",
+        "TA",
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+        "T5",
+        "T6",
+        "T7",
+        "T8",
+        "T9",
+        "LT",
+        "RT",
+        "LC",
+        "LD",
+        "RC",
+        "LM",
+        "RI",
+    ]
 )
-NCCI_GLOBAL_MODIFIERS = frozenset("24 25 57 58 78 79".split())
-NCCI_OTHER_MODIFIERS = frozenset("27 59 91 XE XS XP XU".split())
+NCCI_GLOBAL_MODIFIERS = frozenset(["24", "25", "57", "58", "78", "79"])
+NCCI_OTHER_MODIFIERS = frozenset(["27", "59", "91", "XE", "XS", "XP", "XU"])
 NCCI_ASSOCIATED_MODIFIERS = NCCI_ANATOMIC_MODIFIERS | NCCI_GLOBAL_MODIFIERS | NCCI_OTHER_MODIFIERS
 X_MODIFIERS = frozenset({"XE", "XS", "XP", "XU"})
 DISTINCT_MODIFIERS = X_MODIFIERS | {"59"}

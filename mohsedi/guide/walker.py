@@ -39,9 +39,7 @@ def _loop_matches(loop: GuideNode, seg_id: str, values: dict) -> bool:
         return False
     if first.is_loop:
         # A wrapper loop matches when any direct child loop does.
-        return any(
-            NODES[c].is_loop and _loop_matches(NODES[c], seg_id, values) for c in loop.children
-        )
+        return any(NODES[c].is_loop and _loop_matches(NODES[c], seg_id, values) for c in loop.children)
     return _is_match(first, seg_id, values)
 
 
@@ -144,7 +142,7 @@ class GuideWalker:
         memo_key = (state, seg_id, quals)
         found = self.transitions.get(memo_key)
         if found is None:
-            found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals)))
+            found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals, strict=False)))
         return found
 
 
@@ -204,8 +202,7 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(
                         X12Error(
-                            f"segment {seg.id} has no place in {walker.guide.map_file} "
-                            f"after {NODES[state].path}",
+                            f"segment {seg.id} has no place in {walker.guide.map_file} after {NODES[state].path}",
                             source=source,
                             segment=seg.number,
                             offset=seg.offset,

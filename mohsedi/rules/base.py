@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from mohsedi.x12.segments import Segment
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 CODE_PATTERN = re.compile(r"^(X12|MOHS|NCCI|PAY|DOC|TR3)\d{3}$")
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -31,14 +31,14 @@ class Severity(str, Enum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
-class FixSafety(str, Enum):
+class FixSafety(StrEnum):
     SAFE = "safe"  # changes only representation, or what the claim itself already proves
     UNSAFE = "unsafe"  # changes what is billed as the claim or case log determines; opt-in
     MANUAL = "manual"  # needs clinical documentation: shown, never applied
     NONE = "none"  # nothing to offer
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     ENVELOPE = "envelope"  # a whole file: envelopes, counts, line ids unique in the file
     CLAIM = "claim"  # one claim and its lines
     DAY = "day"  # every line of one patient, rendering provider and date of service in the batch

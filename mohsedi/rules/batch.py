@@ -95,7 +95,7 @@ def fix_paths(
     outcome = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing)
     remaining = check_documents(docs, rules, options)
     reports = _reports(docs, [loc.finding for loc in remaining])
-    for report, doc, original in zip(reports, docs, originals):
+    for report, doc, original in zip(reports, docs, originals, strict=False):
         report.applied = [a for a in outcome.applied if a.source == doc.source]
         report.original = original
         report.fixed = doc.emit() if doc.error is None else None

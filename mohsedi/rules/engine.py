@@ -139,8 +139,7 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
                     found.append(Located(f, d, u))
     found = suppress_covered(found, {r.code: r for r in rules})
     return [
-        dataclasses.replace(loc, finding=dataclasses.replace(loc.finding, source=docs[loc.doc].source))
-        for loc in found
+        dataclasses.replace(loc, finding=dataclasses.replace(loc.finding, source=docs[loc.doc].source)) for loc in found
     ]
 
 
@@ -255,7 +254,9 @@ def _apply_to_unit(doc: Document, u: int, findings: list[Finding], outcome: FixO
         assert f.fix is not None
         current = doc.units[u]
         assert isinstance(current, ClaimSet)
-        candidate = _rebuild(doc, u, _apply(current.transaction.segments, _retarget(f.fix.edits, segments, current.transaction.segments)))
+        candidate = _rebuild(
+            doc, u, _apply(current.transaction.segments, _retarget(f.fix.edits, segments, current.transaction.segments))
+        )
         if candidate is None:
             outcome.dropped.append((f, "the edit would leave a segment with no place in the guide"))
             continue

@@ -32,9 +32,7 @@ def sniff_delimiters(isa: str, *, source: str | None = None, offset: int | None 
     means a truncated or hand-edited header, and guessing would misread the whole file.
     """
     if not isa.startswith("ISA"):
-        raise X12Error(
-            f"expected an ISA segment, found {isa[:20]!r}", source=source, offset=offset
-        )
+        raise X12Error(f"expected an ISA segment, found {isa[:20]!r}", source=source, offset=offset)
     if len(isa) < ISA_LENGTH:
         raise X12Error(
             f"ISA is truncated: {len(isa)} characters, a fixed-width ISA needs {ISA_LENGTH}",

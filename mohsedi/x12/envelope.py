@@ -84,8 +84,7 @@ def iter_units(segments: Iterable[Segment], *, source: str | None = None) -> Ite
                 isa,
                 gs,
                 X12Error(
-                    f"segment {first.id or '(empty)'} outside a transaction set "
-                    f"(expected ST, GE, IEA or ISA)",
+                    f"segment {first.id or '(empty)'} outside a transaction set (expected ST, GE, IEA or ISA)",
                     source=source,
                     segment=first.number,
                     offset=first.offset,

@@ -35,11 +35,19 @@ from mohsedi.rules.edits import (
 )
 from mohsedi.rules.registry import rule
 
-CPT = Source("CPT Mohs code descriptors and parenthetical instructions (mohs-rules.md section 1)", "AMA CPT 17311-17315", True)
+CPT = Source(
+    "CPT Mohs code descriptors and parenthetical instructions (mohs-rules.md section 1)", "AMA CPT 17311-17315", True
+)
 CMS_MOHS = Source("Medicare contractor Mohs billing guidance (mohs-rules.md section 1)", "CMS / MAC articles", True)
-NCCI_DATA = Source("CMS NCCI practitioner PTP edits, 2024-07-01 release (mohs-rules.md section 2)", "shared/data/ncci", True)
-NCCI_MODIFIERS = Source("CMS NCCI policy manual: modifiers 59 and X{EPSU} (mohs-rules.md section 2)", "NCCI Policy Manual ch. I", True)
-PROBABLE = Source("Industry consensus, not confirmed in a primary source (mohs-rules.md, marked [P])", "mohs-rules.md", False)
+NCCI_DATA = Source(
+    "CMS NCCI practitioner PTP edits, 2024-07-01 release (mohs-rules.md section 2)", "shared/data/ncci", True
+)
+NCCI_MODIFIERS = Source(
+    "CMS NCCI policy manual: modifiers 59 and X{EPSU} (mohs-rules.md section 2)", "NCCI Policy Manual ch. I", True
+)
+PROBABLE = Source(
+    "Industry consensus, not confirmed in a primary source (mohs-rules.md, marked [P])", "mohs-rules.md", False
+)
 ICD10 = Source("ICD-10-CM C44/C43/D03/D04 site axes; CPT site groups (mohs-rules.md section 1)", "ICD-10-CM, CPT", True)
 
 
@@ -156,8 +164,7 @@ def add_on_wrong_family(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     predicts=(Prediction("CO", ("151",), ("N362",)),),
     sources=(CPT, PROBABLE),
     docs=Docs(
-        what="One unit of 17311/17313 is the first stage of one tumor; each tumor treated gets "
-        "its own line.",
+        what="One unit of 17311/17313 is the first stage of one tumor; each tumor treated gets its own line.",
         why="Units above one on a first-stage line read as a units error and trip the MUE "
         "(CO-151, N362); one line per tumor also carries each tumor's diagnosis pointer.",
         example="SV1*HC:17311*1485.6*UN*2***1:2~ for the nose and the ear.",
@@ -172,8 +179,12 @@ def first_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
             continue
         fix = _split_line(line) if line.units == int(line.units) and line.charge is not None else None
         yield _on_line(
-            this, claim, line, f"{line.procedure} has {format_number(line.units)} units; one line per tumor",
-            fix=fix, safety=None if fix else FixSafety.MANUAL,
+            this,
+            claim,
+            line,
+            f"{line.procedure} has {format_number(line.units)} units; one line per tumor",
+            fix=fix,
+            safety=None if fix else FixSafety.MANUAL,
         )
 
 
@@ -185,7 +196,6 @@ def _split_line(line: ServiceLine) -> Fix:
     first_charge = line.charge - share * (n - 1)
     pointers = line.diagnosis_pointers
     one_each = len(pointers) == n
-    comp = line.sv1.delimiters.component
     edits = []
     sv1_first = list(with_units(line, Decimal(1), first_charge).elements)
     if one_each:
@@ -237,7 +247,8 @@ def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding
         if _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
             modifier = ctx.options.modifier_for(dl.claim.payer_id)
             yield _finding_on(
-                this, dl,
+                this,
+                dl,
                 f"{dl.line.procedure} is a second first stage on {ctx.day} without 59/XS",
                 fix=_add_modifier(dl.line, modifier),
             )
@@ -272,7 +283,9 @@ def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
         if line.diagnoses and vocab.is_head_neck_genital(line.diagnoses[0]):
             target = "17311" if line.procedure == "17313" else "17312"
             yield _on_line(
-                this, claim, line,
+                this,
+                claim,
+                line,
                 f"{line.procedure} points to {line.diagnoses[0]}, a head/neck/genital site: use {target}",
                 fix=Fix(f"recode {line.procedure} to {target}", (with_procedure(line, code=target),)),
             )
@@ -292,20 +305,20 @@ def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
         why="Valid only when surgery directly involved muscle, cartilage, bone, tendon, major "
         "nerves or vessels; otherwise the payer denies it as site-inconsistent (CO-11, M76).",
         example="17311 pointing to C44.519 (basal cell carcinoma of the back).",
-        fix="manual: keep 17311 only if the operative note documents deep structures; "
-        "otherwise recode to 17313.",
+        fix="manual: keep 17311 only if the operative note documents deep structures; otherwise recode to 17313.",
     ),
 )
 def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
     for line in claim.lines:
-        if line.procedure in (vocab.HEAD_FIRST_STAGE, vocab.HEAD_ADDITIONAL_STAGE) and line.diagnoses:
-            if vocab.is_trunk(line.diagnoses[0]):
-                yield _on_line(
-                    this, claim, line,
-                    f"{line.procedure} points to {line.diagnoses[0]} (trunk): valid only with deep "
-                    "structures documented",
-                )
+        head_code = line.procedure in (vocab.HEAD_FIRST_STAGE, vocab.HEAD_ADDITIONAL_STAGE)
+        if head_code and line.diagnoses and vocab.is_trunk(line.diagnoses[0]):
+            yield _on_line(
+                this,
+                claim,
+                line,
+                f"{line.procedure} points to {line.diagnoses[0]} (trunk): valid only with deep structures documented",
+            )
 
 
 @rule(
@@ -329,7 +342,9 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     for line in claim.lines:
         if line.procedure in vocab.FIRST_STAGE_CODES and line.diagnoses and vocab.is_limb(line.diagnoses[0]):
             yield _on_line(
-                this, claim, line,
+                this,
+                claim,
+                line,
                 f"{line.procedure} on {line.diagnoses[0]}: hand/foot (17311) or arm/leg (17313) "
                 "is not in the claim; confirm the site",
             )
@@ -347,8 +362,7 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     docs=Docs(
         what="Every Mohs line points to a malignant or in-situ skin neoplasm: C44.x1/.x2/.x9, "
         "C43, C4A, C49, D03, D04, C51, C60, C63.2.",
-        why="LCDs cover Mohs for these; anything else denies as not medically necessary "
-        "(CO-50 or CO-11, N115).",
+        why="LCDs cover Mohs for these; anything else denies as not medically necessary (CO-50 or CO-11, N115).",
         example="17311 pointing to L82.1 (seborrheic keratosis).",
         fix="manual: point the line to the tumor's diagnosis, or correct the diagnosis.",
     ),
@@ -356,9 +370,7 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
     for line in claim.lines:
-        if line.procedure in vocab.MOHS_CODES and not any(
-            vocab.is_mohs_covered_diagnosis(dx) for dx in line.diagnoses
-        ):
+        if line.procedure in vocab.MOHS_CODES and not any(vocab.is_mohs_covered_diagnosis(dx) for dx in line.diagnoses):
             pointed = ", ".join(line.diagnoses) or "no diagnosis"
             yield _on_line(this, claim, line, f"{line.procedure} points to {pointed}: not a covered skin malignancy")
 
@@ -434,8 +446,7 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="NCCI pairs Mohs with 11102-11107 (modifier indicator 1): without the modifier "
         "the biopsy is bundled (CO-236, M80).",
         example="17311 (nose) and 11102 (a lesion on the arm) with no modifier.",
-        fix="unsafe: XS when the biopsy points to a different diagnosis than the Mohs lines, "
-        "59 when the same.",
+        fix="unsafe: XS when the biopsy points to a different diagnosis than the Mohs lines, 59 when the same.",
     ),
 )
 def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -449,7 +460,9 @@ def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         modifier = "59" if same else ctx.options.modifier_for(dl.claim.payer_id)
         why = "the same diagnosis as the Mohs line" if same else "a different lesion"
         yield _finding_on(
-            this, dl, f"{dl.line.procedure} on a Mohs date without 59/XS ({why})",
+            this,
+            dl,
+            f"{dl.line.procedure} on a Mohs date without 59/XS ({why})",
             fix=_add_modifier(dl.line, modifier),
         )
 
@@ -482,12 +495,16 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
             continue
         if set(dl.line.diagnoses) & mohs_dx:
             yield _finding_on(
-                this, dl, f"{dl.line.procedure} and Mohs on one diagnosis: bill one or the other",
+                this,
+                dl,
+                f"{dl.line.procedure} and Mohs on one diagnosis: bill one or the other",
                 safety=FixSafety.MANUAL,
             )
         else:
             yield _finding_on(
-                this, dl, f"{dl.line.procedure} on a Mohs date without XS (a different lesion)",
+                this,
+                dl,
+                f"{dl.line.procedure} on a Mohs date without XS (a different lesion)",
                 fix=_add_modifier(dl.line, ctx.options.modifier_for(dl.claim.payer_id)),
             )
 
@@ -507,8 +524,7 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         "problem; 59 is never valid on an E/M.",
         why="Without 25 the visit is bundled into the procedure (CO-236 or CO-97, M80).",
         example="99213 for actinic keratoses and 17311 on the same date, no 25.",
-        fix="unsafe: replace 59 with 25 on an E/M; a missing 25 is manual (the note must "
-        "support a separate problem).",
+        fix="unsafe: replace 59 with 25 on an E/M; a missing 25 is manual (the note must support a separate problem).",
     ),
 )
 def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -523,12 +539,16 @@ def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
             if "25" not in mods:
                 mods.append("25")
             yield _finding_on(
-                this, dl, f"{line.procedure} carries 59, never valid on an E/M: use 25",
+                this,
+                dl,
+                f"{line.procedure} carries 59, never valid on an E/M: use 25",
                 fix=Fix("replace 59 with 25", (with_procedure(line, modifiers=mods),)),
             )
         elif "25" not in line.modifiers:
             yield _finding_on(
-                this, dl, f"{line.procedure} on a Mohs date without 25",
+                this,
+                dl,
+                f"{line.procedure} on a Mohs date without 25",
                 safety=FixSafety.MANUAL,
             )
 
@@ -558,7 +578,10 @@ def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if "59" in line.modifiers and set(line.modifiers) & vocab.X_MODIFIERS:
             mods = [m for m in line.modifiers if m != "59"]
             yield _on_line(
-                this, claim, line, f"{line.procedure} carries 59 and {'/'.join(sorted(set(line.modifiers) & vocab.X_MODIFIERS))}",
+                this,
+                claim,
+                line,
+                f"{line.procedure} carries 59 and {'/'.join(sorted(set(line.modifiers) & vocab.X_MODIFIERS))}",
                 fix=Fix("drop modifier 59", (with_procedure(line, modifiers=mods),)),
             )
 
@@ -595,7 +618,9 @@ def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding
             continue
         mods = [m for m in line.modifiers if m not in vocab.DISTINCT_MODIFIERS]
         yield _finding_on(
-            this, dl, f"{line.procedure} carries {'/'.join(m for m in line.modifiers if m in vocab.DISTINCT_MODIFIERS)} "
+            this,
+            dl,
+            f"{line.procedure} carries {'/'.join(m for m in line.modifiers if m in vocab.DISTINCT_MODIFIERS)} "
             "but no NCCI edit pairs it with the day's codes",
             fix=Fix("remove the distinct-procedure modifier", (with_procedure(line, modifiers=mods),)),
         )
@@ -684,7 +709,11 @@ def fifty_one_on_add_on(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     for line in claim.lines:
         if line.procedure in vocab.ADD_ON_CODES and "51" in line.modifiers:
             yield _on_line(
-                this, claim, line, f"{line.procedure} is an add-on: modifier 51 does not apply",
-                fix=Fix("remove modifier 51", (with_procedure(line, modifiers=[m for m in line.modifiers if m != "51"]),)),
+                this,
+                claim,
+                line,
+                f"{line.procedure} is an add-on: modifier 51 does not apply",
+                fix=Fix(
+                    "remove modifier 51", (with_procedure(line, modifiers=[m for m in line.modifiers if m != "51"]),)
+                ),
             )
-

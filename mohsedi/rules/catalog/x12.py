@@ -119,8 +119,7 @@ def _set_pair(seg: Segment, first: str, second: str) -> SetElements:
     sources=(GUIDE,),
     docs=Docs(
         what="The total claim charge (CLM02) must equal the sum of the line charges (SV102).",
-        why="Payers and clearinghouses reject a claim whose total does not balance before "
-        "adjudication.",
+        why="Payers and clearinghouses reject a claim whose total does not balance before adjudication.",
         example="CLM*MOHS-0304*1400***11:B:1~ with lines of 742.80 and 742.80.",
         fix="safe: recompute CLM02 from the lines.",
     ),

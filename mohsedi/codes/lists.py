@@ -1,0 +1,35 @@
+"""CARC, RARC, CAS group and place-of-service code lists shipped with the package."""
+
+from __future__ import annotations
+
+import csv
+import functools
+from importlib import resources
+
+LISTS_RELEASE = "x12.org code lists as of 2026-08-17"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = resources.files("mohsedi.data").joinpath("codes", name).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@functools.cache
+def carc_status() -> dict[str, str]:
+    """CARC -> 'current' or 'deactivated'."""
+    return {r["code"]: r["status"] for r in _rows("carc.csv")}
+
+
+@functools.cache
+def rarc_status() -> dict[str, str]:
+    return {r["code"]: r["status"] for r in _rows("rarc.csv")}
+
+
+@functools.cache
+def group_codes_835() -> frozenset[str]:
+    return frozenset(r["group"] for r in _rows("claim_adjustment_groups.csv") if r["valid_in_835"] == "Y")
+
+
+@functools.cache
+def place_of_service() -> dict[str, str]:
+    return {r["code"]: r["name"] for r in _rows("place_of_service.csv")}

@@ -1,0 +1,78 @@
+"""The catalog: stable well-formed codes, every rule documented and tested, predictions real."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from click.testing import CliRunner
+
+from mohsedi.cli.main import cli
+from mohsedi.codes.lists import carc_status, group_codes_835, rarc_status
+from mohsedi.rules.base import CODE_PATTERN, FixSafety
+from mohsedi.rules.registry import all_rules, select_rules
+from tests.rules.harness import load_cases
+
+RULES = all_rules()
+CASE_KINDS: dict[str, set[str]] = defaultdict(set)
+for _case in load_cases():
+    CASE_KINDS[_case.rule].add(_case.kind)
+
+
+def test_codes_are_unique_and_well_formed() -> None:
+    codes = [r.code for r in RULES]
+    assert len(codes) == len(set(codes))
+    assert all(CODE_PATTERN.match(c) for c in codes)
+    assert {f"X12{n:03d}" for n in range(1, 6)} <= set(codes)
+    assert {f"MOHS{n:03d}" for n in range(1, 19)} <= set(codes)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_is_documented(rule) -> None:
+    assert rule.name and rule.title
+    for section in (rule.docs.what, rule.docs.why, rule.docs.example, rule.docs.fix):
+        assert section.strip()
+    assert rule.sources, "every rule names its sources"
+    assert rule.docs.fix.split(":")[0].split()[0] in {s.value for s in FixSafety} | {"safe", "unsafe", "manual"}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_has_pass_fail_and_fix_cases(rule) -> None:
+    kinds = CASE_KINDS[rule.code]
+    assert {"pass", "fail"} <= kinds, f"{rule.code} needs pass and fail cases"
+    if rule.fix_safety in (FixSafety.SAFE, FixSafety.UNSAFE):
+        assert "fix" in kinds, f"{rule.code} is fixable and needs a fix case"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_predicted_codes_are_current(rule) -> None:
+    for p in rule.predicts:
+        assert p.group in group_codes_835()
+        for carc in p.carcs:
+            assert carc_status().get(carc) == "current", f"CARC {carc}"
+        for rarc in p.rarcs:
+            assert rarc_status().get(rarc) == "current", f"RARC {rarc}"
+
+
+def test_suppressed_codes_name_rules_or_future_families() -> None:
+    for rule in RULES:
+        for code in rule.suppresses:
+            assert CODE_PATTERN.match(code)
+
+
+def test_select_and_ignore_by_prefix() -> None:
+    assert {r.code for r in select_rules(["MOHS01"], ["MOHS015"])} == {f"MOHS01{n}" for n in range(0, 9) if n != 5}
+    with pytest.raises(KeyError):
+        select_rules(["NOPE"])
+
+
+def test_explain_shows_every_section_and_unverified_sources() -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["rules", "explain", "MOHS013"])
+    assert result.exit_code == 0
+    for heading in ("What it checks", "Why it matters", "Example", "Fix safety", "References"):
+        assert heading in result.output
+    assert "UNVERIFIED" in result.output
+    verified = runner.invoke(cli, ["rules", "explain", "mohs005"])
+    assert "UNVERIFIED" not in verified.output
+    assert runner.invoke(cli, ["rules", "explain", "MOHS999"]).exit_code == 2

@@ -1,0 +1,73 @@
+"""Every rule's pass, fail and fix cases from tests/rules/cases/*.toml."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from mohsedi.rules.base import FixSafety
+from mohsedi.rules.batch import check_paths, fix_paths
+from mohsedi.rules.context import RuleOptions
+from mohsedi.rules.engine import load_document
+from mohsedi.rules.registry import all_rules
+from tests.rules.harness import Case, load_cases, wrap
+
+CASES = load_cases()
+
+
+def options_for(case: Case) -> RuleOptions:
+    opts = dict(case.options)
+    if "today" in opts:
+        opts["today"] = date.fromisoformat(opts["today"])
+    return RuleOptions(**opts)
+
+
+def write(tmp_path: Path, case: Case) -> str:
+    path = tmp_path / "case.837"
+    path.write_text(wrap(case.claims, case.envelope))
+    return str(path)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind in ("pass", "fail")], ids=lambda c: c.id)
+def test_check_case(case: Case, tmp_path: Path) -> None:
+    path = write(tmp_path, case)
+    [report] = check_paths([path], all_rules(), options_for(case))
+    assert report.error is None and not report.quarantined
+    mine = [f for f in report.findings if f.rule == case.rule]
+
+    def expected(e: dict) -> tuple:
+        # TOML has no null: "" stands for a claim- or envelope-level finding.
+        return (e.get("claim", "C1") or None, e.get("line") or None)
+
+    got = [(f.claim, f.line) for f in mine]
+    if case.kind == "pass":
+        assert got == [], [f.message for f in mine]
+    else:
+        assert sorted(got, key=str) == sorted((expected(e) for e in case.expect), key=str), [f.message for f in mine]
+        for e, f in zip(
+            sorted(case.expect, key=lambda e: str(expected(e))),
+            sorted(mine, key=lambda f: str((f.claim, f.line))),
+            strict=False,
+        ):
+            if "fix" in e:
+                assert f.fix_safety == FixSafety(e["fix"])
+            if "contains" in e:
+                assert e["contains"] in f.message
+    for code in case.absent:
+        assert not [f for f in report.findings if f.rule == code], f"{code} should stay silent"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind == "fix"], ids=lambda c: c.id)
+def test_fix_case(case: Case, tmp_path: Path) -> None:
+    path = write(tmp_path, case)
+    [report] = fix_paths([path], all_rules(), options_for(case), unsafe=case.unsafe)
+    assert report.fixed is not None
+    assert any(a.rule == case.rule for a in report.applied), report.applied
+    assert not [f for f in report.findings if f.rule == case.rule], "the fix left the finding"
+    doc = load_document(path, report.fixed)
+    claims = {c.patient_control_number: c for c in doc.claims()}
+    for pcn, expected in case.fixed.items():
+        got = [s.text for s in claims[pcn].segments]
+        assert got == expected
