@@ -6,6 +6,7 @@ edit data, which changes every quarter, is not: it lives in versioned data files
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 # Section 1: the Mohs family.
@@ -39,14 +40,17 @@ def in_range(code: str, low: int, high: int) -> bool:
 
 
 # Section 2: what else shows up on a Mohs day.
+@functools.cache  # a batch repeats a few hundred codes
 def is_biopsy(code: str) -> bool:
     return in_range(code, 11102, 11107)
 
 
+@functools.cache  # a batch repeats a few hundred codes
 def is_malignant_excision(code: str) -> bool:
     return in_range(code, 11600, 11646)
 
 
+@functools.cache  # a batch repeats a few hundred codes
 def is_surgical_pathology(code: str) -> bool:
     """88300-88309 and 88329-88332 (frozen sections): MOHS009."""
     return in_range(code, 88300, 88309) or in_range(code, 88329, 88332)
@@ -55,10 +59,12 @@ def is_surgical_pathology(code: str) -> bool:
 SPECIAL_STAIN = "88314"
 
 
+@functools.cache  # a batch repeats a few hundred codes
 def is_office_em(code: str) -> bool:
     return in_range(code, 99202, 99215)
 
 
+@functools.cache  # a batch repeats a few hundred codes
 def is_repair_or_flap(code: str) -> bool:
     """Repairs 12001-13160, adjacent tissue transfer 14000-14350, grafts and flaps 15xxx."""
     return in_range(code, 12001, 13160) or in_range(code, 14000, 14350) or in_range(code, 15000, 15999)

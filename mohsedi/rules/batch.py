@@ -93,12 +93,15 @@ def fix_paths(
             progress(path)
     normalizing = [get_rule(code) for code in ("X12001", "X12002", "X12003")]
     outcome = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing)
-    remaining = check_documents(docs, rules, options)
+    remaining = outcome.remaining if outcome.remaining is not None else check_documents(docs, rules, options)
     reports = _reports(docs, [loc.finding for loc in remaining])
     for report, doc, original in zip(reports, docs, originals, strict=False):
         report.applied = [a for a in outcome.applied if a.source == doc.source]
         report.original = original
-        report.fixed = doc.emit() if doc.error is None else None
+        if doc.error is not None:
+            report.fixed = None
+        else:
+            report.fixed = doc.emit() if report.applied else original  # untouched: nothing to re-emit
     return reports
 
 

@@ -178,6 +178,8 @@ class FixOutcome:
     applied: list[Applied] = field(default_factory=list)
     dropped: list[tuple[Finding, str]] = field(default_factory=list)  # fixes that broke structure
     passes: int = 0
+    # The findings of the last check when nothing changed after it (saves a re-check).
+    remaining: list[Located] | None = None
 
 
 def _allowed(f: Finding, unsafe: bool) -> bool:
@@ -322,8 +324,10 @@ def fix_documents(
         outcome.passes = n
         if progress:
             progress(n)
-        located = [loc for loc in check_documents(docs, rules, options) if _allowed(loc.finding, unsafe)]
+        everything = check_documents(docs, rules, options)
+        located = [loc for loc in everything if _allowed(loc.finding, unsafe)]
         if not located:
+            outcome.remaining = everything if not touched else None
             break
         per_unit: dict[tuple[int, int], list[Finding]] = defaultdict(list)
         for loc in located:

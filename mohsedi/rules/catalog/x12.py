@@ -249,7 +249,10 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         sv1 = line.sv1
         if sv1 is None:
             continue
-        parts = sv1.components(1)
+        raw = sv1.elements[1] if len(sv1.elements) > 1 else ""
+        parts = raw.split(sv1.delimiters.component)
+        if raw == raw.upper() and " " not in raw and len(set(parts[2:])) == len(parts[2:]):
+            continue  # already clean: the common case, checked without rebuilding it
         clean = [p.strip().upper() for p in parts]
         mods: list[str] = []
         for m in clean[2:]:
