@@ -51,3 +51,34 @@ def postgres_url() -> str:
 @pytest.fixture
 def sample_text() -> str:
     return (SAMPLES / "01-mohs-clean.837").read_bytes().decode()
+
+
+@pytest.fixture(autouse=True)
+def _installation_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never create a secret file in the home directory."""
+    monkeypatch.setenv("MOHSEDI_SECRET", "test-installation-secret")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, empty database: a SQLite file, or a new database on the configured PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = os.environ.get("MOHSEDI_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("no PostgreSQL configured (MOHSEDI_TEST_POSTGRES_URL); .ci/run always sets one")
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"mohsedi_t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    yield url
+    sa.create_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

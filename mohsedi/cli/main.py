@@ -19,10 +19,12 @@ from mohsedi.cli.render import (
     severity_at_or_above,
 )
 from mohsedi.files import atomic_write
-from mohsedi.rules.batch import FileReport, check_paths, fix_paths
+from mohsedi.pipeline import run_check, run_fix
+from mohsedi.rules.batch import FileReport
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules, get_rule, select_rules
 from mohsedi.runtime import tune_for_batches
+from mohsedi.store.db import StoreError
 from mohsedi.x12.segments import encode
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -175,7 +177,9 @@ def check(files, fmt, output, select, ignore, fail_on, distinct_modifier, clia, 
     paths = list(files)
     tick, bar = progress_callback(paths)
     try:
-        reports = check_paths(paths, rules, options, progress=tick)
+        reports = run_check(paths, rules, options, db_url=configured_store(db_url), progress=tick)
+    except StoreError as exc:
+        store_failure(exc)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -239,7 +243,9 @@ def fix(
     options = RuleOptions(distinct_lesion_modifier=distinct_modifier, clia_number=clia)
     tick, bar = progress_callback(paths)
     try:
-        reports = fix_paths(paths, rules, options, unsafe=unsafe_fixes, progress=tick)
+        reports = run_fix(paths, rules, options, unsafe=unsafe_fixes, db_url=configured_store(db_url), progress=tick)
+    except StoreError as exc:
+        store_failure(exc)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -314,12 +320,143 @@ def rules_explain(code, fmt):
     click.echo(json.dumps(rule_json(r), indent=2) if fmt == "json" else explain(r), nl=fmt == "json")
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
-@click.argument("files", nargs=-1)
-@click.option("--db", "db_url", metavar="URL")
-def ingest(files, db_url):
-    """Read 835 remittances into the store (arrives with the store; not yet)."""
-    click.echo("mohsedi ingest: not yet - the SQL store is the next piece of work", err=True)
+def configured_store(db_url: str | None) -> str | None:
+    """check and fix record only when a store is configured (--db or $MOHSEDI_DATABASE_URL)."""
+    return db_url or os.environ.get("MOHSEDI_DATABASE_URL") or None
+
+
+def store_url(db_url: str | None) -> str:
+    return db_url or default_database_url()
+
+
+def store_failure(exc: Exception) -> None:
+    click.echo(f"mohsedi: {exc}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+DB_HELP = (
+    "Database URL. Default: $MOHSEDI_DATABASE_URL, else "
+    "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."
+)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format. Default: table on a terminal, else json.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron).")
+def ingest(files, db_url, fmt, quiet):
+    """Read 835 remittances into the store and link each denial to its line and rule.
+
+    Re-ingesting a file already stored changes nothing; a file that fails part-way leaves
+    nothing behind. Remits for claims not checked yet are linked when the claims arrive.
+
+    \b
+    Examples:
+      mohsedi ingest remits/*.835
+      mohsedi ingest era.835 --db postgresql+psycopg://billing@db/mohsedi
+    """
+    import json
+
+    from mohsedi.pipeline import run_ingest
+    from mohsedi.store.db import StoreError
+
+    paths = list(files)
+    tick, bar = progress_callback(paths)
+    try:
+        reports = run_ingest(paths, store_url(db_url), progress=tick)
+    except StoreError as exc:
+        store_failure(exc)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    failed = any(r.error or r.quarantined for r in reports)
+    chosen = pick_format(fmt, None)
+    if not quiet or failed:
+        if chosen == "json":
+            click.echo(json.dumps({"files": [ingest_json(r) for r in reports]}, indent=2))
+        else:
+            for r in reports:
+                click.echo(ingest_line(r))
+    for r in reports:
+        for problem in ([r.error] if r.error else []) + r.quarantined:
+            click.echo(f"mohsedi: {problem.describe()}", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
+
+
+def ingest_json(r) -> dict:
+    return {
+        "path": r.path,
+        "already_stored": r.already_stored,
+        "remittances": r.remittances,
+        "claim_payments": r.claim_payments,
+        "service_payments": r.service_payments,
+        "denials": r.denials,
+        "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
+    }
+
+
+def ingest_line(r) -> str:
+    if r.error:
+        return f"{r.path}: unreadable"
+    if r.already_stored:
+        return f"{r.path}: already stored, nothing changed"
+    return (
+        f"{r.path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
+        f"{r.service_payments} service payment(s), {r.denials} denial adjustment(s)"
+    )
+
+
+@cli.command()
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def link(db_url):
+    """Link stored remittances to claims checked since, and explain their denials again.
+
+    \b
+    Example:
+      mohsedi link
+    """
+    from mohsedi.pipeline import run_link
+    from mohsedi.store.db import StoreError
+
+    try:
+        count = run_link(store_url(db_url))
+    except StoreError as exc:
+        store_failure(exc)
+    click.echo(f"{count} denial adjustment(s) linked or re-explained")
+
+
+@cli.group()
+def db() -> None:
+    """The store's schema: upgrade it, show its version."""
+
+
+@db.command("upgrade")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(db_url, revision):
+    """Apply the migrations (an empty database is also migrated on first use)."""
+    from mohsedi.store.db import current_revision, make_engine, upgrade
+
+    url = store_url(db_url)
+    upgrade(url, revision)
+    click.echo(f"{url}: at {current_revision(make_engine(url))}")
+
+
+@db.command("current")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def db_current(db_url):
+    """Show the schema version of the store and the version this code needs."""
+    from mohsedi.store.db import current_revision, head_revision, make_engine
+
+    url = store_url(db_url)
+    click.echo(f"{url}: at {current_revision(make_engine(url))}, code needs {head_revision()}")
 
 
 @cli.group()
@@ -327,12 +464,51 @@ def report() -> None:
     """Reports from the store."""
 
 
-@report.command("denials", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-@click.option("--db", "db_url", metavar="URL")
-def report_denials(args, db_url):
-    """Denial root causes by rule, payer, code and money (arrives with the store; not yet)."""
-    click.echo("mohsedi report denials: not yet - the SQL store is the next piece of work", err=True)
+@report.command("denials")
+@click.option("--since", metavar="DATE", help="From this payment date: YYYY-MM-DD or relative (90d, 12w, 6m).")
+@click.option("--until", metavar="DATE", help="Up to this payment date (inclusive).")
+@click.option("--payer", metavar="ID", help="Only this payer id.")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format. Default: table on a terminal, else json.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+def report_denials(since, until, payer, db_url, fmt, output):
+    """Denials with the rule that explains each (fired, predicted, unexplained) and money by rule.
+
+    \b
+    Examples:
+      mohsedi report denials
+      mohsedi report denials --since 90d --payer SMEDC --format json -o denials.json
+    """
+    from mohsedi.cli.render import denials_csv, denials_table
+    from mohsedi.pipeline import run_denial_report
+    from mohsedi.reports.denials import Period
+    from mohsedi.reports.periods import parse_day
+    from mohsedi.store.db import StoreError
+
+    try:
+        period = Period(parse_day(since), parse_day(until))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        data = run_denial_report(store_url(db_url), period, payer)
+    except StoreError as exc:
+        store_failure(exc)
+    chosen = pick_format(fmt, output)
+    import json
+
+    if chosen == "json":
+        text = json.dumps(data, indent=2) + "\n"
+    elif chosen == "csv":
+        text = denials_csv(data)
+    else:
+        text = denials_table(data)
+    emit_output(text, output)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m mohsedi`

@@ -200,3 +200,49 @@ def severity_at_or_above(reports: list[FileReport], threshold: str) -> bool:
         return False
     rank = Severity(threshold).rank
     return any(f.severity.rank >= rank for r in reports for f in r.findings)
+
+
+def denials_table(data: dict[str, Any]) -> str:
+    period = data["period"]
+    lines = [f"Denials {period['since'] or 'from the start'} .. {period['until'] or 'today'}"]
+    lines.append(f"{'payer':<8} {'claim':<12} {'line':<14} {'code':<12} {'reason':<16} {'amount':>10}  rule (basis)")
+    for d in data["denials"]:
+        code = d["procedure"] or "(claim)"
+        if d["modifiers"]:
+            code += "-" + "-".join(d["modifiers"])
+        reason = f"{d['group']}-{d['carc']}" + (f" {','.join(d['rarc'])}" if d["rarc"] else "")
+        rule = f"{d['rule'] or '-'} ({d['basis']}{', fixed' if d.get('fixed') else ''})"
+        lines.append(
+            f"{d['payer']:<8} {d['claim']:<12} {(d['line_id'] or '-'):<14} {code:<12} {reason:<16} "
+            f"{d['amount']:>10}  {rule}"
+        )
+    lines.append("")
+    lines.append("By rule")
+    for e in data["by_rule"]:
+        lines.append(f"  {(e['rule'] or 'unexplained'):<12} {e['count']:>5} denial(s) {e['amount']:>12}")
+    return "\n".join(lines) + "\n"
+
+
+def denials_csv(data: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        ["payer", "claim", "line_id", "procedure", "modifiers", "group", "carc", "rarc", "amount", "rule", "basis"]
+    )
+    for d in data["denials"]:
+        writer.writerow(
+            [
+                d["payer"],
+                d["claim"],
+                d["line_id"] or "",
+                d["procedure"] or "",
+                " ".join(d["modifiers"]),
+                d["group"],
+                d["carc"],
+                " ".join(d["rarc"]),
+                d["amount"],
+                d["rule"] or "",
+                d["basis"],
+            ]
+        )
+    return buf.getvalue()

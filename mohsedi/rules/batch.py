@@ -29,6 +29,8 @@ class FileReport:
     output: str | None = None
     original: str | None = None  # text as read (fix only)
     fixed: str | None = None  # text after fixing (fix only)
+    initial_findings: list[Finding] = field(default_factory=list)  # fix: what the first check found
+    document: Document | None = field(default=None, repr=False)  # as read (check) or fixed (fix)
 
     def worst(self) -> Severity | None:
         ranked = sorted((f.severity for f in self.findings), key=lambda s: s.rank, reverse=True)
@@ -48,6 +50,7 @@ def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileRepo
                 findings=sorted(by_source.get(doc.source, []), key=_finding_order),
                 error=doc.error,
                 quarantined=doc.quarantined(),
+                document=doc,
             )
         )
     return reports
@@ -95,8 +98,10 @@ def fix_paths(
     outcome = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing)
     remaining = outcome.remaining if outcome.remaining is not None else check_documents(docs, rules, options)
     reports = _reports(docs, [loc.finding for loc in remaining])
-    for report, doc, original in zip(reports, docs, originals, strict=False):
+    initial = [loc.finding for loc in outcome.initial]
+    for report, doc, original in zip(reports, docs, originals, strict=True):
         report.applied = [a for a in outcome.applied if a.source == doc.source]
+        report.initial_findings = [f for f in initial if f.source == doc.source]
         report.original = original
         if doc.error is not None:
             report.fixed = None

@@ -180,6 +180,7 @@ class FixOutcome:
     passes: int = 0
     # The findings of the last check when nothing changed after it (saves a re-check).
     remaining: list[Located] | None = None
+    initial: list[Located] = field(default_factory=list)  # the first check, before any fix
 
 
 def _allowed(f: Finding, unsafe: bool) -> bool:
@@ -325,6 +326,8 @@ def fix_documents(
         if progress:
             progress(n)
         everything = check_documents(docs, rules, options)
+        if n == 1:
+            outcome.initial = everything
         located = [loc for loc in everything if _allowed(loc.finding, unsafe)]
         if not located:
             outcome.remaining = everything if not touched else None

@@ -1,0 +1,95 @@
+"""Opening the store: SQLite by default, PostgreSQL in production; migrations by alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+
+class StoreError(Exception):
+    """The store cannot be used as it is (wrong URL, schema behind the code)."""
+
+
+def migrations_dir() -> Path:
+    import mohsedi.migrations
+
+    return Path(mohsedi.migrations.__file__).parent
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    return engine
+
+
+def insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> list[int]:
+    """Bulk insert (one executemany) keeping the order of ``rows`` in the returned primary keys."""
+    if not rows:
+        return []
+    result = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [row[0] for row in result]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def open_store(url: str) -> Engine:
+    """An engine on an up-to-date schema; an empty database is migrated on first use."""
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+        if current is None:
+            with engine.connect() as conn:
+                tables = sa.inspect(conn).get_table_names()
+            if tables:
+                raise StoreError(f"{url} has tables but no mohsedi schema version; is it another application's?")
+            upgrade(url)
+        elif current != head_revision():
+            raise StoreError(
+                f"the store's schema is at {current}, the code needs {head_revision()}: run `mohsedi db upgrade`"
+            )
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot open the store at {url}: {exc.orig}") from None
+    return engine

@@ -1,0 +1,380 @@
+"""Linking remittances to what was sent, and each denial to the rule that explains it.
+
+- A claim payment (CLP) links to the current stored claim with its CLP01.
+- A service payment (SVC) links to a stored line by REF*6R, else by CLP01 plus procedure,
+  modifiers and date of service.
+- A denial (any adjustment whose CARC is not one of the normal ones) gets a rule and a basis:
+  ``fired`` when that rule reported the line when it was checked (``fixed`` tells whether
+  the fix was applied and it was denied all the same), ``predicted`` when the rule, run now
+  on the stored claim, predicts this group, CARC and one of its RARCs, else ``unexplained``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from mohsedi.rules.base import Rule
+from mohsedi.rules.context import RuleOptions
+from mohsedi.rules.engine import check_documents, load_document
+from mohsedi.rules.registry import all_rules
+from mohsedi.store import models as m
+from mohsedi.synth import ClaimSpec, Envelope837, LineSpec, build_837p
+
+# Adjustments every paid claim carries; anything else is a denial or a cut to explain.
+NORMAL_CARCS = frozenset({"45", "253", "59", "1", "2", "3", "23", "94"})
+
+C, SL, F = m.Claim.__table__, m.ServiceLine.__table__, m.StoredFinding.__table__
+CP, SP, A, R = (
+    m.ClaimPayment.__table__,
+    m.ServicePayment.__table__,
+    m.Adjustment.__table__,
+    m.Remark.__table__,
+)
+
+
+def is_denial(carc: str) -> bool:
+    return carc not in NORMAL_CARCS
+
+
+def _chunks(items: list, size: int = 500) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everything: bool = False) -> int:
+    """Link what is not linked yet (for these CLP01s, or all); returns denials (re)explained."""
+    with engine.begin() as conn:
+        query = sa.select(CP.c.id).where(
+            sa.or_(
+                CP.c.claim_id.is_(None),
+                CP.c.id.in_(
+                    sa.select(A.c.claim_payment_id).where(
+                        A.c.is_denial.is_(True), sa.or_(A.c.basis.is_(None), A.c.basis == "unexplained")
+                    )
+                ),
+            )
+        )
+        if everything:
+            ids = [row[0] for row in conn.execute(query)]
+        else:
+            wanted = sorted(set(pcns or ()))
+            ids = []
+            for chunk in _chunks(wanted):
+                ids += [row[0] for row in conn.execute(query.where(CP.c.patient_control_number.in_(chunk)))]
+        return link_claim_payments(conn, ids)
+
+
+def link_claim_payments(conn: Connection, claim_payment_ids: list[int]) -> int:
+    if not claim_payment_ids:
+        return 0
+    payments = []
+    for chunk in _chunks(claim_payment_ids):
+        payments += conn.execute(
+            sa.select(CP.c.id, CP.c.patient_control_number, CP.c.claim_id, m.Remittance.__table__.c.payee_npi)
+            .join(m.Remittance.__table__, m.Remittance.__table__.c.id == CP.c.remittance_id)
+            .where(CP.c.id.in_(chunk))
+        ).all()
+    claim_for = _match_claims(conn, payments)
+    updates = [
+        {"cp": cp_id, "claim": claim_for[cp_id]} for cp_id, _, old, _ in payments if claim_for.get(cp_id) and not old
+    ]
+    if updates:
+        conn.execute(sa.update(CP).where(CP.c.id == sa.bindparam("cp")).values(claim_id=sa.bindparam("claim")), updates)
+    linked = {cp_id: claim_for.get(cp_id) or old for cp_id, _, old, _ in payments}
+    _link_lines(conn, linked)
+    return _explain_denials(conn, linked)
+
+
+def _match_claims(conn: Connection, payments: list) -> dict[int, int]:
+    """CLP01 -> the current claim; with several, the one billed by the remit's payee NPI, else the newest."""
+    pcns = sorted({p[1] for p in payments})
+    current: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for chunk in _chunks(pcns):
+        for claim_id, pcn, npi in conn.execute(
+            sa.select(C.c.id, C.c.patient_control_number, C.c.billing_npi).where(
+                C.c.patient_control_number.in_(chunk), C.c.superseded_by_id.is_(None)
+            )
+        ):
+            current[pcn].append((claim_id, npi))
+    out = {}
+    for cp_id, pcn, _, payee_npi in payments:
+        candidates = current.get(pcn, [])
+        if not candidates:
+            continue
+        same_npi = [c for c in candidates if c[1] == payee_npi]
+        out[cp_id] = max(same_npi or candidates)[0]
+    return out
+
+
+def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
+    claim_ids = sorted({c for c in linked.values() if c})
+    if not claim_ids:
+        return
+    lines_by_claim: dict[int, list] = defaultdict(list)
+    for chunk in _chunks(claim_ids):
+        for row in conn.execute(
+            sa.select(SL.c.id, SL.c.claim_id, SL.c.line_id, SL.c.procedure, SL.c.modifiers, SL.c.date_from)
+            .where(SL.c.claim_id.in_(chunk))
+            .order_by(SL.c.id)
+        ):
+            lines_by_claim[row.claim_id].append(row)
+    pending = []
+    for chunk in _chunks(sorted(linked)):
+        pending += conn.execute(
+            sa.select(SP.c.id, SP.c.claim_payment_id, SP.c.line_id, SP.c.procedure, SP.c.modifiers, SP.c.date_from)
+            .where(SP.c.claim_payment_id.in_(chunk), SP.c.service_line_id.is_(None))
+            .order_by(SP.c.id)
+        ).all()
+    updates = []
+    used: set[int] = set()
+    for sp in pending:
+        claim_id = linked.get(sp.claim_payment_id)
+        if not claim_id:
+            continue
+        lines = lines_by_claim.get(claim_id, [])
+        match = next((ln for ln in lines if sp.line_id and ln.line_id == sp.line_id), None)
+        if match is None:
+            match = next(
+                (
+                    ln
+                    for ln in lines
+                    if ln.id not in used
+                    and ln.procedure == sp.procedure
+                    and ln.modifiers == sp.modifiers
+                    and (sp.date_from is None or ln.date_from == sp.date_from)
+                ),
+                None,
+            )
+        if match is not None:
+            used.add(match.id)
+            updates.append({"sp": sp.id, "line": match.id})
+    if updates:
+        conn.execute(
+            sa.update(SP).where(SP.c.id == sa.bindparam("sp")).values(service_line_id=sa.bindparam("line")), updates
+        )
+
+
+def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
+    denials = []
+    for chunk in _chunks(sorted(linked)):
+        denials += conn.execute(
+            sa.select(
+                A.c.id,
+                A.c.claim_payment_id,
+                A.c.service_payment_id,
+                A.c.group_code,
+                A.c.carc,
+                SP.c.service_line_id,
+            )
+            .select_from(A.outerjoin(SP, SP.c.id == A.c.service_payment_id))
+            .where(
+                A.c.claim_payment_id.in_(chunk),
+                A.c.is_denial.is_(True),
+                sa.or_(A.c.basis.is_(None), A.c.basis == "unexplained"),
+            )
+        ).all()
+    if not denials:
+        return 0
+    remarks = _remarks(conn, sorted({d.claim_payment_id for d in denials}))
+    claim_ids = sorted({linked[d.claim_payment_id] for d in denials if linked.get(d.claim_payment_id)})
+    lines = _lines(conn, claim_ids)
+    stored = _stored_findings(conn, claim_ids)
+    predicted = predict(conn, claim_ids)
+    rules = {r.code: r for r in all_rules()}
+    now = datetime.now().replace(microsecond=0)
+    updates = []
+    for d in denials:
+        claim_id = linked.get(d.claim_payment_id)
+        codes = remarks.get((d.claim_payment_id, d.service_payment_id), set()) | remarks.get(
+            (d.claim_payment_id, None), set()
+        )
+        rule = basis = None
+        fixed = None
+        if claim_id:
+            line = lines.get(d.service_line_id) if d.service_line_id else None
+            for f in _on_target(stored.get(claim_id, []), line, d.service_payment_id is None):
+                r = rules.get(f["rule"])
+                if r is not None and _predicts(r, d.group_code, d.carc, codes, need_rarc=False):
+                    rule, basis, fixed = f["rule"], "fired", f["fixed"]
+                    break
+            if basis is None:
+                for f in _on_target(predicted.get(claim_id, []), line, d.service_payment_id is None):
+                    r = rules.get(f["rule"])
+                    if r is not None and _predicts(r, d.group_code, d.carc, codes, need_rarc=True):
+                        rule, basis = f["rule"], "predicted"
+                        break
+        updates.append(
+            {
+                "adj": d.id,
+                "rule": rule,
+                "basis": basis or "unexplained",
+                "fixed": fixed,
+                "linked_at": now if claim_id else None,
+            }
+        )
+    conn.execute(
+        sa.update(A)
+        .where(A.c.id == sa.bindparam("adj"))
+        .values(
+            rule=sa.bindparam("rule"),
+            basis=sa.bindparam("basis"),
+            fixed=sa.bindparam("fixed"),
+            linked_at=sa.bindparam("linked_at"),
+        ),
+        updates,
+    )
+    return len(updates)
+
+
+def _predicts(rule: Rule, group: str, carc: str, rarcs: set[str], *, need_rarc: bool) -> bool:
+    for p in rule.predicts:
+        if p.group == group and carc in p.carcs and (not need_rarc or not p.rarcs or set(p.rarcs) & rarcs):
+            return True
+    return False
+
+
+def _on_target(findings: list[dict], line, claim_level: bool) -> list[dict]:
+    """Findings on the denied line (by REF*6R, else LX), then the claim's own (a missing CLIA
+    number denies every line); for a claim-level denial, any of the claim's findings."""
+    claim_wide = [f for f in findings if f["line_number"] is None]
+    if claim_level or line is None:
+        return claim_wide + [f for f in findings if f["line_number"] is not None]
+    out = []
+    for f in findings:
+        if f["line_number"] is None:
+            continue
+        if line.line_id and f["line_id"]:
+            if f["line_id"] == line.line_id:
+                out.append(f)
+        elif f["line_number"] == line.line_number:
+            out.append(f)
+    return out + claim_wide
+
+
+def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, int | None], set[str]]:
+    out: dict[tuple[int, int | None], set[str]] = defaultdict(set)
+    for chunk in _chunks(claim_payment_ids):
+        for cp_id, sp_id, code in conn.execute(
+            sa.select(R.c.claim_payment_id, R.c.service_payment_id, R.c.code).where(R.c.claim_payment_id.in_(chunk))
+        ):
+            out[(cp_id, sp_id)].add(code)
+    return out
+
+
+def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, object]:
+    out = {}
+    for chunk in _chunks(claim_ids):
+        for row in conn.execute(
+            sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(SL.c.claim_id.in_(chunk))
+        ):
+            out[row.id] = row
+    return out
+
+
+def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = defaultdict(list)
+    for chunk in _chunks(claim_ids):
+        for row in conn.execute(
+            sa.select(F.c.claim_id, F.c.rule, F.c.line_number, F.c.line_id, F.c.fixed).where(F.c.claim_id.in_(chunk))
+        ):
+            out[row.claim_id].append(
+                {"rule": row.rule, "line_number": row.line_number, "line_id": row.line_id, "fixed": row.fixed}
+            )
+    return out
+
+
+# ---------------------------------------------------------------- running rules on stored claims
+
+
+def stored_claim_specs(conn: Connection, claim_ids: list[int], *, with_same_day: bool = True) -> dict[int, ClaimSpec]:
+    """Stored claims rebuilt as specs of an 837P (with the same patient's other claims of those days)."""
+    rows = []
+    for chunk in _chunks(claim_ids):
+        rows += conn.execute(sa.select(C).where(C.c.id.in_(chunk))).all()
+    if with_same_day and rows:
+        keys = {(r.patient_key, r.date_from) for r in rows if r.date_from}
+        seen = {r.id for r in rows}
+        for patient_key, day in keys:
+            for r in conn.execute(
+                sa.select(C).where(
+                    C.c.patient_key == patient_key,
+                    C.c.superseded_by_id.is_(None),
+                    C.c.date_from <= day,
+                    C.c.date_to >= day,
+                )
+            ):
+                if r.id not in seen:
+                    rows.append(r)
+                    seen.add(r.id)
+    lines: dict[int, list] = defaultdict(list)
+    ids = [r.id for r in rows]
+    for chunk in _chunks(ids):
+        for ln in conn.execute(sa.select(SL).where(SL.c.claim_id.in_(chunk)).order_by(SL.c.id)):
+            lines[ln.claim_id].append(ln)
+    specs = {}
+    for r in rows:
+        specs[r.id] = ClaimSpec(
+            pcn=f"K{r.id}",
+            diagnoses=tuple(d for d in r.diagnoses.split(",") if d) or ("R69",),
+            lines=[
+                LineSpec(
+                    procedure=ln.procedure,
+                    charge=ln.charge if ln.charge is not None else Decimal("0"),
+                    units=ln.units if ln.units is not None else Decimal("1"),
+                    modifiers=tuple(x for x in ln.modifiers.split(",") if x),
+                    pointers=tuple(int(p) for p in ln.pointers.split(",") if p.isdigit()) or (1,),
+                    service_date=ln.date_from,
+                    line_id=ln.line_id,
+                )
+                for ln in lines.get(r.id, [])
+            ],
+            service_date=r.date_from or datetime(2000, 1, 1).date(),
+            place_of_service=r.place_of_service or "11",
+            frequency=r.frequency or "1",
+            total=r.total_charge,
+            clia=r.clia_number,
+            prior_auth=r.prior_authorization,
+            member_id=r.patient_key[:30],  # the keyed hash groups a patient's claims, as the original did
+            payer_id=r.payer_id or "UNKNOWN",
+            rendering_npi=r.rendering_npi,
+        )
+    return specs
+
+
+def predict(conn: Connection, claim_ids: list[int], options: RuleOptions | None = None) -> dict[int, list[dict]]:
+    """Today's rules run on the stored claims: {claim id: [{rule, line_number, line_id, ...}]}."""
+    if not claim_ids:
+        return {}
+    specs = stored_claim_specs(conn, claim_ids)
+    by_npi: dict[str, list[int]] = defaultdict(list)
+    npi_of = dict(conn.execute(sa.select(C.c.id, C.c.billing_npi).where(C.c.id.in_(list(specs)))).all())
+    for claim_id in specs:
+        by_npi[npi_of.get(claim_id) or "0000000000"].append(claim_id)
+    out: dict[int, list[dict]] = defaultdict(list)
+    wanted = set(claim_ids)
+    for npi, ids in by_npi.items():
+        text = build_837p([specs[i] for i in ids], Envelope837(billing_npi=npi))
+        doc = load_document("stored-claims", text)
+        for loc in check_documents([doc], all_rules(), options or RuleOptions()):
+            f = loc.finding
+            if not f.claim or not f.claim.startswith("K"):
+                continue
+            claim_id = int(f.claim[1:])
+            if claim_id in wanted:
+                out[claim_id].append(
+                    {
+                        "rule": f.rule,
+                        "line_number": f.line,
+                        "line_id": f.line_id,
+                        "severity": f.severity.value,
+                        "message": f.message.replace(f.claim, ""),
+                        "fix": f.fix_safety.value,
+                    }
+                )
+    return out

@@ -1,0 +1,221 @@
+"""The store's tables. Claims go out, remittances come in, each denial links to a line and a rule.
+
+What is kept about people is the minimum: no names, addresses or birth dates; the member id
+and the patient key only as keyed hashes (see mohsedi.store.privacy).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(14, 2)
+Quantity = Numeric(12, 3)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class StoredFile(Base):
+    """A file mohsedi read: an 837P checked or fixed, or an 835 ingested."""
+
+    __tablename__ = "stored_file"
+    __table_args__ = (UniqueConstraint("kind", "sha256", name="uq_stored_file_kind_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "837P" (as sent) or "835"
+    name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    interchange_control: Mapped[str | None] = mapped_column(String(9))  # ISA13
+    group_controls: Mapped[str | None] = mapped_column(String(200))  # GS06, comma-separated
+    command: Mapped[str] = mapped_column(String(10))  # check, fix, ingest
+    stored_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Claim(Base):
+    """One claim (2300) as checked or as sent after fixing."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        UniqueConstraint("file_id", "ordinal", name="uq_claim_file_id_ordinal"),
+        Index("ix_claim_pcn", "patient_control_number"),
+        Index("ix_claim_day", "patient_key", "date_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)  # position in the file
+    patient_control_number: Mapped[str] = mapped_column(String(38))  # CLM01
+    payer_id: Mapped[str] = mapped_column(String(80))
+    billing_npi: Mapped[str] = mapped_column(String(15))
+    rendering_npi: Mapped[str | None] = mapped_column(String(15))
+    member_hash: Mapped[str] = mapped_column(String(64))
+    patient_key: Mapped[str] = mapped_column(String(64))  # keyed hash, joins a patient's claims
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    total_charge: Mapped[Decimal | None] = mapped_column(Money)
+    place_of_service: Mapped[str] = mapped_column(String(2))
+    frequency: Mapped[str] = mapped_column(String(1))
+    diagnoses: Mapped[str] = mapped_column(String(400))  # ICD-10 codes in HI order, comma-separated
+    clia_number: Mapped[str | None] = mapped_column(String(30))
+    prior_authorization: Mapped[str | None] = mapped_column(String(50))
+    payer_claim_control_number: Mapped[str | None] = mapped_column(String(50))  # REF*F8
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="SET NULL"))
+    checked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ServiceLine(Base):
+    __tablename__ = "service_line"
+    __table_args__ = (Index("ix_service_line_line_id", "line_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
+    line_number: Mapped[int | None] = mapped_column(Integer)  # LX01
+    line_id: Mapped[str | None] = mapped_column(String(50))  # REF*6R
+    procedure: Mapped[str] = mapped_column(String(48))
+    modifiers: Mapped[str] = mapped_column(String(20))  # comma-separated, in order
+    units: Mapped[Decimal | None] = mapped_column(Quantity)
+    charge: Mapped[Decimal | None] = mapped_column(Money)
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    pointers: Mapped[str] = mapped_column(String(20))  # SV107, comma-separated
+    diagnoses: Mapped[str] = mapped_column(String(100))  # the pointed-to codes
+
+
+class StoredFinding(Base):
+    """A rule's finding at check time, and whether the fix run applied its fix."""
+
+    __tablename__ = "finding"
+    __table_args__ = (Index("ix_finding_claim_rule", "claim_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"))
+    line_number: Mapped[int | None] = mapped_column(Integer)
+    line_id: Mapped[str | None] = mapped_column(String(50))
+    procedure: Mapped[str | None] = mapped_column(String(48))
+    rule: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(8))
+    fix_safety: Mapped[str] = mapped_column(String(8))
+    fixed: Mapped[bool] = mapped_column(Boolean, default=False)
+    fix_description: Mapped[str | None] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    data_release: Mapped[str | None] = mapped_column(String(60))
+
+
+class Remittance(Base):
+    """One 835 transaction set: BPR, TRN, payer and payee."""
+
+    __tablename__ = "remittance"
+    __table_args__ = (
+        UniqueConstraint("payer_id", "trace_number", "file_sha256", name="uq_remittance_payer_trace_file"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"), index=True)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    payer_id: Mapped[str] = mapped_column(String(80))
+    payer_name: Mapped[str] = mapped_column(String(60))
+    payee_npi: Mapped[str | None] = mapped_column(String(15))
+    payee_id: Mapped[str | None] = mapped_column(String(80))
+    trace_number: Mapped[str] = mapped_column(String(50))  # TRN02
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # BPR02
+    credit_debit: Mapped[str] = mapped_column(String(1))
+    method: Mapped[str] = mapped_column(String(3))
+    payment_date: Mapped[date | None] = mapped_column(Date)
+
+
+class ClaimPayment(Base):
+    """Loop 2100 (CLP)."""
+
+    __tablename__ = "claim_payment"
+    __table_args__ = (Index("ix_claim_payment_pcn", "patient_control_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittance.id", ondelete="CASCADE"), index=True)
+    patient_control_number: Mapped[str] = mapped_column(String(38))
+    status: Mapped[str] = mapped_column(String(2))
+    is_reversal: Mapped[bool] = mapped_column(Boolean)
+    charge: Mapped[Decimal | None] = mapped_column(Money)
+    paid: Mapped[Decimal | None] = mapped_column(Money)
+    patient_responsibility: Mapped[Decimal | None] = mapped_column(Money)
+    payer_claim_control_number: Mapped[str] = mapped_column(String(50))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="SET NULL"), index=True)
+
+
+class ServicePayment(Base):
+    """Loop 2110 (SVC)."""
+
+    __tablename__ = "service_payment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payment.id", ondelete="CASCADE"), index=True)
+    procedure: Mapped[str] = mapped_column(String(48))
+    modifiers: Mapped[str] = mapped_column(String(20))
+    charge: Mapped[Decimal | None] = mapped_column(Money)
+    paid: Mapped[Decimal | None] = mapped_column(Money)
+    units: Mapped[Decimal | None] = mapped_column(Quantity)
+    date_from: Mapped[date | None] = mapped_column(Date)
+    line_id: Mapped[str | None] = mapped_column(String(50))
+    service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_line.id", ondelete="SET NULL"), index=True)
+
+
+class Adjustment(Base):
+    """One CAS triplet, claim or line level; denials carry the rule and basis they were linked to."""
+
+    __tablename__ = "adjustment"
+    __table_args__ = (Index("ix_adjustment_denial", "is_denial", "basis"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payment.id", ondelete="CASCADE"), index=True)
+    service_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_payment.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(5))  # claim or line
+    group_code: Mapped[str] = mapped_column(String(2))
+    carc: Mapped[str] = mapped_column(String(5))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    is_denial: Mapped[bool] = mapped_column(Boolean)
+    rule: Mapped[str | None] = mapped_column(String(10))
+    basis: Mapped[str | None] = mapped_column(String(12))  # fired, predicted, unexplained; None until linked
+    fixed: Mapped[bool | None] = mapped_column(Boolean)  # for fired: the fix was applied and it still denied
+    linked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Remark(Base):
+    """A remark code: LQ*HE on a line, MOA/MIA on a claim."""
+
+    __tablename__ = "remark"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payment.id", ondelete="CASCADE"), index=True)
+    service_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_payment.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(3))  # LQ, MOA, MIA
+    code: Mapped[str] = mapped_column(String(10))
