@@ -85,6 +85,20 @@ def phase(name: str, path: str) -> dict:
         for _ in reader.iter_segments():
             items += 1
         reader.close()
+    elif name.startswith("ingest-"):
+        import os
+
+        from mohsedi.store.db import downgrade, open_store
+        from mohsedi.store.ingest import ingest_file
+
+        os.environ.setdefault("MOHSEDI_SECRET", "bench")
+        url = os.environ["MOHSEDI_BENCH_DB"]
+        if name == "ingest-postgresql":
+            downgrade(url, "base")  # a clean schema, so the file is not already stored
+        engine = open_store(url)
+        start = time.perf_counter()  # the clock starts after migrating the empty store
+        items = ingest_file(engine, path).service_payments
+        engine.dispose()
     elif name == "check-fix":
         from mohsedi.rules.batch import check_and_fix_file
 
@@ -96,9 +110,9 @@ def phase(name: str, path: str) -> dict:
     return {"phase": name, "seconds": seconds, "items": items, "peak_mb": peak_kb / 1024}
 
 
-def run_phase(name: str, path: Path) -> dict | None:
+def run_phase(name: str, path: Path, env: dict | None = None) -> dict | None:
     cmd = [sys.executable, __file__, "--phase", name, "--file", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         print(f"  {name}: failed\n{proc.stderr.strip()[-2000:]}", file=sys.stderr)
         return None
@@ -112,6 +126,12 @@ def main() -> None:
         "--pyx12-segments", type=int, default=0, help="time pyx12 on a separate file of this size (0: the same file)"
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("MOHSEDI_BENCH_POSTGRES_URL"),
+        help="PostgreSQL database for the ingest timing (its mohsedi tables are dropped and "
+        "recreated); default $MOHSEDI_BENCH_POSTGRES_URL, else that timing is skipped",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -135,9 +155,9 @@ def main() -> None:
 
     rows = []
 
-    def record(label: str, name: str, path: Path, segments: int) -> dict | None:
+    def record(label: str, name: str, path: Path, segments: int, env: dict | None = None) -> dict | None:
         print(f"  timing {label} ...", flush=True)
-        result = run_phase(name, path)
+        result = run_phase(name, path, env)
         if result:
             result["label"] = label
             result["segments"] = segments
@@ -158,6 +178,22 @@ def main() -> None:
         checkfix = record("mohsedi check + fix (837P)", "check-fix", f837, n837)
     except ImportError:
         pass
+
+    sqlite_db = out / "bench-ingest.db"
+    sqlite_db.unlink(missing_ok=True)
+    record(
+        "mohsedi ingest 835 into SQLite", "ingest-sqlite", f835, n835, {"MOHSEDI_BENCH_DB": f"sqlite:///{sqlite_db}"}
+    )
+    if args.postgres_url:
+        record(
+            "mohsedi ingest 835 into PostgreSQL",
+            "ingest-postgresql",
+            f835,
+            n835,
+            {"MOHSEDI_BENCH_DB": args.postgres_url},
+        )
+    else:
+        print("  (no --postgres-url or $MOHSEDI_BENCH_POSTGRES_URL: PostgreSQL ingest not timed)")
 
     print()
     print(f"{'phase':44} {'segments':>10} {'seconds':>9} {'segments/s':>12} {'peak MB':>9}")

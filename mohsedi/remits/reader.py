@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
-from mohsedi.guide.compile import CHAINS
+from mohsedi.guide.compile import NODES
 from mohsedi.guide.loops import date_or_range, to_date, to_decimal
 from mohsedi.remits.model import (
     Adjustment,
@@ -53,99 +53,6 @@ def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
     return out
 
 
-def read_service(segments: list[Segment]) -> ServicePayment:
-    svc = segments[0]
-    procedure = svc.components(1)
-    original = svc.components(6)
-    date_from = date_to = None
-    line_id = None
-    adjustments: list[Adjustment] = []
-    remarks: list[str] = []
-    amounts: dict[str, Decimal] = {}
-    for seg in segments[1:]:
-        sid = seg.id
-        if sid == "DTM":
-            qual, value = seg.element(1), seg.element(2)
-            if qual == "472":
-                date_from = date_to = to_date(value)
-            elif qual == "150":
-                date_from = to_date(value)
-            elif qual == "151":
-                date_to = to_date(value)
-        elif sid == "CAS":
-            adjustments.extend(read_adjustments(seg, "line"))
-        elif sid == "REF" and seg.element(1) == "6R" and line_id is None:
-            line_id = seg.element(2)
-        elif sid == "LQ" and seg.element(1) == "HE" and seg.element(2):
-            remarks.append(seg.element(2))
-        elif sid == "AMT":
-            amount = to_decimal(seg.element(2))
-            if amount is not None:
-                amounts[seg.element(1)] = amount
-    units = svc.element(5)
-    return ServicePayment(
-        qualifier=procedure[0] if procedure else "",
-        procedure=procedure[1] if len(procedure) > 1 else "",
-        modifiers=[m for m in procedure[2:6] if m],
-        charge=to_decimal(svc.element(2)),
-        paid=to_decimal(svc.element(3)),
-        units=to_decimal(units) if units else Decimal("1"),
-        original_procedure=original[1] if len(original) > 1 else None,
-        date_from=date_from,
-        date_to=date_to if date_to is not None else date_from,
-        line_id=line_id,
-        adjustments=adjustments,
-        remarks=remarks,
-        amounts=amounts,
-        svc=svc,
-        segments=segments,
-    )
-
-
-def read_claim_payment(segments: list[Segment]) -> ClaimPayment:
-    clp = segments[0]
-    adjustments: list[Adjustment] = []
-    remarks: list[str] = []
-    date_from = date_to = None
-    service_groups: list[list[Segment]] = []
-    for seg in segments[1:]:
-        chain = CHAINS[seg.node]
-        if "2110" in chain:
-            if seg.id == "SVC":
-                service_groups.append([seg])
-            elif service_groups:
-                service_groups[-1].append(seg)
-            continue
-        sid = seg.id
-        if sid == "CAS":
-            adjustments.extend(read_adjustments(seg, "claim"))
-        elif sid == "MOA":
-            remarks.extend(seg.element(i) for i in MOA_REMARK_ELEMENTS if seg.element(i))
-        elif sid == "MIA":
-            remarks.extend(seg.element(i) for i in MIA_REMARK_ELEMENTS if seg.element(i))
-        elif sid == "DTM":
-            if seg.element(1) == "232":
-                date_from = to_date(seg.element(2))
-            elif seg.element(1) == "233":
-                date_to = to_date(seg.element(2))
-    return ClaimPayment(
-        patient_control_number=clp.element(1),
-        status=clp.element(2),
-        charge=to_decimal(clp.element(3)),
-        paid=to_decimal(clp.element(4)),
-        patient_responsibility=to_decimal(clp.element(5)),
-        filing_indicator=clp.element(6),
-        payer_claim_control_number=clp.element(7),
-        adjustments=adjustments,
-        remarks=remarks,
-        date_from=date_from,
-        date_to=date_to,
-        services=[read_service(group) for group in service_groups],
-        clp=clp,
-        segments=segments,
-    )
-
-
 def read_plb(seg: Segment) -> list[ProviderAdjustment]:
     out = []
     for i in range(3, 15, 2):
@@ -165,8 +72,94 @@ def read_plb(seg: Segment) -> list[ProviderAdjustment]:
     return out
 
 
+def _service(svc: Segment) -> ServicePayment:
+    procedure = svc.components(1)
+    original = svc.components(6)
+    units = svc.element(5)
+    return ServicePayment(
+        qualifier=procedure[0] if procedure else "",
+        procedure=procedure[1] if len(procedure) > 1 else "",
+        modifiers=[m for m in procedure[2:6] if m],
+        charge=to_decimal(svc.element(2)),
+        paid=to_decimal(svc.element(3)),
+        units=to_decimal(units) if units else Decimal("1"),
+        original_procedure=original[1] if len(original) > 1 else None,
+        date_from=None,
+        date_to=None,
+        line_id=None,
+        adjustments=[],
+        remarks=[],
+        amounts={},
+        svc=svc,
+        segments=[svc],
+    )
+
+
+def _claim_payment(clp: Segment) -> ClaimPayment:
+    return ClaimPayment(
+        patient_control_number=clp.element(1),
+        status=clp.element(2),
+        charge=to_decimal(clp.element(3)),
+        paid=to_decimal(clp.element(4)),
+        patient_responsibility=to_decimal(clp.element(5)),
+        filing_indicator=clp.element(6),
+        payer_claim_control_number=clp.element(7),
+        adjustments=[],
+        remarks=[],
+        date_from=None,
+        date_to=None,
+        services=[],
+        clp=clp,
+        segments=[clp],
+    )
+
+
+def _service_segment(service: ServicePayment, seg: Segment) -> None:
+    """A segment of loop 2110 after its SVC."""
+    sid = seg.id
+    service.segments.append(seg)
+    if sid == "CAS":
+        service.adjustments.extend(read_adjustments(seg, "line"))
+    elif sid == "DTM":
+        qual, value = seg.element(1), seg.element(2)
+        if qual == "472":
+            service.date_from = service.date_to = to_date(value)
+        elif qual == "150":
+            service.date_from = to_date(value)
+            if service.date_to is None:
+                service.date_to = service.date_from
+        elif qual == "151":
+            service.date_to = to_date(value)
+    elif sid == "REF" and seg.element(1) == "6R" and service.line_id is None:
+        service.line_id = seg.element(2)
+    elif sid == "LQ" and seg.element(1) == "HE" and seg.element(2):
+        service.remarks.append(seg.element(2))
+    elif sid == "AMT":
+        amount = to_decimal(seg.element(2))
+        if amount is not None:
+            service.amounts[seg.element(1)] = amount
+
+
+def _claim_segment(payment: ClaimPayment, seg: Segment) -> None:
+    """A segment of loop 2100 (or one of its name loops) after its CLP."""
+    sid = seg.id
+    payment.segments.append(seg)
+    if sid == "CAS":
+        payment.adjustments.extend(read_adjustments(seg, "claim"))
+    elif sid == "MOA":
+        payment.remarks.extend(seg.element(i) for i in MOA_REMARK_ELEMENTS if seg.element(i))
+    elif sid == "MIA":
+        payment.remarks.extend(seg.element(i) for i in MIA_REMARK_ELEMENTS if seg.element(i))
+    elif sid == "DTM":
+        if seg.element(1) == "232":
+            payment.date_from = to_date(seg.element(2))
+        elif seg.element(1) == "233":
+            payment.date_to = to_date(seg.element(2))
+
+
 def read_remittance(ts: TransactionSet) -> RemitSet:
-    # Past this check every segment is placed, so CHAINS[seg.node] below is safe.
+    """One 835 transaction set in a single pass, dispatching on each segment's loop."""
+    # Past this check every segment is placed, so NODES[seg.node] below is safe.
     if not ts.ok:
         return RemitSet(ts, error=ts.problems()[0])
     if ts.transaction_type != "835" or ts.implementation != IMPLEMENTATION_835:
@@ -183,18 +176,33 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
         )
     bpr = trn = payer = payee = None
     payer_ref = ""
-    claim_groups: list[list[Segment]] = []
+    claims: list[ClaimPayment] = []
     plbs: list[ProviderAdjustment] = []
+    payment: ClaimPayment | None = None
+    service: ServicePayment | None = None
+    nodes = NODES
     for seg in ts.segments:
-        chain = CHAINS[seg.node]
-        loop = chain[-1] if chain else ""
+        loop = nodes[seg.node].loop
         sid = seg.id
-        if "2100" in chain:
-            if sid == "CLP" and loop == "2100":
-                claim_groups.append([seg])
-            elif claim_groups:
-                claim_groups[-1].append(seg)
+        if loop == "2110" and payment is not None:
+            if sid == "SVC":
+                service = _service(seg)
+                payment.services.append(service)
+                payment.segments.append(seg)
+            elif service is not None:
+                payment.segments.append(seg)
+                _service_segment(service, seg)
             continue
+        if loop == "2100" and sid == "CLP":
+            payment = _claim_payment(seg)
+            service = None
+            claims.append(payment)
+            continue
+        if payment is not None and loop.startswith("2100"):
+            _claim_segment(payment, seg)
+            continue
+        if loop in ("2000", "ST_LOOP", "HEADER", "DETAIL", "FOOTER") or not loop.startswith("2"):
+            payment = service = None
         if sid == "BPR" and bpr is None:
             bpr = seg
         elif sid == "TRN" and trn is None:
@@ -222,7 +230,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
         payee_npi=payee_id if payee_qual == "XX" else "",
         payee_id_qualifier=payee_qual,
         payee_id=payee_id,
-        claims=[read_claim_payment(group) for group in claim_groups],
+        claims=claims,
         provider_adjustments=plbs,
         segments=ts.segments,
     )

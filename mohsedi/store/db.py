@@ -51,9 +51,20 @@ def make_engine(url: str) -> Engine:
 
 
 def insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> list[int]:
-    """Bulk insert (one executemany) keeping the order of ``rows`` in the returned primary keys."""
+    """Bulk insert keeping the order of ``rows`` in the returned primary keys.
+
+    On SQLite, ordered RETURNING makes SQLAlchemy insert row by row, so several rows get
+    keys counted on from max(id) in one executemany. That is safe because SQLite has a
+    single writer and callers insert one row first in the same transaction (their file
+    row, through RETURNING), which takes the write lock before any max(id) is read.
+    """
     if not rows:
         return []
+    if conn.dialect.name == "sqlite" and len(rows) > 1 and conn.in_transaction():
+        start = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+        ids = list(range(start + 1, start + 1 + len(rows)))
+        conn.execute(sa.insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
     result = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return [row[0] for row in result]
 
