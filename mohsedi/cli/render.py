@@ -32,6 +32,7 @@ def report_json(reports: list[FileReport], *, fixing: bool) -> dict[str, Any]:
             "claims": r.claims,
             "findings": [f.as_json(_predicts(f.rule)) for f in r.findings],
             "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
+            "notices": r.notices,
         }
         if fixing:
             entry["output"] = r.output
@@ -96,6 +97,8 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str
             out.append("  " + style("unreadable: ", fg="red", bold=True) + r.error.describe())
         for q in r.quarantined:
             out.append("  " + style("transaction set left out: ", fg="red", bold=True) + q.describe())
+        for notice in r.notices:
+            out.append("  " + style("note: ", fg="yellow") + notice)
         for a in r.applied:
             where = f"line {a.line}" if a.line is not None else "claim"
             out.append(f"  fixed  {a.claim or '-':<14} {where:<8} {a.rule:<8} {a.description}")
@@ -111,7 +114,8 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str
                 offer = f"  [{f.fix_safety.value} fix: {f.fix.description}]"
             elif f.fix_safety.value == "manual":
                 offer = "  [manual]"
-            out.append(f"    {where:<8} {f.rule:<8} {sev} {f.message}{offer}")
+            data = f" (judged by {f.data_release})" if f.data_release else ""
+            out.append(f"    {where:<8} {f.rule:<8} {sev} {f.message}{data}{offer}")
     s = summary_counts(reports)
     line = (
         f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "

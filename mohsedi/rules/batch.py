@@ -30,11 +30,28 @@ class FileReport:
     original: str | None = None  # text as read (fix only)
     fixed: str | None = None  # text after fixing (fix only)
     initial_findings: list[Finding] = field(default_factory=list)  # fix: what the first check found
+    notices: list[str] = field(default_factory=list)  # about the batch, not a claim (edit data age)
     document: Document | None = field(default=None, repr=False)  # as read (check) or fixed (fix)
 
     def worst(self) -> Severity | None:
         ranked = sorted((f.severity for f in self.findings), key=lambda s: s.rank, reverse=True)
         return ranked[0] if ranked else None
+
+
+def data_notices(doc: Document, options: RuleOptions) -> list[str]:
+    """Say when claims are dated after the newest NCCI release loaded (they are judged by it)."""
+    newest = options.edit_data().newest()
+    if newest is None or doc.error is not None:
+        return []
+    covered_until = newest.covers_until
+    late = sorted({d for c in doc.claims() for d in c.service_dates if d > covered_until})
+    if not late:
+        return []
+    return [
+        f"{len(late)} date(s) of service from {late[0]} to {late[-1]} are after {covered_until}, the end of "
+        f"the newest NCCI release loaded ({newest}); they were judged by it. Import the current quarter "
+        "with `mohsedi data import`."
+    ]
 
 
 def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileReport]:
@@ -74,7 +91,10 @@ def check_paths(
         if progress:
             progress(path)
     located = check_documents(docs, rules, options)
-    return _reports(docs, [loc.finding for loc in located])
+    reports = _reports(docs, [loc.finding for loc in located])
+    for report, doc in zip(reports, docs, strict=True):
+        report.notices = data_notices(doc, options)
+    return reports
 
 
 def fix_paths(
@@ -102,6 +122,7 @@ def fix_paths(
     for report, doc, original in zip(reports, docs, originals, strict=True):
         report.applied = [a for a in outcome.applied if a.source == doc.source]
         report.initial_findings = [f for f in initial if f.source == doc.source]
+        report.notices = data_notices(doc, options)
         report.original = original
         if doc.error is not None:
             report.fixed = None

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
 
 from mohsedi.claims.model import Claim, ServiceLine
+from mohsedi.codes.ncci import EditData, shipped_edits
 from mohsedi.x12.envelope import Unit
-
-
-class PtpLookup(Protocol):
-    """NCCI procedure-to-procedure edits in force on a date (column 1, column 2)."""
-
-    def pair(self, column1: str, column2: str, day: date) -> object | None: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +18,10 @@ class RuleOptions:
     clia_number: str | None = None  # the practice's CLIA number, when configured
     today: date | None = None  # for rules about elapsed time; None means the real today
     payer_modifier: dict[str, str] = field(default_factory=dict)  # payer id -> 59 or XS
-    ptp: PtpLookup | None = None  # NCCI PTP edits; None until edit data is loaded
+    edits: EditData | None = None  # NCCI releases loaded; None: the shipped default
+
+    def edit_data(self) -> EditData:
+        return self.edits if self.edits is not None else shipped_edits()
 
     def modifier_for(self, payer_id: str) -> str:
         return self.payer_modifier.get(payer_id, self.distinct_lesion_modifier)

@@ -240,21 +240,26 @@ def _predicts(rule: Rule, group: str, carc: str, rarcs: set[str], *, need_rarc: 
 
 
 def _on_target(findings: list[dict], line, claim_level: bool) -> list[dict]:
-    """Findings on the denied line (by REF*6R, else LX), then the claim's own (a missing CLIA
-    number denies every line); for a claim-level denial, any of the claim's findings."""
+    """Findings that can explain a denial, nearest first: on the denied line (by REF*6R, else
+    LX); on another line of the same code (a per-date MUE is reported on the line that crossed
+    the limit, the payer denies every line past it); the claim's own (a missing CLIA number
+    denies every line). For a claim-level denial, any of the claim's findings."""
     claim_wide = [f for f in findings if f["line_number"] is None]
     if claim_level or line is None:
         return claim_wide + [f for f in findings if f["line_number"] is not None]
-    out = []
+    same_line, same_code = [], []
     for f in findings:
         if f["line_number"] is None:
             continue
         if line.line_id and f["line_id"]:
-            if f["line_id"] == line.line_id:
-                out.append(f)
-        elif f["line_number"] == line.line_number:
-            out.append(f)
-    return out + claim_wide
+            hit = f["line_id"] == line.line_id
+        else:
+            hit = f["line_number"] == line.line_number
+        if hit:
+            same_line.append(f)
+        elif f.get("procedure") == line.procedure:
+            same_code.append(f)
+    return same_line + same_code + claim_wide
 
 
 def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, int | None], set[str]]:
@@ -281,10 +286,18 @@ def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[d
     out: dict[int, list[dict]] = defaultdict(list)
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
-            sa.select(F.c.claim_id, F.c.rule, F.c.line_number, F.c.line_id, F.c.fixed).where(F.c.claim_id.in_(chunk))
+            sa.select(F.c.claim_id, F.c.rule, F.c.line_number, F.c.line_id, F.c.procedure, F.c.fixed).where(
+                F.c.claim_id.in_(chunk)
+            )
         ):
             out[row.claim_id].append(
-                {"rule": row.rule, "line_number": row.line_number, "line_id": row.line_id, "fixed": row.fixed}
+                {
+                    "rule": row.rule,
+                    "line_number": row.line_number,
+                    "line_id": row.line_id,
+                    "procedure": row.procedure,
+                    "fixed": row.fixed,
+                }
             )
     return out
 
@@ -361,6 +374,7 @@ def predict(conn: Connection, claim_ids: list[int], options: RuleOptions | None 
     for npi, ids in by_npi.items():
         text = build_837p([specs[i] for i in ids], Envelope837(billing_npi=npi))
         doc = load_document("stored-claims", text)
+        procedures = {(c.patient_control_number, ln.number): ln.procedure for c in doc.claims() for ln in c.lines}
         for loc in check_documents([doc], all_rules(), options or RuleOptions()):
             f = loc.finding
             if not f.claim or not f.claim.startswith("K"):
@@ -372,6 +386,7 @@ def predict(conn: Connection, claim_ids: list[int], options: RuleOptions | None 
                         "rule": f.rule,
                         "line_number": f.line,
                         "line_id": f.line_id,
+                        "procedure": procedures.get((f.claim, f.line)),
                         "severity": f.severity.value,
                         "message": f.message.replace(f.claim, ""),
                         "fix": f.fix_safety.value,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mohsedi.codes.ncci import SHIPPED_RELEASE, AddOnEdit, EditData, MueEdit, shipped_edits
 from mohsedi.rules.base import FixSafety
 from mohsedi.rules.batch import check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
@@ -18,9 +19,21 @@ CASES = load_cases()
 
 
 def options_for(case: Case) -> RuleOptions:
+    """Case options; `addons = [[addon, primary], ...]` adds add-on edits to the shipped data,
+    `mue = [[code, units, mai], ...]` replaces MUE rows."""
     opts = dict(case.options)
     if "today" in opts:
         opts["today"] = date.fromisoformat(opts["today"])
+    extra_addons = opts.pop("addons", None)
+    extra_mue = opts.pop("mue", None)
+    if extra_addons or extra_mue:
+        base = shipped_edits()
+        data = EditData(list(base.releases), dict(base.ptp), dict(base.mue), dict(base.addons))
+        for addon, primary in extra_addons or []:
+            data.addons[addon] = [*data.addons.get(addon, []), AddOnEdit(addon, primary, "1", SHIPPED_RELEASE)]
+        for code, units, mai in extra_mue or []:
+            data.mue[code] = [MueEdit(code, int(units), str(mai), "test", SHIPPED_RELEASE)]
+        opts["edits"] = data
     return RuleOptions(**opts)
 
 

@@ -22,8 +22,7 @@ REMITS = sorted(str(p) for p in SAMPLES.glob("*.835"))
 ALL = Period(None, None)
 
 # What the samples were built to show: (claim, line id) -> (rule, basis), for the claims as
-# checked (not fixed). MOHS-0401's MUE denials need the NCCI rules; MOHS-0106's CO-197 has no
-# rule without a payer policy.
+# checked (not fixed). MOHS-0106's CO-197 has no rule without a payer policy.
 EXPECTED = {
     ("MOHS-0101", "MOHS-0101-1"): ("MOHS005", "fired"),
     ("MOHS-0101", "MOHS-0101-2"): ("MOHS005", "fired"),
@@ -42,8 +41,8 @@ EXPECTED = {
     ("MOHS-0301", "MOHS-0301-2"): ("MOHS014", "fired"),
     ("MOHS-0302", "MOHS-0302-2"): ("MOHS018", "fired"),
     ("MOHS-0303", "MOHS-0303-1"): ("MOHS017", "fired"),
-    ("MOHS-0401", "MOHS-0401-4"): (None, "unexplained"),
-    ("MOHS-0401", "MOHS-0401-5"): (None, "unexplained"),
+    ("MOHS-0401", "MOHS-0401-4"): ("NCCI003", "fired"),
+    ("MOHS-0401", "MOHS-0401-5"): ("NCCI003", "fired"),
 }
 
 
@@ -69,7 +68,8 @@ def test_every_sample_denial_gets_its_rule_and_basis(store_url: str) -> None:
     }
     by_rule = {e["rule"]: e for e in report["by_rule"]}
     assert by_rule["MOHS005"]["count"] == 2 and by_rule["MOHS005"]["amount"] == "1045.47"
-    assert by_rule[None]["count"] == 3
+    assert by_rule[None]["count"] == 1
+    assert by_rule["NCCI003"]["count"] == 2
 
 
 def test_ingesting_twice_changes_nothing(store_url: str) -> None:

@@ -95,6 +95,7 @@ def _add_modifier(line: ServiceLine, modifier: str) -> Fix:
     scope=Scope.DAY,
     predicts=(Prediction("CO", ("B15", "107"), ("N122",)),),
     sources=(CPT,),
+    suppresses=("NCCI004",),
     docs=Docs(
         what="17312 is reported only with 17311, 17314 only with 17313, 17315 with any of "
         "17311-17314, for the same patient, provider and date of service (across claims).",
@@ -125,7 +126,7 @@ def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     scope=Scope.DAY,
     predicts=(Prediction("CO", ("B15",), ("N122",)),),
     sources=(CPT,),
-    suppresses=("MOHS005",),  # both would recode the same add-on
+    suppresses=("MOHS005", "NCCI004"),  # both would recode the same add-on
     docs=Docs(
         what="17312 (head/neck/hands/feet/genitalia) goes with 17311; 17314 (trunk/arms/legs) "
         "with 17313. Fires when the day has only the other family's first stage.",
@@ -605,13 +606,13 @@ def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 )
 def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     codes = ctx.codes()
-    lookup = ctx.options.ptp
+    lookup = ctx.options.edit_data()
     for dl in ctx.lines:
         line = dl.line
         if not vocab.is_repair_or_flap(line.procedure) or not set(line.modifiers) & vocab.DISTINCT_MODIFIERS:
             continue
         others = codes - {line.procedure}
-        if lookup is not None and any(
+        if any(
             lookup.pair(line.procedure, other, ctx.day) or lookup.pair(other, line.procedure, ctx.day)
             for other in others
         ):

@@ -1,0 +1,183 @@
+"""NCCI edits as versioned data: PTP pairs, MUE limits and add-on codes, by date of service.
+
+A release is what CMS publishes for a quarter (the shipped default is the practitioner
+release effective 2024-07-01). A claim is judged by the newest release in force on its date
+of service; each edit also has its own effective and deletion dates. Lookups are one
+dictionary probe per pair or code, then a walk over that key's few edit periods.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+
+EARLIEST = date(1996, 1, 1)  # "*": in existence before 1996
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    name: str  # e.g. "CMS NCCI practitioner 2024-07-01"
+    effective: date  # the quarter it starts
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def covers_until(self) -> date:
+        """The last day of the release's quarter (releases are quarterly)."""
+        month = self.effective.month + 3
+        year = self.effective.year + (month - 1) // 12
+        month = (month - 1) % 12 + 1
+        return date.fromordinal(date(year, month, 1).toordinal() - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PtpEdit:
+    column1: str
+    column2: str
+    modifier_indicator: str  # 0 never bypassable, 1 bypassable with an NCCI-associated modifier, 9 n/a
+    effective: date
+    deletion: date | None  # None: in force
+    rationale: str
+    release: Release
+
+    def in_force(self, day: date) -> bool:
+        return self.effective <= day and (self.deletion is None or day <= self.deletion)
+
+
+@dataclass(frozen=True, slots=True)
+class MueEdit:
+    code: str
+    units: int
+    mai: str  # 1 per line, 2 per date (policy), 3 per date (clinical)
+    rationale: str
+    release: Release
+    effective: date = EARLIEST
+    deletion: date | None = None
+
+    def in_force(self, day: date) -> bool:
+        return self.effective <= day and (self.deletion is None or day <= self.deletion)
+
+
+@dataclass(frozen=True, slots=True)
+class AddOnEdit:
+    addon: str
+    primary: str
+    edit_type: str  # 1 listed primaries, 2 contractor's list, 3 listed with exceptions
+    release: Release
+    effective: date = EARLIEST
+    deletion: date | None = None
+
+    def in_force(self, day: date) -> bool:
+        return self.effective <= day and (self.deletion is None or day <= self.deletion)
+
+
+@dataclass
+class EditData:
+    """Releases and their edits, keyed for one probe per lookup."""
+
+    releases: list[Release] = field(default_factory=list)
+    ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=lambda: defaultdict(list))
+    mue: dict[str, list[MueEdit]] = field(default_factory=lambda: defaultdict(list))
+    addons: dict[str, list[AddOnEdit]] = field(default_factory=lambda: defaultdict(list))
+
+    def add_release(self, release: Release) -> None:
+        if release not in self.releases:
+            self.releases.append(release)
+            self.releases.sort(key=lambda r: r.effective)
+
+    def add(self, edits: Iterable[PtpEdit | MueEdit | AddOnEdit]) -> None:
+        for e in edits:
+            self.add_release(e.release)
+            if isinstance(e, PtpEdit):
+                self.ptp[(e.column1, e.column2)].append(e)
+            elif isinstance(e, MueEdit):
+                self.mue[e.code].append(e)
+            else:
+                self.addons[e.addon].append(e)
+
+    def release_for(self, day: date) -> Release | None:
+        """The newest release in force on the date (the oldest for dates before any release)."""
+        chosen = None
+        for r in self.releases:
+            if r.effective <= day:
+                chosen = r
+        return chosen or (self.releases[0] if self.releases else None)
+
+    def newest(self) -> Release | None:
+        return self.releases[-1] if self.releases else None
+
+    def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
+        """The PTP edit for the pair in force on the date, from the release that judges it."""
+        edits = self.ptp.get((column1, column2))
+        if not edits:
+            return None
+        release = self.release_for(day)
+        for e in edits:
+            if e.release == release and e.in_force(day):
+                return e
+        return None
+
+    def mue_for(self, code: str, day: date) -> MueEdit | None:
+        edits = self.mue.get(code)
+        if not edits:
+            return None
+        release = self.release_for(day)
+        for e in edits:
+            if e.release == release and e.in_force(day):
+                return e
+        return None
+
+    def primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
+        """The add-on's edits in force on the date; None when the code is not a listed add-on."""
+        edits = self.addons.get(addon)
+        if not edits:
+            return None
+        in_force = [e for e in edits if e.in_force(day)]
+        return in_force or None
+
+
+# ---------------------------------------------------------------- the shipped default
+
+SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped dermatology subset)", date(2024, 7, 1))
+
+
+def _read_package_csv(name: str) -> list[dict[str, str]]:
+    text = resources.files("mohsedi.data").joinpath("ncci", name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _day(value: str) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@functools.cache
+def shipped_edits() -> EditData:
+    data = EditData()
+    data.add(
+        PtpEdit(
+            r["column_1"],
+            r["column_2"],
+            r["modifier_indicator"],
+            EARLIEST,
+            _day(r["deletion_date"]),
+            r["ptp_edit_rationale"],
+            SHIPPED_RELEASE,
+        )
+        for r in _read_package_csv("ptp_practitioner_2024Q3_derm.csv")
+    )
+    data.add(
+        MueEdit(r["hcpcs_code"], int(r["mue_units"]), r["mue_mai"], r["mue_rationale"], SHIPPED_RELEASE)
+        for r in _read_package_csv("mue_practitioner_2024Q3_derm.csv")
+    )
+    data.add(
+        AddOnEdit(r["addon_code"], r["primary_code"], r["edit_type"], SHIPPED_RELEASE)
+        for r in _read_package_csv("addon_mohs.csv")
+    )
+    return data
