@@ -7,7 +7,7 @@ OUT ?= out
 DB ?= sqlite:///$(OUT)/mohsedi.db
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench samples clean
+.PHONY: install demo test lint bench samples clean data-subset
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(PY) -m ruff check mohsedi tests bench samples
+	$(PY) -m ruff check mohsedi tests bench samples migrations
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
@@ -39,3 +39,7 @@ samples: install
 
 clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
+
+# Rebuild the shipped NCCI subset from the CSV form of the release in ../shared/data/ncci.
+data-subset: install
+	$(PY) -m mohsedi.codes.ncci_subset ../shared/data/ncci

@@ -52,4 +52,5 @@ def build(source: Path, target: Path) -> tuple[int, int]:
 if __name__ == "__main__":
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/ncci")
     target = Path(__file__).resolve().parent.parent / "data" / "ncci"
-    print("PTP pairs %d, MUE rows %d" % build(source, target))
+    pairs, mues = build(source, target)
+    print(f"PTP pairs {pairs}, MUE rows {mues}")

@@ -251,11 +251,8 @@ def _on_target(findings: list[dict], line, claim_level: bool) -> list[dict]:
     for f in findings:
         if f["line_number"] is None:
             continue
-        if line.line_id and f["line_id"]:
-            hit = f["line_id"] == line.line_id
-        else:
-            hit = f["line_number"] == line.line_number
-        if hit:
+        by_id = bool(line.line_id and f["line_id"])
+        if (f["line_id"] == line.line_id) if by_id else (f["line_number"] == line.line_number):
             same_line.append(f)
         elif f.get("procedure") == line.procedure:
             same_code.append(f)
