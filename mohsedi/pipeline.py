@@ -6,18 +6,31 @@ fixing) is recorded and remittances already stored are linked to it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from mohsedi.reports.denials import Period, denial_report
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
-from mohsedi.store.db import open_store
+from mohsedi.store.db import default_url, existing_store, open_store
+from mohsedi.store.editdata import load_edit_data
 from mohsedi.store.ingest import IngestReport, ingest_paths
 from mohsedi.store.link import link_pending
 from mohsedi.store.record import record_documents
 
 Progress = Callable[[str], None] | None
+
+
+def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
+    """NCCI data for checking: the shipped default plus what was imported into the store in
+    use (the configured one, else the default store when it exists)."""
+    if options.edits is not None:
+        return options
+    url = db_url or default_url()
+    if not existing_store(url):
+        return options
+    return dataclasses.replace(options, edits=load_edit_data(open_store(url)))
 
 
 def run_check(
@@ -28,7 +41,7 @@ def run_check(
     db_url: str | None = None,
     progress: Progress = None,
 ) -> list[FileReport]:
-    reports = check_paths(paths, rules, options, progress=progress)
+    reports = check_paths(paths, rules, with_edit_data(options, db_url), progress=progress)
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
@@ -45,7 +58,7 @@ def run_fix(
     db_url: str | None = None,
     progress: Progress = None,
 ) -> list[FileReport]:
-    reports = fix_paths(paths, rules, options, unsafe=unsafe, progress=progress)
+    reports = fix_paths(paths, rules, with_edit_data(options, db_url), unsafe=unsafe, progress=progress)
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]

@@ -54,9 +54,11 @@ def sample_text() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _installation_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never create a secret file in the home directory."""
+def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never create a secret file in the home directory nor read a default store there."""
     monkeypatch.setenv("MOHSEDI_SECRET", "test-installation-secret")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    monkeypatch.delenv("MOHSEDI_DATABASE_URL", raising=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -24,19 +24,11 @@ from mohsedi.rules.batch import FileReport
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules, get_rule, select_rules
 from mohsedi.runtime import tune_for_batches
-from mohsedi.store.db import StoreError
+from mohsedi.store.db import StoreError, default_url
 from mohsedi.x12.segments import encode
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ["table", "json", "csv"]
-
-
-def default_database_url() -> str:
-    url = os.environ.get("MOHSEDI_DATABASE_URL")
-    if url:
-        return url
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return f"sqlite:///{base / 'mohsedi' / 'mohsedi.db'}"
 
 
 def pick_format(fmt: str | None, output: str | None) -> str:
@@ -326,7 +318,7 @@ def configured_store(db_url: str | None) -> str | None:
 
 
 def store_url(db_url: str | None) -> str:
-    return db_url or default_database_url()
+    return db_url or default_url()
 
 
 def store_failure(exc: Exception) -> None:
@@ -457,6 +449,121 @@ def db_current(db_url):
 
     url = store_url(db_url)
     click.echo(f"{url}: at {current_revision(make_engine(url))}, code needs {head_revision()}")
+
+
+@cli.group()
+def data() -> None:
+    """NCCI edit data and code lists: import a quarter, see what is loaded."""
+
+
+@data.command("import")
+@click.argument("kind", type=click.Choice(["ptp", "mue", "addons", "carc", "rarc"]))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--effective", metavar="YYYY-MM-DD", help="First day of the release (else read from the file names).")
+@click.option("--name", metavar="TEXT", help="Release name (default: CMS NCCI practitioner KIND DATE).")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+def data_import(kind, files, effective, name, db_url):
+    """Load one release from the official CMS files into the store.
+
+    \b
+    PTP:    ccipra-v<ver>r0-f1.txt .. f4.txt (tab separated) or the CSV form
+    MUE:    MCR_MUE_PractitionerServices_Eff_MM-DD-YYYY.csv or the CSV form
+    addons: AOC_V<yyyy>Q<q>-MCR (text or CSV export)
+    carc, rarc: the X12 code lists (code, status, description) for reports
+
+    \b
+    Examples:
+      mohsedi data import ptp ccipra-v321r0-f1.txt ccipra-v321r0-f2.txt --effective 2026-10-01
+      mohsedi data import mue MCR_MUE_PractitionerServices_Eff_10-01-2026.csv
+      mohsedi data import carc carc.csv
+    """
+    from mohsedi.codes.importers import DataFileError
+    from mohsedi.store.editdata import import_release
+
+    day = None
+    if effective:
+        try:
+            from datetime import date
+
+            day = date.fromisoformat(effective)
+        except ValueError:
+            raise click.BadParameter(f"{effective!r} is not YYYY-MM-DD", param_hint="--effective") from None
+    try:
+        result = import_release(
+            open_store_or_exit(db_url),
+            "addon" if kind == "addons" else kind,
+            [Path(f) for f in files],
+            effective=day,
+            name=name,
+        )
+    except DataFileError as exc:
+        click.echo(f"mohsedi: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if result.already_loaded:
+        click.echo(f"{result.name}: already loaded, nothing changed")
+    else:
+        click.echo(
+            f"{result.name}: {result.rows} row(s) loaded"
+            + (f", in force from {result.effective}" if result.effective else "")
+        )
+
+
+@data.command("status")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format. Default: table on a terminal, else json.",
+)
+def data_status(db_url, fmt):
+    """List the NCCI releases in use (shipped and imported) and the dates they cover.
+
+    \b
+    Example:
+      mohsedi data status
+    """
+    import json
+
+    from mohsedi.store.db import existing_store
+    from mohsedi.store.editdata import release_status
+
+    url = store_url(db_url)
+    rows = release_status(open_store_or_exit(db_url) if existing_store(url) else None)
+    chosen = pick_format(fmt, None)
+    records = [
+        {
+            "kind": r.kind,
+            "release": r.name,
+            "effective": r.effective.isoformat() if r.effective else None,
+            "covers_until": r.covers_until.isoformat() if r.covers_until else None,
+            "rows": r.rows,
+            "source": r.source,
+        }
+        for r in rows
+    ]
+    if chosen == "json":
+        click.echo(json.dumps(records, indent=2))
+    elif chosen == "csv":
+        click.echo("kind,release,effective,covers_until,rows,source")
+        for r in records:
+            click.echo(",".join(f'"{v}"' if isinstance(v, str) and "," in v else str(v or "") for v in r.values()))
+    else:
+        for r in records:
+            click.echo(
+                f"{r['kind']:<6} {r['effective'] or '-':<10} .. {r['covers_until'] or '-':<10} "
+                f"{r['rows']:>8} rows  {r['release']}  [{r['source']}]"
+            )
+
+
+def open_store_or_exit(db_url: str | None):
+    from mohsedi.store.db import open_store
+
+    try:
+        return open_store(store_url(db_url))
+    except StoreError as exc:
+        store_failure(exc)
 
 
 @cli.group()

@@ -78,47 +78,71 @@ class AddOnEdit:
         return self.effective <= day and (self.deletion is None or day <= self.deletion)
 
 
+KINDS = ("ptp", "mue", "addon")
+
+
 @dataclass
 class EditData:
-    """Releases and their edits, keyed for one probe per lookup."""
+    """Releases and their edits, keyed for one probe per lookup.
 
-    releases: list[Release] = field(default_factory=list)
+    Each kind (PTP, MUE, add-on) has its own releases: a new PTP quarter imported without its
+    MUE file leaves MUE lookups on the newest MUE release.
+    """
+
+    releases: dict[str, list[Release]] = field(default_factory=lambda: {k: [] for k in KINDS})
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=lambda: defaultdict(list))
     mue: dict[str, list[MueEdit]] = field(default_factory=lambda: defaultdict(list))
     addons: dict[str, list[AddOnEdit]] = field(default_factory=lambda: defaultdict(list))
 
-    def add_release(self, release: Release) -> None:
-        if release not in self.releases:
-            self.releases.append(release)
-            self.releases.sort(key=lambda r: r.effective)
+    def copy(self) -> EditData:
+        return EditData(
+            {k: list(v) for k, v in self.releases.items()},
+            defaultdict(list, {k: list(v) for k, v in self.ptp.items()}),
+            defaultdict(list, {k: list(v) for k, v in self.mue.items()}),
+            defaultdict(list, {k: list(v) for k, v in self.addons.items()}),
+        )
+
+    def add_release(self, kind: str, release: Release) -> None:
+        known = self.releases[kind]
+        if release not in known:
+            known.append(release)
+            known.sort(key=lambda r: r.effective)
 
     def add(self, edits: Iterable[PtpEdit | MueEdit | AddOnEdit]) -> None:
         for e in edits:
-            self.add_release(e.release)
             if isinstance(e, PtpEdit):
+                self.add_release("ptp", e.release)
                 self.ptp[(e.column1, e.column2)].append(e)
             elif isinstance(e, MueEdit):
+                self.add_release("mue", e.release)
                 self.mue[e.code].append(e)
             else:
+                self.add_release("addon", e.release)
                 self.addons[e.addon].append(e)
 
-    def release_for(self, day: date) -> Release | None:
-        """The newest release in force on the date (the oldest for dates before any release)."""
+    def release_for(self, kind: str, day: date) -> Release | None:
+        """The kind's newest release in force on the date (its oldest for earlier dates)."""
+        known = self.releases[kind]
         chosen = None
-        for r in self.releases:
+        for r in known:
             if r.effective <= day:
                 chosen = r
-        return chosen or (self.releases[0] if self.releases else None)
+        return chosen or (known[0] if known else None)
 
     def newest(self) -> Release | None:
-        return self.releases[-1] if self.releases else None
+        """The oldest of the kinds' newest releases: dates after its quarter are not fully covered."""
+        newest = [rs[-1] for rs in self.releases.values() if rs]
+        return min(newest, key=lambda r: r.effective) if newest else None
+
+    def all_releases(self) -> list[tuple[str, Release]]:
+        return [(kind, r) for kind in KINDS for r in self.releases[kind]]
 
     def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
         """The PTP edit for the pair in force on the date, from the release that judges it."""
         edits = self.ptp.get((column1, column2))
         if not edits:
             return None
-        release = self.release_for(day)
+        release = self.release_for("ptp", day)
         for e in edits:
             if e.release == release and e.in_force(day):
                 return e
@@ -128,7 +152,7 @@ class EditData:
         edits = self.mue.get(code)
         if not edits:
             return None
-        release = self.release_for(day)
+        release = self.release_for("mue", day)
         for e in edits:
             if e.release == release and e.in_force(day):
                 return e
@@ -139,7 +163,8 @@ class EditData:
         edits = self.addons.get(addon)
         if not edits:
             return None
-        in_force = [e for e in edits if e.in_force(day)]
+        release = self.release_for("addon", day)
+        in_force = [e for e in edits if e.release == release and e.in_force(day)]
         return in_force or None
 
 

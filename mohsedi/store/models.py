@@ -219,3 +219,69 @@ class Remark(Base):
     )
     source: Mapped[str] = mapped_column(String(3))  # LQ, MOA, MIA
     code: Mapped[str] = mapped_column(String(10))
+
+
+class DataRelease(Base):
+    """An NCCI release (or code list) imported from the official files."""
+
+    __tablename__ = "data_release"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_data_release_kind_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # ptp, mue, addon, carc, rarc
+    name: Mapped[str] = mapped_column(String(120))
+    effective: Mapped[date | None] = mapped_column(Date)
+    source_files: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PtpEditRow(Base):
+    __tablename__ = "ptp_edit"
+    __table_args__ = (Index("ix_ptp_edit_pair", "column1", "column2"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("data_release.id", ondelete="CASCADE"), index=True)
+    column1: Mapped[str] = mapped_column(String(5))
+    column2: Mapped[str] = mapped_column(String(5))
+    modifier_indicator: Mapped[str] = mapped_column(String(1))
+    effective: Mapped[date] = mapped_column(Date)
+    deletion: Mapped[date | None] = mapped_column(Date)
+    rationale: Mapped[str] = mapped_column(String(200))
+
+
+class MueEditRow(Base):
+    __tablename__ = "mue_edit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("data_release.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(5), index=True)
+    units: Mapped[int] = mapped_column(Integer)
+    mai: Mapped[str] = mapped_column(String(1))
+    rationale: Mapped[str] = mapped_column(String(200))
+
+
+class AddOnEditRow(Base):
+    __tablename__ = "addon_edit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("data_release.id", ondelete="CASCADE"), index=True)
+    addon: Mapped[str] = mapped_column(String(5), index=True)
+    primary_code: Mapped[str] = mapped_column(String(5))
+    edit_type: Mapped[str] = mapped_column(String(1))
+    effective: Mapped[date] = mapped_column(Date)
+    deletion: Mapped[date | None] = mapped_column(Date)
+
+
+class CodeText(Base):
+    """The official CARC/RARC text, when a user imports the lists (not shipped: X12 owns it)."""
+
+    __tablename__ = "code_text"
+    __table_args__ = (UniqueConstraint("list_name", "code", name="uq_code_text_list_name_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(4))  # carc, rarc
+    code: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))
+    description: Mapped[str] = mapped_column(Text)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mohsedi.codes.ncci import SHIPPED_RELEASE, AddOnEdit, EditData, MueEdit, shipped_edits
+from mohsedi.codes.ncci import SHIPPED_RELEASE, AddOnEdit, MueEdit, shipped_edits
 from mohsedi.rules.base import FixSafety
 from mohsedi.rules.batch import check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
@@ -27,8 +27,7 @@ def options_for(case: Case) -> RuleOptions:
     extra_addons = opts.pop("addons", None)
     extra_mue = opts.pop("mue", None)
     if extra_addons or extra_mue:
-        base = shipped_edits()
-        data = EditData(list(base.releases), dict(base.ptp), dict(base.mue), dict(base.addons))
+        data = shipped_edits().copy()
         for addon, primary in extra_addons or []:
             data.addons[addon] = [*data.addons.get(addon, []), AddOnEdit(addon, primary, "1", SHIPPED_RELEASE)]
         for code, units, mai in extra_mue or []:
