@@ -131,7 +131,7 @@ def upgrade() -> None:
         sa.Column("fixed", sa.Boolean(), nullable=False),
         sa.Column("fix_description", sa.String(length=300), nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("data_release", sa.String(length=60), nullable=True),
+        sa.Column("data_release", sa.String(length=120), nullable=True),
         sa.ForeignKeyConstraint(["claim_id"], ["claim.id"], name=op.f("fk_finding_claim_id_claim"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_finding")),
     )

@@ -76,7 +76,7 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
             [
                 {
                     "kind": "835",
-                    "name": path,
+                    "name": path[-500:],
                     "sha256": sha,
                     "size": len(data),
                     "interchange_control": isa.element(13) if isa else None,

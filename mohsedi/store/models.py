@@ -124,7 +124,7 @@ class StoredFinding(Base):
     fixed: Mapped[bool] = mapped_column(Boolean, default=False)
     fix_description: Mapped[str | None] = mapped_column(String(300))
     message: Mapped[str] = mapped_column(Text)
-    data_release: Mapped[str | None] = mapped_column(String(60))
+    data_release: Mapped[str | None] = mapped_column(String(120))
 
 
 class Remittance(Base):

@@ -82,7 +82,7 @@ def _record_one(
         [
             {
                 "kind": "837P",
-                "name": doc.source,
+                "name": doc.source[-500:],
                 "sha256": sha,
                 "size": len(data),
                 "interchange_control": isa.element(13) if isa else None,
@@ -163,7 +163,7 @@ def _record_one(
                 "fixed": (doc.source, f.rule, f.claim, f.line) in fixed_keys,
                 "fix_description": f.fix.description[:300] if f.fix else None,
                 "message": f.message,
-                "data_release": f.data_release,
+                "data_release": f.data_release[:120] if f.data_release else None,
             }
         )
     if line_rows:
