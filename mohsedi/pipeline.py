@@ -13,6 +13,7 @@ from mohsedi.reports.denials import Period, denial_report
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
+from mohsedi.runtime import paused_gc
 from mohsedi.store.db import default_url, existing_store, open_store
 from mohsedi.store.editdata import load_edit_data
 from mohsedi.store.ingest import IngestReport, ingest_paths
@@ -41,7 +42,8 @@ def run_check(
     db_url: str | None = None,
     progress: Progress = None,
 ) -> list[FileReport]:
-    reports = check_paths(paths, rules, with_edit_data(options, db_url), progress=progress)
+    with paused_gc():
+        reports = check_paths(paths, rules, with_edit_data(options, db_url), progress=progress)
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
@@ -58,7 +60,8 @@ def run_fix(
     db_url: str | None = None,
     progress: Progress = None,
 ) -> list[FileReport]:
-    reports = fix_paths(paths, rules, with_edit_data(options, db_url), unsafe=unsafe, progress=progress)
+    with paused_gc():
+        reports = fix_paths(paths, rules, with_edit_data(options, db_url), unsafe=unsafe, progress=progress)
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]
@@ -68,7 +71,8 @@ def run_fix(
 
 
 def run_ingest(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[IngestReport]:
-    return ingest_paths(open_store(db_url), paths, progress=progress)
+    with paused_gc():
+        return ingest_paths(open_store(db_url), paths, progress=progress)
 
 
 def run_link(db_url: str) -> int:

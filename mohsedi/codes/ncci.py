@@ -144,7 +144,7 @@ class EditData:
             return None
         release = self.release_for("ptp", day)
         for e in edits:
-            if e.release == release and e.in_force(day):
+            if e.release is release and e.in_force(day):
                 return e
         return None
 
@@ -154,7 +154,7 @@ class EditData:
             return None
         release = self.release_for("mue", day)
         for e in edits:
-            if e.release == release and e.in_force(day):
+            if e.release is release and e.in_force(day):
                 return e
         return None
 
@@ -164,7 +164,7 @@ class EditData:
         if not edits:
             return None
         release = self.release_for("addon", day)
-        in_force = [e for e in edits if e.release == release and e.in_force(day)]
+        in_force = [e for e in edits if e.release is release and e.in_force(day)]
         return in_force or None
 
 

@@ -15,7 +15,7 @@ from mohsedi.rules.engine import (
     fix_documents,
     load_document,
 )
-from mohsedi.rules.registry import all_rules, get_rule
+from mohsedi.rules.registry import get_rule
 
 
 @dataclass
@@ -129,9 +129,3 @@ def fix_paths(
         else:
             report.fixed = doc.emit() if report.applied else original  # untouched: nothing to re-emit
     return reports
-
-
-def check_and_fix_file(path: str) -> int:
-    """For the benchmark: a full check and safe fix of one file; returns the claims seen."""
-    reports = fix_paths([path], all_rules(), RuleOptions())
-    return sum(r.claims for r in reports)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mohsedi.claims.model import Claim, ServiceLine
-from mohsedi.codes.ncci import EditData, shipped_edits
+from mohsedi.codes.mohs import MOHS_CODES
+from mohsedi.codes.ncci import EditData, PtpEdit, shipped_edits
 from mohsedi.x12.envelope import Unit
 
 
@@ -39,21 +40,76 @@ class DayLine:
     line: ServiceLine
 
 
-@dataclass(frozen=True, slots=True)
 class DayContext:
-    """Every line of one patient, rendering provider and date of service in the batch, in file order."""
+    """Every line of one patient, rendering provider and date of service in the batch, in file order.
 
-    patient_key: str
-    rendering_npi: str
-    day: date
-    lines: tuple[DayLine, ...]
-    options: RuleOptions
+    What several rules ask of the same day (its codes, its Mohs lines, its PTP pairs) is worked
+    out once. Plain attributes rather than cached_property, whose lock costs more than the work
+    on a small day.
+    """
+
+    __slots__ = (
+        "patient_key",
+        "rendering_npi",
+        "day",
+        "lines",
+        "options",
+        "by_code",
+        "mohs_lines",
+        "_mohs_diagnoses",
+        "_ptp_pairs",
+    )
+
+    def __init__(
+        self, patient_key: str, rendering_npi: str, day: date, lines: tuple[DayLine, ...], options: RuleOptions
+    ) -> None:
+        self.patient_key = patient_key
+        self.rendering_npi = rendering_npi
+        self.day = day
+        self.lines = lines
+        self.options = options
+        by_code: dict[str, list[DayLine]] = {}
+        mohs: list[DayLine] = []
+        for dl in lines:
+            code = dl.line.procedure
+            by_code.setdefault(code, []).append(dl)
+            if code in MOHS_CODES:
+                mohs.append(dl)
+        self.by_code = by_code
+        self.mohs_lines = mohs
+        self._mohs_diagnoses: set[str] | None = None
+        self._ptp_pairs: list[tuple[DayLine, DayLine, PtpEdit]] | None = None
 
     def with_code(self, *codes: str) -> list[DayLine]:
+        if len(codes) == 1:
+            return self.by_code.get(codes[0], [])
         return [dl for dl in self.lines if dl.line.procedure in codes]
 
     def codes(self) -> set[str]:
-        return {dl.line.procedure for dl in self.lines}
+        return set(self.by_code)
+
+    @property
+    def mohs_diagnoses(self) -> set[str]:
+        if self._mohs_diagnoses is None:
+            self._mohs_diagnoses = {dx for dl in self.mohs_lines for dx in dl.line.diagnoses}
+        return self._mohs_diagnoses
+
+    @property
+    def ptp_pairs(self) -> list[tuple[DayLine, DayLine, PtpEdit]]:
+        """(first column 1 line, column 2 line, edit) for every PTP pair billed that day."""
+        if self._ptp_pairs is None:
+            out: list[tuple[DayLine, DayLine, PtpEdit]] = []
+            by_code = self.by_code
+            if len(by_code) > 1:
+                data = self.options.edit_data()
+                for c1, lines1 in by_code.items():
+                    for c2, lines2 in by_code.items():
+                        if c1 != c2:
+                            edit = data.pair(c1, c2, self.day)
+                            if edit is not None:
+                                out.extend((lines1[0], second, edit) for second in lines2)
+            self._ptp_pairs = out
+        return self._ptp_pairs
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,12 +122,14 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
             ctx = EnvelopeContext(tuple(doc.units), options)
             for r in by_scope[Scope.ENVELOPE]:
                 found.extend(Located(f, d, None) for f in r.check(r, ctx))
-        if by_scope[Scope.CLAIM]:
+        claim_rules = by_scope[Scope.CLAIM]
+        if claim_rules:
             for u, cs in doc.claim_sets:
                 for claim in cs.claims:
                     cctx = ClaimContext(claim, options)
-                    for r in by_scope[Scope.CLAIM]:
-                        found.extend(Located(f, d, u) for f in r.check(r, cctx))
+                    for r in claim_rules:
+                        for f in r.check(r, cctx):
+                            found.append(Located(f, d, u))
     if by_scope[Scope.DAY]:
         for (patient, npi, day), entries in _day_groups(docs).items():
             where = {id(dl.claim): (d, u) for dl, d, u in entries}

@@ -11,14 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mohsedi.errors import X12Error
-from mohsedi.guide import read_units
 from mohsedi.remits.model import Remittance
-from mohsedi.remits.reader import RemitSet, iter_remit_sets
+from mohsedi.remits.reader import read_remit_file
 from mohsedi.store import models as m
-from mohsedi.store.db import insert_returning_ids
+from mohsedi.store.db import bulk_insert, insert_returning_ids
 from mohsedi.store.link import is_denial, link_claim_payments
 from mohsedi.x12.envelope import Envelope
-from mohsedi.x12.segments import decode
 
 
 @dataclass
@@ -45,55 +43,74 @@ def ingest_paths(
     return reports
 
 
+def _hash_file(path: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def ingest_file(engine: Engine, path: str) -> IngestReport:
-    """Read and store one 835 file; a file already stored (same bytes) changes nothing."""
+    """Read and store one 835 file; a file already stored (same bytes) changes nothing.
+
+    The file streams one transaction set at a time inside a single database transaction:
+    memory stays bounded, and a file that fails part-way leaves no rows.
+    """
     report = IngestReport(path)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        sha, size = _hash_file(path)
     except OSError as exc:
         report.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
         return report
-    sha = hashlib.sha256(data).hexdigest()
     try:
-        units = list(iter_remit_sets(read_units([decode(data)], source=path)))
-    except X12Error as exc:
-        report.error = exc.located(path)
-        return report
-    sets = [u for u in units if isinstance(u, RemitSet)]
-    report.quarantined = [s.error.located(path) for s in sets if s.error is not None]
-    report.segments = sum(len(u.segments) if isinstance(u, Envelope) else len(u.transaction.segments) for u in units)
-    with engine.begin() as conn:  # the whole file or nothing
-        if conn.execute(
-            sa.select(m.StoredFile.id).where(m.StoredFile.kind == "835", m.StoredFile.sha256 == sha)
-        ).first():
-            report.already_stored = True
-            return report
-        isa = next((u.segment for u in units if isinstance(u, Envelope) and u.segment.id == "ISA"), None)
-        file_id = insert_returning_ids(
-            conn,
-            m.StoredFile.__table__,
-            [
-                {
-                    "kind": "835",
-                    "name": path[-500:],
-                    "sha256": sha,
-                    "size": len(data),
-                    "interchange_control": isa.element(13) if isa else None,
-                    "group_controls": ",".join(
-                        u.segment.element(6) for u in units if isinstance(u, Envelope) and u.segment.id == "GS"
-                    )[:200],
-                    "command": "ingest",
-                    "stored_at": datetime.now().replace(microsecond=0),
-                }
-            ],
-        )[0]
-        claim_payment_ids: list[int] = []
-        for s in sets:
-            if s.remittance is None:
-                continue
-            claim_payment_ids += _store_remittance(conn, file_id, sha, s.remittance, report)
-        link_claim_payments(conn, claim_payment_ids)
+        with engine.begin() as conn:
+            if conn.execute(
+                sa.select(m.StoredFile.id).where(m.StoredFile.kind == "835", m.StoredFile.sha256 == sha)
+            ).first():
+                report.already_stored = True
+                return report
+            file_id = insert_returning_ids(
+                conn,
+                m.StoredFile.__table__,
+                [
+                    {
+                        "kind": "835",
+                        "name": path[-500:],
+                        "sha256": sha,
+                        "size": size,
+                        "interchange_control": None,
+                        "group_controls": None,
+                        "command": "ingest",
+                        "stored_at": datetime.now().replace(microsecond=0),
+                    }
+                ],
+            )[0]
+            isa13, gs06 = None, []
+            claim_payment_ids: list[int] = []
+            for unit in read_remit_file(path):
+                if isinstance(unit, Envelope):
+                    report.segments += 1
+                    if unit.segment.id == "ISA" and isa13 is None:
+                        isa13 = unit.segment.element(13)
+                    elif unit.segment.id == "GS":
+                        gs06.append(unit.segment.element(6))
+                    continue
+                report.segments += len(unit.transaction.segments)
+                if unit.error is not None:
+                    report.quarantined.append(unit.error.located(path))
+                elif unit.remittance is not None:
+                    claim_payment_ids += _store_remittance(conn, file_id, sha, unit.remittance, report)
+            conn.execute(
+                sa.update(m.StoredFile.__table__)
+                .where(m.StoredFile.__table__.c.id == file_id)
+                .values(interchange_control=isa13, group_controls=",".join(gs06)[:200])
+            )
+            link_claim_payments(conn, claim_payment_ids)
+    except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept
+        return IngestReport(path, error=exc.located(path))
     return report
 
 
@@ -167,10 +184,8 @@ def _store_remittance(conn: Connection, file_id: int, sha: str, r: Remittance, r
             adjustments.append(_adjustment(cp_id, sp_id, a))
         for code in s.remarks:
             remarks.append({"claim_payment_id": cp_id, "service_payment_id": sp_id, "source": "LQ", "code": code})
-    if adjustments:
-        conn.execute(sa.insert(m.Adjustment.__table__), adjustments)
-    if remarks:
-        conn.execute(sa.insert(m.Remark.__table__), remarks)
+    bulk_insert(conn, m.Adjustment.__table__, adjustments)
+    bulk_insert(conn, m.Remark.__table__, remarks)
     report.denials += sum(1 for a in adjustments if a["is_denial"])
     return cp_ids
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
-from mohsedi.store.db import insert_returning_ids
+from mohsedi.store.db import bulk_insert, insert_returning_ids
 from mohsedi.store.link import link_pending
 from mohsedi.store.privacy import installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
@@ -166,10 +166,8 @@ def _record_one(
                 "data_release": f.data_release[:120] if f.data_release else None,
             }
         )
-    if line_rows:
-        conn.execute(sa.insert(m.ServiceLine.__table__), line_rows)
-    if finding_rows:
-        conn.execute(sa.insert(m.StoredFinding.__table__), finding_rows)
+    bulk_insert(conn, m.ServiceLine.__table__, line_rows)
+    bulk_insert(conn, m.StoredFinding.__table__, finding_rows)
     _supersede(conn, claim_ids, claims)
     return claim_ids
 

@@ -66,14 +66,6 @@ def _on_line(this: Rule, claim: Claim, line: ServiceLine, message: str, **kw) ->
     return _finding_on(this, DayLine(claim, line), message, **kw)
 
 
-def _mohs_lines(ctx: DayContext) -> list[DayLine]:
-    return [dl for dl in ctx.lines if dl.line.procedure in vocab.MOHS_CODES]
-
-
-def _mohs_diagnoses(ctx: DayContext) -> set[str]:
-    return {dx for dl in _mohs_lines(ctx) for dx in dl.line.diagnoses}
-
-
 def _lacks(line: ServiceLine, modifiers: frozenset[str] | set[str]) -> bool:
     # Case and blanks are X12005's finding; here "xs" still counts as XS.
     return not any(m.strip().upper() in modifiers for m in line.modifiers)
@@ -398,7 +390,7 @@ def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Findin
     ),
 )
 def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    if not _mohs_lines(ctx):
+    if not ctx.mohs_lines:
         return
     for dl in ctx.lines:
         if vocab.is_surgical_pathology(dl.line.procedure) and _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
@@ -424,7 +416,7 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     ),
 )
 def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    if not _mohs_lines(ctx):
+    if not ctx.mohs_lines:
         return
     for dl in ctx.with_code(vocab.SPECIAL_STAIN):
         if "59" not in dl.line.modifiers:
@@ -451,8 +443,8 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     ),
 )
 def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    mohs_dx = _mohs_diagnoses(ctx)
-    if not _mohs_lines(ctx):
+    mohs_dx = ctx.mohs_diagnoses
+    if not ctx.mohs_lines:
         return
     for dl in ctx.lines:
         if not vocab.is_biopsy(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
@@ -488,9 +480,9 @@ def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     ),
 )
 def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    if not _mohs_lines(ctx):
+    if not ctx.mohs_lines:
         return
-    mohs_dx = _mohs_diagnoses(ctx)
+    mohs_dx = ctx.mohs_diagnoses
     for dl in ctx.lines:
         if not vocab.is_malignant_excision(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
             continue
@@ -529,7 +521,7 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     ),
 )
 def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    if not _mohs_lines(ctx):
+    if not ctx.mohs_lines:
         return
     for dl in ctx.lines:
         line = dl.line

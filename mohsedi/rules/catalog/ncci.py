@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from mohsedi.codes import mohs as vocab
+from mohsedi.codes.ncci import PtpEdit
 from mohsedi.rules.base import Docs, Finding, FixSafety, Prediction, Rule, Scope, Severity, Source
 from mohsedi.rules.context import DayContext, DayLine
 from mohsedi.rules.registry import rule
@@ -35,21 +36,9 @@ def _ncci_modifier(dl: DayLine) -> bool:
     return any(m.strip().upper() in vocab.NCCI_ASSOCIATED_MODIFIERS for m in dl.line.modifiers)
 
 
-def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, object]]:
+def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, PtpEdit]]:
     """(column 1 line, column 2 line, edit) for pairs billed that day with this modifier indicator."""
-    data = ctx.options.edit_data()
-    by_code: dict[str, list[DayLine]] = {}
-    for dl in ctx.lines:
-        by_code.setdefault(dl.line.procedure, []).append(dl)
-    for c1, lines1 in by_code.items():
-        for c2, lines2 in by_code.items():
-            if c1 == c2:
-                continue
-            edit = data.pair(c1, c2, ctx.day)
-            if edit is None or edit.modifier_indicator != indicator:
-                continue
-            for second in lines2:
-                yield lines1[0], second, edit
+    return (p for p in ctx.ptp_pairs if p[2].modifier_indicator == indicator)
 
 
 @rule(
