@@ -166,3 +166,17 @@ def test_data_commands(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["data", "status", "--db", db, "--format", "json"])
     kinds = [(r["kind"], r["source"]) for r in json.loads(result.output)]
     assert ("mue", "shipped") in kinds and ("mue", MUE_FILE.name) in kinds
+
+
+def test_import_code_lists_with_their_text(tmp_path: Path) -> None:
+    listing = tmp_path / "carc_list.csv"
+    listing.write_text("code,status,description\n236,current,Official text kept only when imported\n")
+    db = f"sqlite:///{tmp_path / 'codes.db'}"
+    result = CliRunner().invoke(cli, ["data", "import", "codes", str(listing), "--db", db])
+    assert result.exit_code == 0 and "1 row(s)" in result.output
+    import sqlalchemy as sa
+
+    from mohsedi.store import models as m
+
+    with open_store(db).connect() as conn:
+        assert conn.execute(sa.select(m.CodeText.description).where(m.CodeText.code == "236")).scalar()

@@ -457,7 +457,7 @@ def data() -> None:
 
 
 @data.command("import")
-@click.argument("kind", type=click.Choice(["ptp", "mue", "addons", "carc", "rarc"]))
+@click.argument("kind", type=click.Choice(["ptp", "mue", "addons", "codes", "carc", "rarc"]))
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--effective", metavar="YYYY-MM-DD", help="First day of the release (else read from the file names).")
 @click.option("--name", metavar="TEXT", help="Release name (default: CMS NCCI practitioner KIND DATE).")
@@ -469,7 +469,8 @@ def data_import(kind, files, effective, name, db_url):
     PTP:    ccipra-v<ver>r0-f1.txt .. f4.txt (tab separated) or the CSV form
     MUE:    MCR_MUE_PractitionerServices_Eff_MM-DD-YYYY.csv or the CSV form
     addons: AOC_V<yyyy>Q<q>-MCR (text or CSV export)
-    carc, rarc: the X12 code lists (code, status, description) for reports
+    codes (or carc, rarc): the X12 code lists (code, status, description), the
+            list told from the file name when given as codes
 
     \b
     Examples:
@@ -480,6 +481,11 @@ def data_import(kind, files, effective, name, db_url):
     from mohsedi.codes.importers import DataFileError
     from mohsedi.store.editdata import import_release
 
+    if kind == "codes":
+        names = " ".join(Path(f).name.lower() for f in files)
+        kind = "carc" if "carc" in names else "rarc" if "rarc" in names else ""
+        if not kind:
+            raise click.UsageError("cannot tell CARC from RARC by the file name: use `data import carc` or `rarc`")
     day = None
     if effective:
         try:

@@ -218,7 +218,7 @@ def denials_table(data: dict[str, Any]) -> str:
         rule = f"{d['rule'] or '-'} ({d['basis']}{', fixed' if d.get('fixed') else ''})"
         lines.append(
             f"{d['payer']:<8} {d['claim']:<12} {(d['line_id'] or '-'):<14} {code:<12} {reason:<16} "
-            f"{d['amount']:>10}  {rule}"
+            f"{d['amount']:>10}  {rule:<22} {d.get('reason', '')}"
         )
     lines.append("")
     lines.append("By rule")

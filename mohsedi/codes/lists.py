@@ -31,5 +31,16 @@ def group_codes_835() -> frozenset[str]:
 
 
 @functools.cache
+def short_titles() -> dict[tuple[str, str], str]:
+    """The project's own short title for each group, CARC and RARC its rules predict or its
+    reports show ((list, code) -> title); X12's own text only when a user imports it."""
+    return {(r["list"], r["code"]): r["title"] for r in _rows("titles.csv")}
+
+
+def title(list_name: str, code: str) -> str:
+    return short_titles().get((list_name, code), "")
+
+
+@functools.cache
 def place_of_service() -> dict[str, str]:
     return {r["code"]: r["name"] for r in _rows("place_of_service.csv")}

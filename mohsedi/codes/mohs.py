@@ -6,7 +6,6 @@ edit data, which changes every quarter, is not: it lives in versioned data files
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 
 # Section 1: the Mohs family.
@@ -39,35 +38,42 @@ def in_range(code: str, low: int, high: int) -> bool:
     return code.isdigit() and len(code) == 5 and low <= int(code) <= high
 
 
+def codes_between(*ranges: tuple[int, int]) -> frozenset[str]:
+    return frozenset(str(c) for low, high in ranges for c in range(low, high + 1))
+
+
+# Section 2 ranges as sets: rules declare them as codes that must be present to fire.
+BIOPSY_CODES = codes_between((11102, 11107))
+MALIGNANT_EXCISION_CODES = codes_between((11600, 11646))
+SURGICAL_PATHOLOGY_CODES = codes_between((88300, 88309), (88329, 88332))
+OFFICE_EM_CODES = codes_between((99202, 99215))
+REPAIR_FLAP_CODES = codes_between((12001, 13160), (14000, 14350), (15000, 15999))
+
+
 # Section 2: what else shows up on a Mohs day.
-@functools.cache  # a batch repeats a few hundred codes
 def is_biopsy(code: str) -> bool:
-    return in_range(code, 11102, 11107)
+    return code in BIOPSY_CODES
 
 
-@functools.cache  # a batch repeats a few hundred codes
 def is_malignant_excision(code: str) -> bool:
-    return in_range(code, 11600, 11646)
+    return code in MALIGNANT_EXCISION_CODES
 
 
-@functools.cache  # a batch repeats a few hundred codes
 def is_surgical_pathology(code: str) -> bool:
     """88300-88309 and 88329-88332 (frozen sections): MOHS009."""
-    return in_range(code, 88300, 88309) or in_range(code, 88329, 88332)
+    return code in SURGICAL_PATHOLOGY_CODES
 
 
 SPECIAL_STAIN = "88314"
 
 
-@functools.cache  # a batch repeats a few hundred codes
 def is_office_em(code: str) -> bool:
-    return in_range(code, 99202, 99215)
+    return code in OFFICE_EM_CODES
 
 
-@functools.cache  # a batch repeats a few hundred codes
 def is_repair_or_flap(code: str) -> bool:
     """Repairs 12001-13160, adjacent tissue transfer 14000-14350, grafts and flaps 15xxx."""
-    return in_range(code, 12001, 13160) or in_range(code, 14000, 14350) or in_range(code, 15000, 15999)
+    return code in REPAIR_FLAP_CODES
 
 
 NCCI_ANATOMIC_MODIFIERS = frozenset(

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from mohsedi.codes.lists import title
 from mohsedi.store import models as m
 
 A, CP, SP, REM, RK = (
@@ -91,6 +92,9 @@ def denial_rows(engine: Engine, period: Period, payer: str | None = None) -> lis
                 "group": r.group_code,
                 "carc": r.carc,
                 "rarc": codes,
+                "reason": "; ".join(
+                    t for t in [title("carc", r.carc), *(title("rarc", c) for c in codes)] if t
+                ),
                 "amount": str(Decimal(r.amount).quantize(Decimal("0.01"))),
                 "rule": r.rule,
                 "basis": r.basis or "unexplained",

@@ -165,6 +165,12 @@ class Rule:
     check: CheckFunction
     # Rules this one covers: when both report the same pair of lines, those stay silent.
     suppresses: tuple[str, ...] = ()
+    # Code sets that must all meet the claim's (or day's) procedure codes for the rule to be
+    # able to fire; the engine skips it otherwise. Empty: always run.
+    requires: tuple[frozenset[str], ...] = ()
+
+    def can_fire(self, codes: set[str] | frozenset[str] | dict[str, object]) -> bool:
+        return all(not needed.isdisjoint(codes) for needed in self.requires)
 
     def finding(
         self,

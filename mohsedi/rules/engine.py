@@ -127,7 +127,10 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
             for u, cs in doc.claim_sets:
                 for claim in cs.claims:
                     cctx = ClaimContext(claim, options)
+                    codes = {ln.procedure for ln in claim.lines}
                     for r in claim_rules:
+                        if r.requires and not r.can_fire(codes):
+                            continue
                         for f in r.check(r, cctx):
                             found.append(Located(f, d, u))
     if by_scope[Scope.DAY]:
@@ -135,6 +138,8 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
             where = {id(dl.claim): (d, u) for dl, d, u in entries}
             dctx = DayContext(patient, npi, day, tuple(dl for dl, _, _ in entries), options)
             for r in by_scope[Scope.DAY]:
+                if r.requires and not r.can_fire(dctx.by_code):
+                    continue
                 for f in r.check(r, dctx):
                     claim = next(dl.claim for dl, _, _ in entries if dl.claim.patient_control_number == f.claim)
                     d, u = where[id(claim)]

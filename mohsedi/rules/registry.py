@@ -31,6 +31,7 @@ def rule(
     sources: Iterable[Source] = (),
     docs: Docs,
     suppresses: Iterable[str] = (),
+    requires: Iterable[frozenset[str]] = (),
 ) -> Callable[[Callable[[Rule, Any], Iterable[Any]]], Rule]:
     """Declare a rule around its check function and register it; codes are unique for good."""
 
@@ -51,6 +52,7 @@ def rule(
             docs=docs,
             check=check,
             suppresses=tuple(suppresses),
+            requires=tuple(requires),
         )
         RULES[code] = declared
         return declared

@@ -76,3 +76,41 @@ def test_explain_shows_every_section_and_unverified_sources() -> None:
     verified = runner.invoke(cli, ["rules", "explain", "mohs005"])
     assert "UNVERIFIED" not in verified.output
     assert runner.invoke(cli, ["rules", "explain", "MOHS999"]).exit_code == 2
+
+
+def test_every_predicted_code_has_a_short_title() -> None:
+    from mohsedi.codes.lists import title
+
+    for rule in RULES:
+        for p in rule.predicts:
+            assert title("group", p.group), p.group
+            for carc in p.carcs:
+                assert title("carc", carc), f"{rule.code}: CARC {carc}"
+            for rarc in p.rarcs:
+                assert title("rarc", rarc), f"{rule.code}: RARC {rarc}"
+
+
+def test_required_codes_never_hide_a_finding() -> None:
+    """`requires` only skips work: stripping it gives the same findings on every sample and case."""
+    import dataclasses
+    import random
+
+    from mohsedi import synth
+    from mohsedi.rules.context import RuleOptions
+    from mohsedi.rules.engine import check_documents, load_document
+    from tests.conftest import SAMPLES
+    from tests.rules.harness import wrap
+
+    docs = [load_document(str(p)) for p in sorted(SAMPLES.glob("*.837"))]
+    docs += [load_document(f"case-{i}", wrap(c.claims, c.envelope)) for i, c in enumerate(load_cases())]
+    rng = random.Random(3)
+    docs.append(load_document("random", synth.build_837p([synth.random_mohs_claim(rng, n) for n in range(200)])))
+    stripped = [dataclasses.replace(r, requires=()) for r in RULES]
+
+    def keys(rules):
+        return sorted(
+            (loc.doc, loc.finding.rule, loc.finding.claim, loc.finding.line)
+            for loc in check_documents(docs, rules, RuleOptions())
+        )
+
+    assert keys(RULES) == keys(stripped)

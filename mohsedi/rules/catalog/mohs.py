@@ -85,6 +85,7 @@ def _add_modifier(line: ServiceLine, modifier: str) -> Fix:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    requires=(vocab.ADD_ON_CODES,),
     predicts=(Prediction("CO", ("B15", "107"), ("N122",)),),
     sources=(CPT,),
     suppresses=("NCCI004",),
@@ -116,6 +117,7 @@ def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
+    requires=(frozenset({vocab.HEAD_ADDITIONAL_STAGE, vocab.TRUNK_ADDITIONAL_STAGE}),),
     predicts=(Prediction("CO", ("B15",), ("N122",)),),
     sources=(CPT,),
     suppresses=("MOHS005", "NCCI004"),  # both would recode the same add-on
@@ -154,6 +156,7 @@ def add_on_wrong_family(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.CLAIM,
+    requires=(vocab.FIRST_STAGE_CODES,),
     predicts=(Prediction("CO", ("151",), ("N362",)),),
     sources=(CPT, PROBABLE),
     docs=Docs(
@@ -221,6 +224,7 @@ def _split_line(line: ServiceLine) -> Fix:
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.DAY,
+    requires=(vocab.FIRST_STAGE_CODES,),
     predicts=(Prediction("OA", ("18",), ("N522",)), Prediction("CO", ("97",))),
     sources=(CMS_MOHS, PROBABLE),
     docs=Docs(
@@ -257,6 +261,7 @@ def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.CLAIM,
+    requires=(frozenset({vocab.TRUNK_FIRST_STAGE, vocab.TRUNK_ADDITIONAL_STAGE}),),
     predicts=(Prediction("CO", ("11",), ("M76",)),),
     sources=(CPT, ICD10),
     docs=Docs(
@@ -291,6 +296,7 @@ def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
     severity=Severity.WARNING,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    requires=(frozenset({vocab.HEAD_FIRST_STAGE, vocab.HEAD_ADDITIONAL_STAGE}),),
     predicts=(Prediction("CO", ("11",), ("M76",)),),
     sources=(CPT, ICD10),
     docs=Docs(
@@ -321,6 +327,7 @@ def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
     severity=Severity.INFO,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    requires=(vocab.FIRST_STAGE_CODES,),
     sources=(CPT, ICD10),
     docs=Docs(
         what="C44.6-/C44.7- (and D04.6-7, D03.6-7, C43.6-7) cover the whole upper or lower limb: "
@@ -350,6 +357,7 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    requires=(vocab.MOHS_CODES,),
     predicts=(Prediction("CO", ("50", "11"), ("N115",)),),
     sources=(PROBABLE,),
     docs=Docs(
@@ -378,6 +386,7 @@ def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Findin
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    requires=(vocab.MOHS_CODES, vocab.SURGICAL_PATHOLOGY_CODES),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(CMS_MOHS, NCCI_DATA),
     suppresses=("NCCI001", "NCCI002"),
@@ -404,6 +413,7 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    requires=(vocab.MOHS_CODES, frozenset({vocab.SPECIAL_STAIN})),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(CMS_MOHS,),
     suppresses=("NCCI001",),
@@ -430,6 +440,7 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
+    requires=(vocab.MOHS_CODES, vocab.BIOPSY_CODES),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(CMS_MOHS, NCCI_DATA),
     suppresses=("NCCI001",),
@@ -467,6 +478,7 @@ def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
+    requires=(vocab.MOHS_CODES, vocab.MALIGNANT_EXCISION_CODES),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(NCCI_DATA,),
     suppresses=("NCCI001",),
@@ -509,6 +521,7 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
+    requires=(vocab.MOHS_CODES, vocab.OFFICE_EM_CODES),
     predicts=(Prediction("CO", ("236", "97"), ("M80",)),),
     sources=(PROBABLE,),
     suppresses=("NCCI001",),
@@ -586,6 +599,7 @@ def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.WARNING,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
+    requires=(vocab.REPAIR_FLAP_CODES,),
     sources=(NCCI_DATA,),
     docs=Docs(
         what="A repair, flap or graft (12001-13160, 14000-14350, 15xxx) with 59 or an X modifier "
@@ -626,6 +640,7 @@ def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    requires=(vocab.DELETED_MOHS_CODES,),
     predicts=(Prediction("CO", ("16", "181"), ("M51", "N56")),),
     sources=(CPT,),
     docs=Docs(
@@ -651,6 +666,7 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
+    requires=(vocab.MOHS_CODES,),
     predicts=(Prediction("CO", ("16",), ("MA120",)),),
     sources=(CMS_MOHS,),
     docs=Docs(
@@ -687,6 +703,7 @@ def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.WARNING,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
+    requires=(vocab.ADD_ON_CODES,),
     predicts=(Prediction("CO", ("4",), ("N519",)),),
     sources=(PROBABLE,),
     docs=Docs(
