@@ -101,6 +101,27 @@ def phase(name: str, path: str) -> dict:
         cpu_start = _cpu()
         items = ingest_file(engine, path).service_payments
         engine.dispose()
+    elif name == "report-store":
+        import os
+
+        from mohsedi.reports.denials import Period, root_cause_report
+        from mohsedi.reports.periods import parse_day
+        from mohsedi.store.db import open_store
+
+        engine = open_store(os.environ["MOHSEDI_BENCH_DB"])
+        start = time.perf_counter()  # the store was built by the previous phase
+        cpu_start = _cpu()
+        report = root_cause_report(engine, Period(parse_day("365d"), None))
+        items = report["totals"]["denials"]
+    elif name == "build-report-store":
+        import os
+
+        sys.path.insert(0, str(ROOT / "bench"))
+        from report_store import build
+
+        from mohsedi.store.db import open_store
+
+        items = build(open_store(os.environ["MOHSEDI_BENCH_DB"]), int(os.environ["MOHSEDI_BENCH_LINES"]))
     elif name == "check-fix":
         # As `mohsedi fix FILE -o DIR` runs it, minus writing the output.
         from mohsedi.pipeline import run_fix
@@ -138,6 +159,12 @@ def main() -> None:
         "--pyx12-segments", type=int, default=0, help="time pyx12 on a separate file of this size (0: the same file)"
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument(
+        "--report-lines",
+        type=int,
+        default=1_000_000,
+        help="service lines in the generated store the denial report is timed on",
+    )
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("MOHSEDI_BENCH_POSTGRES_URL"),
@@ -202,6 +229,12 @@ def main() -> None:
         )
     else:
         print("  (no --postgres-url or $MOHSEDI_BENCH_POSTGRES_URL: PostgreSQL ingest not timed)")
+
+    report_db = out / "bench-report.db"
+    report_db.unlink(missing_ok=True)
+    env = {"MOHSEDI_BENCH_DB": f"sqlite:///{report_db}", "MOHSEDI_BENCH_LINES": str(args.report_lines)}
+    record(f"build a store of {args.report_lines:,} service lines", "build-report-store", f835, args.report_lines, env)
+    record(f"report denials over {args.report_lines:,} lines (SQLite)", "report-store", f835, args.report_lines, env)
 
     print()
     print(f"{'phase':44} {'segments':>10} {'seconds':>8} {'cpu s':>8} {'segments/s':>11} {'peak MB':>8}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from mohsedi.reports.denials import Period, denial_report
+from mohsedi.reports.audit import audit
+from mohsedi.reports.denials import Period, root_cause_report
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
@@ -58,10 +59,18 @@ def run_fix(
     *,
     unsafe: bool = False,
     db_url: str | None = None,
+    keep_original: bool = False,
     progress: Progress = None,
 ) -> list[FileReport]:
     with paused_gc():
-        reports = fix_paths(paths, rules, with_edit_data(options, db_url), unsafe=unsafe, progress=progress)
+        reports = fix_paths(
+            paths,
+            rules,
+            with_edit_data(options, db_url),
+            unsafe=unsafe,
+            keep_original=keep_original,
+            progress=progress,
+        )
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]
@@ -80,4 +89,11 @@ def run_link(db_url: str) -> int:
 
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:
-    return denial_report(open_store(db_url), period, payer)
+    """The root-cause report; its JSON holds the contract's keys (period, denials, by_rule)."""
+    report = root_cause_report(open_store(db_url), period, payer)
+    report["payer"] = payer
+    return report
+
+
+def run_audit(db_url: str, days: int) -> dict:
+    return audit(open_store(db_url), days)

@@ -235,7 +235,15 @@ def fix(
     options = RuleOptions(distinct_lesion_modifier=distinct_modifier, clia_number=clia)
     tick, bar = progress_callback(paths)
     try:
-        reports = run_fix(paths, rules, options, unsafe=unsafe_fixes, db_url=configured_store(db_url), progress=tick)
+        reports = run_fix(
+            paths,
+            rules,
+            options,
+            unsafe=unsafe_fixes,
+            db_url=configured_store(db_url),
+            keep_original=show_diff,
+            progress=tick,
+        )
     except StoreError as exc:
         store_failure(exc)
     finally:
@@ -245,10 +253,10 @@ def fix(
         if report.fixed is None:
             continue
         target = targets[report.path]
-        if report.fixed != report.original or not in_place:
+        if report.applied or not in_place:  # in place, an untouched file is left as it is
             atomic_write(target, encode(report.fixed))
         report.output = str(target)
-        if show_diff and report.fixed != report.original:
+        if show_diff and report.applied:
             diff = difflib.unified_diff(
                 (report.original or "").splitlines(keepends=True),
                 report.fixed.splitlines(keepends=True),
@@ -585,24 +593,28 @@ def report() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice([*FORMATS, "html"]),
     default=None,
-    help="Output format. Default: table on a terminal, else json.",
+    help="Output format. Default: table on a terminal, else json; html is one self-contained file.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-def report_denials(since, until, payer, db_url, fmt, output):
-    """Denials with the rule that explains each (fired, predicted, unexplained) and money by rule.
+@click.option("-q", "--quiet", is_flag=True, help="With -o, print nothing on success (for cron).")
+def report_denials(since, until, payer, db_url, fmt, output, quiet):
+    """Denial root causes: totals, by rule (fired, predicted, unexplained), payer, code, reason and
+    week; the unexplained queue; rules that fired and were sent anyway; fixes that still denied.
 
     \b
     Examples:
       mohsedi report denials
       mohsedi report denials --since 90d --payer SMEDC --format json -o denials.json
+      mohsedi report denials --since 7d --format html -o weekly.html -q
     """
+    import json
+
     from mohsedi.cli.render import denials_csv, denials_table
     from mohsedi.pipeline import run_denial_report
     from mohsedi.reports.denials import Period
     from mohsedi.reports.periods import parse_day
-    from mohsedi.store.db import StoreError
 
     try:
         period = Period(parse_day(since), parse_day(until))
@@ -613,14 +625,54 @@ def report_denials(since, until, payer, db_url, fmt, output):
     except StoreError as exc:
         store_failure(exc)
     chosen = pick_format(fmt, output)
-    import json
-
     if chosen == "json":
         text = json.dumps(data, indent=2) + "\n"
     elif chosen == "csv":
         text = denials_csv(data)
+    elif chosen == "html":
+        from mohsedi.reports.html import render_html
+
+        text = render_html(data)
     else:
         text = denials_table(data)
+    emit_output(text, output)
+    if output and not quiet:
+        totals = data["totals"]
+        click.echo(f"wrote {output}: {totals['denials']} denial(s), {totals['denied']} denied", err=True)
+
+
+@cli.command("audit")
+@click.option(
+    "--days", type=click.IntRange(1, 3660), default=90, show_default=True, help="Look back this many days of service."
+)
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="Output format. Default: table on a terminal."
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+def audit_command(days, db_url, fmt, output):
+    """Re-run today's rules over the stored claims of the period: what would now be caught, and
+    the money at stake, by rule.
+
+    \b
+    Examples:
+      mohsedi audit --days 90
+      mohsedi audit --days 365 --format csv -o audit.csv
+    """
+    import json
+
+    from mohsedi.cli.render import audit_csv, audit_table
+    from mohsedi.pipeline import run_audit
+
+    try:
+        data = run_audit(store_url(db_url), days)
+    except StoreError as exc:
+        store_failure(exc)
+    chosen = pick_format(fmt, output)
+    if chosen == "json":
+        text = json.dumps(data, indent=2) + "\n"
+    else:
+        text = audit_csv(data) if chosen == "csv" else audit_table(data)
     emit_output(text, output)
 
 

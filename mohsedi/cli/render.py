@@ -206,25 +206,118 @@ def severity_at_or_above(reports: list[FileReport], threshold: str) -> bool:
     return any(f.severity.rank >= rank for r in reports for f in r.findings)
 
 
+Column = tuple[str, str, int]  # key, heading, width (negative: right-aligned)
+
+
+def _section(heading: str, rows: list[dict], columns: list[Column]) -> list[str]:
+    out = ["", heading]
+    if not rows:
+        return [*out, "  none"]
+
+    def cell(text: str, width: int) -> str:
+        return f"{text:<{width}}" if width > 0 else f"{text:>{-width}}"
+
+    out.append(("  " + " ".join(cell(label, width) for _, label, width in columns)).rstrip())
+    for r in rows:
+        values = []
+        for key, _, width in columns:
+            value = r.get(key)
+            text = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
+            values.append(cell(text, width))
+        out.append("  " + " ".join(values).rstrip())
+    return out
+
+
+RULE_COLUMNS: list[Column] = [("rule", "rule", 12), ("count", "denials", -8), ("amount", "amount", -12)]
+
+
 def denials_table(data: dict[str, Any]) -> str:
     period = data["period"]
-    lines = [f"Denials {period['since'] or 'from the start'} .. {period['until'] or 'today'}"]
-    lines.append(f"{'payer':<8} {'claim':<12} {'line':<14} {'code':<12} {'reason':<16} {'amount':>10}  rule (basis)")
-    for d in data["denials"]:
-        code = d["procedure"] or "(claim)"
-        if d["modifiers"]:
-            code += "-" + "-".join(d["modifiers"])
-        reason = f"{d['group']}-{d['carc']}" + (f" {','.join(d['rarc'])}" if d["rarc"] else "")
-        rule = f"{d['rule'] or '-'} ({d['basis']}{', fixed' if d.get('fixed') else ''})"
-        lines.append(
-            f"{d['payer']:<8} {d['claim']:<12} {(d['line_id'] or '-'):<14} {code:<12} {reason:<16} "
-            f"{d['amount']:>10}  {rule:<22} {d.get('reason', '')}"
-        )
-    lines.append("")
-    lines.append("By rule")
-    for e in data["by_rule"]:
-        lines.append(f"  {(e['rule'] or 'unexplained'):<12} {e['count']:>5} denial(s) {e['amount']:>12}")
+    t = data["totals"]
+    lines = [
+        f"Denials, payments {period['since'] or 'from the start'} .. {period['until'] or 'today'}",
+        f"  billed {t['billed']}  paid {t['paid']}  denied {t['denied']} ({t['denial_rate']} of billed)  "
+        f"{t['denials']} denied line(s) on {t['claims']} claim payment(s)",
+    ]
+    lines += _section("By rule", data["by_rule"], RULE_COLUMNS)
+    lines += _section("By payer", data["by_payer"], [("payer", "payer", 12), *RULE_COLUMNS[1:]])
+    lines += _section("By procedure", data["by_procedure"], [("procedure", "code", 12), *RULE_COLUMNS[1:]])
+    reason = [("group", "grp", 4), ("carc", "CARC", 6)]
+    lines += _section("By reason", data["by_carc"], [*reason, *RULE_COLUMNS[1:], ("title", "  reason", 40)])
+    lines += _section("By remark", data["by_rarc"], [("rarc", "RARC", 7), *RULE_COLUMNS[1:], ("title", "  remark", 40)])
+    lines += _section(
+        "Unexplained (no rule predicts these yet)",
+        data["unexplained"],
+        [*reason, ("procedure", "code", 8), *RULE_COLUMNS[1:], ("title", "  reason", 40)],
+    )
+    lines += _section("Fired but sent anyway", data["fired_sent_anyway"], RULE_COLUMNS)
+    lines += _section("Fixed but still denied", data["fixed_still_denied"], RULE_COLUMNS)
+    lines += _section(
+        "Every denial",
+        data["denials"],
+        [
+            ("payer", "payer", 8),
+            ("claim", "claim", 12),
+            ("line_id", "line", 14),
+            ("procedure", "code", 6),
+            ("modifiers", "mods", 6),
+            ("group", "grp", 4),
+            ("carc", "CARC", 5),
+            ("rarc", "RARC", 8),
+            ("amount", "amount", -10),
+            ("rule", " rule", 8),
+            ("basis", "basis", 12),
+        ],
+    )
     return "\n".join(lines) + "\n"
+
+
+def audit_table(data: dict[str, Any]) -> str:
+    p = data["period"]
+    lines = [f"Audit: {data['claims']} stored claim(s) with service {p['since']} .. {p['until']}, today's rules"]
+    lines += _section(
+        "What would be caught now, by rule",
+        data["by_rule"],
+        [
+            ("rule", "rule", 8),
+            ("claims", "claims", -7),
+            ("findings", "findings", -9),
+            ("amount", "at stake", -12),
+            ("predicts", "  predicted denial", 50),
+        ],
+    )
+    lines += _section(
+        "Findings",
+        data["findings"],
+        [
+            ("claim", "claim", 12),
+            ("line", "line", -4),
+            ("rule", " rule", 9),
+            ("severity", "severity", 8),
+            ("message", "message", 60),
+        ],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def audit_csv(data: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["claim", "payer", "line", "line_id", "rule", "severity", "fix", "message"])
+    for f in data["findings"]:
+        writer.writerow(
+            [
+                f["claim"],
+                f["payer"],
+                f["line"] or "",
+                f["line_id"] or "",
+                f["rule"],
+                f["severity"],
+                f["fix"],
+                f["message"],
+            ]
+        )
+    return buf.getvalue()
 
 
 def denials_csv(data: dict[str, Any]) -> str:

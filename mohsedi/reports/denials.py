@@ -92,9 +92,7 @@ def denial_rows(engine: Engine, period: Period, payer: str | None = None) -> lis
                 "group": r.group_code,
                 "carc": r.carc,
                 "rarc": codes,
-                "reason": "; ".join(
-                    t for t in [title("carc", r.carc), *(title("rarc", c) for c in codes)] if t
-                ),
+                "reason": "; ".join(t for t in [title("carc", r.carc), *(title("rarc", c) for c in codes)] if t),
                 "amount": str(Decimal(r.amount).quantize(Decimal("0.01"))),
                 "rule": r.rule,
                 "basis": r.basis or "unexplained",
@@ -143,3 +141,136 @@ def denial_report(engine: Engine, period: Period, payer: str | None = None) -> d
         "denials": denials,
         "by_rule": [{**e, "amount": str(e["amount"])} for e in ranked],
     }
+
+
+# ---------------------------------------------------------------- the root-cause report
+
+# A reversal (CLP02 = 22) repeats its adjustments with negative amounts: counts net them too.
+NET_COUNT = sa.func.sum(sa.case((A.c.amount > 0, 1), (A.c.amount < 0, -1), else_=0))
+
+
+def _filtered(query: sa.Select, period: Period, payer: str | None) -> sa.Select:
+    if period.since:
+        query = query.where(REM.c.payment_date >= period.since)
+    if period.until:
+        query = query.where(REM.c.payment_date <= period.until)
+    if payer:
+        query = query.where(REM.c.payer_id == payer)
+    return query
+
+
+def _denials_from() -> sa.FromClause:
+    return (
+        A.join(CP, CP.c.id == A.c.claim_payment_id)
+        .join(REM, REM.c.id == CP.c.remittance_id)
+        .outerjoin(SP, SP.c.id == A.c.service_payment_id)
+    )
+
+
+def _week_start(engine: Engine) -> sa.ColumnElement:
+    """Monday of the payment date's week, per dialect."""
+    if engine.dialect.name == "postgresql":
+        return sa.cast(sa.func.date_trunc("week", REM.c.payment_date), sa.Date)
+    return sa.func.date(REM.c.payment_date, "weekday 0", "-6 days")
+
+
+def _money(value: object) -> str:
+    return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+
+
+def _grouped(conn, period: Period, payer: str | None, *keys: sa.ColumnElement, where=None) -> list[dict]:
+    query = sa.select(*keys, NET_COUNT.label("count"), sa.func.sum(A.c.amount).label("amount")).select_from(
+        _denials_from()
+    )
+    query = query.where(A.c.is_denial.is_(True))
+    if where is not None:
+        query = query.where(where)
+    query = _filtered(query.group_by(*keys), period, payer).having(sa.func.sum(A.c.amount) != 0)
+    rows = []
+    for row in conn.execute(query):
+        data = dict(row._mapping)
+        data["amount"] = _money(data["amount"])
+        rows.append(data)
+    return sorted(rows, key=lambda r: (-Decimal(r["amount"]), str(list(r.values()))))
+
+
+def root_cause_report(engine: Engine, period: Period, payer: str | None = None) -> dict[str, Any]:
+    """The weekly manager's report: totals, denials by rule, payer, code, reason, week; the queue
+    of unexplained denials; rules that fired and were sent anyway; fixes that still denied."""
+    base = denial_report(engine, period, payer)
+    with engine.connect() as conn:
+        totals_query = _filtered(
+            sa.select(
+                sa.func.coalesce(sa.func.sum(CP.c.charge), 0).label("billed"),
+                sa.func.coalesce(sa.func.sum(CP.c.paid), 0).label("paid"),
+                sa.func.count(CP.c.id).label("claims"),
+            ).select_from(CP.join(REM, REM.c.id == CP.c.remittance_id)),
+            period,
+            payer,
+        )
+        billed, paid, claims = conn.execute(totals_query).one()
+        denied_query = _filtered(
+            sa.select(sa.func.coalesce(sa.func.sum(A.c.amount), 0), NET_COUNT)
+            .select_from(_denials_from())
+            .where(A.c.is_denial.is_(True)),
+            period,
+            payer,
+        )
+        denied, denial_count = conn.execute(denied_query).one()
+        rule = sa.func.coalesce(A.c.rule, "unexplained").label("rule")
+        procedure = sa.func.coalesce(SP.c.procedure, sa.literal_column("'(claim)'")).label("procedure")
+        week = _week_start(engine).label("week")
+        rarc_query = _filtered(
+            sa.select(RK.c.code.label("rarc"), NET_COUNT.label("count"), sa.func.sum(A.c.amount).label("amount"))
+            .select_from(_denials_from().join(RK, RK.c.service_payment_id == A.c.service_payment_id))
+            .where(A.c.is_denial.is_(True))
+            .group_by(RK.c.code),
+            period,
+            payer,
+        ).having(sa.func.sum(A.c.amount) != 0)
+        by_rarc = [
+            {"rarc": r.rarc, "title": title("rarc", r.rarc), "count": r.count, "amount": _money(r.amount)}
+            for r in conn.execute(rarc_query)
+        ]
+        report = {
+            **base,
+            "totals": {
+                "claims": claims,
+                "billed": _money(billed),
+                "paid": _money(paid),
+                "denied": _money(denied),
+                "denials": denial_count or 0,
+                "denial_rate": f"{(Decimal(str(denied)) / Decimal(str(billed)) * 100):.1f}%" if billed else "0.0%",
+            },
+            "by_rule": _grouped(conn, period, payer, rule),
+            "by_payer": _grouped(conn, period, payer, REM.c.payer_id.label("payer")),
+            "by_procedure": _grouped(conn, period, payer, procedure),
+            "by_carc": [
+                {**r, "title": title("carc", r["carc"]), "group_title": title("group", r["group"])}
+                for r in _grouped(conn, period, payer, A.c.group_code.label("group"), A.c.carc.label("carc"))
+            ],
+            "by_rarc": sorted(by_rarc, key=lambda r: -Decimal(r["amount"])),
+            "weekly": [
+                {**r, "week": str(r["week"])[:10]}
+                for r in sorted(_grouped(conn, period, payer, week, rule), key=lambda r: (str(r["week"]), r["rule"]))
+            ],
+            "unexplained": [
+                {**r, "title": title("carc", r["carc"])}
+                for r in _grouped(
+                    conn,
+                    period,
+                    payer,
+                    A.c.group_code.label("group"),
+                    A.c.carc.label("carc"),
+                    procedure,
+                    where=A.c.basis == "unexplained",
+                )
+            ],
+            "fired_sent_anyway": _grouped(
+                conn, period, payer, rule, where=sa.and_(A.c.basis == "fired", sa.not_(A.c.fixed.is_(True)))
+            ),
+            "fixed_still_denied": _grouped(
+                conn, period, payer, rule, where=sa.and_(A.c.basis == "fired", A.c.fixed.is_(True))
+            ),
+        }
+    return report

@@ -103,15 +103,17 @@ def fix_paths(
     options: RuleOptions,
     *,
     unsafe: bool = False,
+    keep_original: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[FileReport]:
-    """Check, fix in memory and re-check; each report carries the original and the fixed text."""
+    """Check, fix in memory and re-check; each report carries the fixed text (and, with
+    ``keep_original``, the text as read, for a diff)."""
     docs = []
     originals = []
     for path in paths:
         doc = load_document(path)
         docs.append(doc)
-        originals.append(doc.emit() if doc.error is None else None)
+        originals.append(doc.emit() if keep_original and doc.error is None else None)
         if progress:
             progress(path)
     normalizing = [get_rule(code) for code in ("X12001", "X12002", "X12003")]
@@ -127,5 +129,5 @@ def fix_paths(
         if doc.error is not None:
             report.fixed = None
         else:
-            report.fixed = doc.emit() if report.applied else original  # untouched: nothing to re-emit
+            report.fixed = original if original is not None and not report.applied else doc.emit()
     return reports

@@ -112,6 +112,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     layout = " \t\r\n"
     pending: Segment | None = None  # the last segment, held back while its trailer may grow
     lead = ""
+    trailers: dict[str, str] = {}
 
     def fill() -> bool:
         nonlocal buf, base, pos, eof
@@ -179,7 +180,9 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
             text = piece.lstrip(layout)
             skipped = len(piece) - len(text)
             if skipped and pending is not None:
-                pending.trailer += piece[:skipped]
+                # One shared string per layout ("~\n"), not one per segment: a million fewer objects.
+                trailer = pending.trailer + piece[:skipped]
+                pending.trailer = trailers.setdefault(trailer, trailer)
             if not text and pending is not None:
                 pending.trailer += term  # "~~": the second terminator is layout
                 cursor += len(piece) + 1

@@ -114,3 +114,12 @@ def test_required_codes_never_hide_a_finding() -> None:
         )
 
     assert keys(RULES) == keys(stripped)
+
+
+def test_short_titles_file_is_well_formed() -> None:
+    import csv
+    from importlib import resources
+
+    text = resources.files("mohsedi.data").joinpath("codes", "titles.csv").read_text()
+    rows = list(csv.reader(text.splitlines()))
+    assert all(len(r) == 3 for r in rows), [r for r in rows if len(r) != 3]

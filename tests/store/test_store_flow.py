@@ -68,7 +68,7 @@ def test_every_sample_denial_gets_its_rule_and_basis(store_url: str) -> None:
     }
     by_rule = {e["rule"]: e for e in report["by_rule"]}
     assert by_rule["MOHS005"]["count"] == 2 and by_rule["MOHS005"]["amount"] == "1045.47"
-    assert by_rule[None]["count"] == 1
+    assert by_rule["unexplained"]["count"] == 1
     assert by_rule["NCCI003"]["count"] == 2
 
 

@@ -1,0 +1,234 @@
+"""The denial report as one self-contained HTML file: tables and inline SVG charts (matplotlib).
+
+Nothing is fetched when it opens: no scripts, fonts or images from elsewhere. Charts are SVG
+with text kept as text, so the file prints sharply and stays searchable.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to memory
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "font.family": "sans-serif"})
+PALETTE = ["#1f5f8b", "#e07b39", "#3a9a5b", "#b5443c", "#7a5ba6", "#8c6d4f", "#c45fa0", "#6f6f6f"]
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem;
+       color: #1d1d1f; max-width: 1100px; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem;
+     border-bottom: 2px solid #1f5f8b; padding-bottom: .2rem; }
+.meta { color: #555; margin-top: 0; }
+.cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
+.card { border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem 1rem; min-width: 9rem; }
+.card .v { font-size: 1.35rem; font-weight: 600; } .card .k { color: #555; font-size: .85rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .88rem; }
+th, td { border-bottom: 1px solid #e1e4e8; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f3f6f9; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.chart { margin: .5rem 0 1rem; } .chart svg { max-width: 100%; height: auto; }
+.empty { color: #666; font-style: italic; }
+@media print { body { margin: 1cm; } h2 { break-after: avoid; } .chart, table, .cards { break-inside: avoid; } }
+"""
+
+
+def _svg(fig: plt.Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _amount(row: dict) -> float:
+    return float(Decimal(row["amount"]))
+
+
+def chart_by_rule(rows: list[dict]) -> str:
+    rows = rows[:15]
+    if not rows:
+        return ""
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
+    labels = [r["rule"] for r in rows][::-1]
+    values = [_amount(r) for r in rows][::-1]
+    colors = ["#b5443c" if label == "unexplained" else PALETTE[0] for label in labels]
+    ax.barh(labels, values, color=colors)
+    ax.set_xlabel("denied amount ($)")
+    ax.set_title("Denials by rule (money at stake)")
+    for y, v in enumerate(values):
+        ax.text(v, y, f" ${v:,.0f}", va="center", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def chart_weekly(rows: list[dict], top: int = 5) -> str:
+    """Stacked bars per week: the top rules by money, the rest together."""
+    if not rows:
+        return ""
+    totals: dict[str, float] = defaultdict(float)
+    for r in rows:
+        totals[r["rule"]] += _amount(r)
+    leaders = [rule for rule, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
+    weeks = sorted({r["week"] for r in rows})
+    series: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in rows:
+        series[r["rule"] if r["rule"] in leaders else "other rules"][r["week"]] += _amount(r)
+    order = [name for name in leaders if name in series] + (["other rules"] if "other rules" in series else [])
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    bottom = [0.0] * len(weeks)
+    for i, name in enumerate(order):
+        values = [series[name].get(w, 0.0) for w in weeks]
+        color = "#9aa4ad" if name == "other rules" else PALETTE[i % len(PALETTE)]
+        ax.bar(weeks, values, bottom=bottom, label=name, color=color, width=0.6)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_title(f"Denied amount by week of payment, top {len(leaders)} rules")
+    ax.set_ylabel("$ denied")
+    ax.legend(fontsize=8, frameon=False, ncol=3)
+    ax.tick_params(axis="x", rotation=45)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def chart_by_payer(rows: list[dict]) -> str:
+    rows = rows[:12]
+    if not rows:
+        return ""
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
+    labels = [r["payer"] for r in rows][::-1]
+    ax.barh(labels, [_amount(r) for r in rows][::-1], color=PALETTE[1])
+    ax.set_xlabel("denied amount ($)")
+    ax.set_title("Denials by payer")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str]], *, limit: int | None = None) -> str:
+    if not rows:
+        return '<p class="empty">None.</p>'
+    shown = rows[:limit] if limit else rows
+    numeric = {"count", "amount"}
+    head = "".join(f'<th class="{"num" if key in numeric else ""}">{html.escape(label)}</th>' for key, label in columns)
+    body = []
+    for r in shown:
+        cells = []
+        for key, _ in columns:
+            value = r.get(key)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            text = "" if value is None else str(value)
+            if key == "amount" and text:
+                text = f"${Decimal(text):,.2f}"
+            cells.append(f'<td class="{"num" if key in numeric else ""}">{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f'<p class="empty">{len(rows) - len(shown)} more not shown.</p>' if len(shown) < len(rows) else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def render_html(report: dict[str, Any], *, generated: datetime | None = None) -> str:
+    totals = report["totals"]
+    period = report["period"]
+    when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    cards = "".join(
+        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+        for k, v in [
+            ("claims paid or denied", str(totals["claims"])),
+            ("billed", f"${Decimal(totals['billed']):,.2f}"),
+            ("paid", f"${Decimal(totals['paid']):,.2f}"),
+            ("denied", f"${Decimal(totals['denied']):,.2f}"),
+            ("denial rate (by amount)", totals["denial_rate"]),
+            ("denied lines", str(totals["denials"])),
+        ]
+    )
+    sections = [
+        (
+            "Denials by rule",
+            '<div class="chart">'
+            + chart_by_rule(report["by_rule"])
+            + "</div>"
+            + _table(report["by_rule"], [("rule", "rule"), ("count", "denials"), ("amount", "amount")]),
+        ),
+        ("Weekly trend", '<div class="chart">' + chart_weekly(report["weekly"]) + "</div>"),
+        (
+            "By payer",
+            '<div class="chart">'
+            + chart_by_payer(report["by_payer"])
+            + "</div>"
+            + _table(report["by_payer"], [("payer", "payer"), ("count", "denials"), ("amount", "amount")]),
+        ),
+        (
+            "By procedure code",
+            _table(report["by_procedure"], [("procedure", "code"), ("count", "denials"), ("amount", "amount")]),
+        ),
+        (
+            "By reason (CARC)",
+            _table(
+                report["by_carc"],
+                [("group", "group"), ("carc", "CARC"), ("title", "reason"), ("count", "denials"), ("amount", "amount")],
+            ),
+        ),
+        (
+            "By remark (RARC)",
+            _table(
+                report["by_rarc"], [("rarc", "RARC"), ("title", "remark"), ("count", "denials"), ("amount", "amount")]
+            ),
+        ),
+        (
+            "Unexplained: denials no rule predicts yet",
+            _table(
+                report["unexplained"],
+                [
+                    ("group", "group"),
+                    ("carc", "CARC"),
+                    ("title", "reason"),
+                    ("procedure", "code"),
+                    ("count", "denials"),
+                    ("amount", "amount"),
+                ],
+            ),
+        ),
+        (
+            "Fired but sent anyway",
+            _table(report["fired_sent_anyway"], [("rule", "rule"), ("count", "denials"), ("amount", "amount")]),
+        ),
+        (
+            "Fixed but still denied",
+            _table(report["fixed_still_denied"], [("rule", "rule"), ("count", "denials"), ("amount", "amount")]),
+        ),
+        (
+            "Every denial",
+            _table(
+                report["denials"],
+                [
+                    ("payer", "payer"),
+                    ("claim", "claim"),
+                    ("line_id", "line"),
+                    ("procedure", "code"),
+                    ("modifiers", "modifiers"),
+                    ("group", "group"),
+                    ("carc", "CARC"),
+                    ("rarc", "RARC"),
+                    ("amount", "amount"),
+                    ("rule", "rule"),
+                    ("basis", "basis"),
+                ],
+                limit=500,
+            ),
+        ),
+    ]
+    body = "".join(f"<h2>{html.escape(title)}</h2>{content}" for title, content in sections)
+    span = f"{period['since'] or 'the first remittance'} to {period['until'] or 'today'}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>mohsedi denial report {html.escape(span)}</title><style>{CSS}</style></head><body>"
+        f'<h1>Denial root causes</h1><p class="meta">Payments from {html.escape(span)}'
+        + (f", payer {html.escape(report['payer'])}" if report.get("payer") else "")
+        + f'. Generated {when} by mohsedi.</p><div class="cards">{cards}</div>{body}</body></html>\n'
+    )
