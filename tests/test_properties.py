@@ -59,7 +59,7 @@ def test_random_delimiters_and_contents_round_trip(data) -> None:
     assert [s.text for s in segments] == lines
     for seg, (sid, elements) in zip(segments[1:], body, strict=False):
         assert seg.id == sid
-        assert seg.elements[1:] == elements
+        assert list(seg.elements[1:]) == elements
 
 
 def claims_projection(text: str) -> list[dict]:

@@ -38,7 +38,8 @@ class Segment:
         self.delimiters = delimiters
         self.node = -1  # index of the guide node the walker placed it at; -1 = not placed
         # Split once: nearly every segment is looked at by the walker or a reader anyway.
-        self.elements: list[str] = text.split(delimiters.element)
+        # A tuple: a third the size of the list split() returns, a million times over.
+        self.elements: tuple[str, ...] = tuple(text.split(delimiters.element))
         self.id: str = self.elements[0]
 
     def element(self, index: int) -> str:
@@ -68,7 +69,7 @@ class Segment:
         while len(trimmed) > 1 and trimmed[-1] == "":
             trimmed.pop()
         self.text = self.delimiters.element.join(trimmed)
-        self.elements = trimmed
+        self.elements = tuple(trimmed)
         self.id = trimmed[0]
 
     def set_element(self, index: int, value: str) -> None:
