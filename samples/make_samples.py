@@ -6,6 +6,7 @@ of error so a check finding can be traced to the claim built to show it.
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -157,6 +158,112 @@ MODIFIER_X12_ERRORS = [
     ),
 ]
 
+CASE_LOG_ERRORS = [
+    # DOC001: the log has three stages; one additional stage billed.
+    ClaimSpec("MOHS-0501", (NOSE_BCC,), [line("17311"), line("17312", 1)], **patient(501)),
+    # DOC002: stages of 8 and 4 blocks give 17315 x3; one billed.
+    ClaimSpec("MOHS-0502", (EAR_BCC,), [line("17311"), line("17312", 1), line("17315", 1)], **patient(502)),
+    # DOC003: two tumors in the log, one first stage billed.
+    ClaimSpec("MOHS-0503", (NOSE_BCC, EAR_BCC), [line("17311", ptr=(1,))], **patient(503)),
+    # DOC004: the log says hand; billed as trunk/arm (the ICD-10 code cannot tell).
+    ClaimSpec("MOHS-0504", (ARM_SCC,), [line("17313"), line("17314", 1)], **patient(504)),
+    # DOC005: 88314 billed, the log shows only H&E.
+    ClaimSpec("MOHS-0505", (NOSE_BCC,), [line("17311"), line("88314", mods=("59",))], **patient(505)),
+    # DOC006: stage 2 has no map.
+    ClaimSpec("MOHS-0506", (NOSE_BCC,), [line("17311"), line("17312", 1)], **patient(506)),
+    # MOHS010 with the log: a MART-1 stain justifies 59 (an unsafe fix).
+    ClaimSpec("MOHS-0507", (NOSE_BCC,), [line("17311"), line("88314")], **patient(507)),
+]
+
+COMMERCIAL = {"payer_id": "SYNCOMM", "payer_name": "SYNTHETIC COMMERCIAL HEALTH PLAN", "filing_indicator": "CI"}
+PAYER_POLICY_ERRORS = [
+    # PAY001: the commercial payer needs prior authorization for 17311; no REF*G1.
+    ClaimSpec("MOHS-0601", (NOSE_BCC,), [line("17311")], **COMMERCIAL, **patient(601)),
+    # PAY002: dated 2026-03-02, past the payer's 180 days on 2026-11-22.
+    ClaimSpec(
+        "MOHS-0602",
+        (NOSE_BCC,),
+        [line("17311")],
+        service_date=date(2026, 3, 2),
+        prior_auth="PA26030201",
+        **COMMERCIAL,
+        **patient(602),
+    ),
+    # MOHS004 for a payer that wants 59: the fix appends 59, not XS.
+    ClaimSpec(
+        "MOHS-0603",
+        (NOSE_BCC, EAR_BCC),
+        [line("17311", ptr=(1,)), line("17311", ptr=(2,))],
+        prior_auth="PA26100603",
+        **COMMERCIAL,
+        **patient(603),
+    ),
+    # MOHS017 with the practice's CLIA number in the policy: a safe fix inserts it.
+    ClaimSpec(
+        "MOHS-0604", (NOSE_BCC,), [line("17311")], clia=None, prior_auth="PA26100604", **COMMERCIAL, **patient(604)
+    ),
+    # Consistent: this payer asks for a modifier on repairs, so 13151-59 is right (no MOHS015).
+    ClaimSpec(
+        "MOHS-0605",
+        (NOSE_BCC,),
+        [line("17311"), line("13151", mods=("59",))],
+        prior_auth="PA26100605",
+        **COMMERCIAL,
+        **patient(605),
+    ),
+]
+
+# One row per stage: (claim, tumor, site, diagnosis, stage, blocks, stains, map, margins, deep).
+CASE_LOG = [
+    ("MOHS-0001", "A", "nose", "C44.311", 1, 3, "H&E", "yes", "positive", "no"),
+    ("MOHS-0001", "A", "nose", "C44.311", 2, 2, "H&E", "yes", "positive", "no"),
+    ("MOHS-0001", "A", "nose", "C44.311", 3, 1, "H&E", "yes", "clear", "no"),
+    ("MOHS-0002", "A", "nose", "C44.311", 1, 7, "H&E", "yes", "positive", "no"),
+    ("MOHS-0002", "A", "nose", "C44.311", 2, 3, "H&E", "yes", "positive", "no"),
+    ("MOHS-0002", "A", "nose", "C44.311", 3, 6, "H&E", "yes", "clear", "no"),
+    ("MOHS-0003", "A", "nose", "C44.311", 1, 4, "H&E", "yes", "positive", "no"),
+    ("MOHS-0003", "A", "nose", "C44.311", 2, 2, "H&E", "yes", "clear", "no"),
+    ("MOHS-0003", "B", "back", "C44.519", 1, 3, "H&E", "yes", "positive", "no"),
+    ("MOHS-0003", "B", "back", "C44.519", 2, 2, "H&E", "yes", "clear", "no"),
+    ("MOHS-0004", "A", "scalp", "C44.42", 1, 4, "H&E", "yes", "clear", "no"),
+    ("MOHS-0501", "A", "nose", "C44.311", 1, 4, "H&E", "yes", "positive", "no"),
+    ("MOHS-0501", "A", "nose", "C44.311", 2, 3, "H&E", "yes", "positive", "no"),
+    ("MOHS-0501", "A", "nose", "C44.311", 3, 2, "H&E", "yes", "clear", "no"),
+    ("MOHS-0502", "A", "ear", "C44.212", 1, 8, "H&E", "yes", "positive", "no"),
+    ("MOHS-0502", "A", "ear", "C44.212", 2, 4, "H&E", "yes", "clear", "no"),
+    ("MOHS-0503", "A", "nose", "C44.311", 1, 3, "H&E", "yes", "clear", "no"),
+    ("MOHS-0503", "B", "ear", "C44.212", 1, 2, "H&E", "yes", "clear", "no"),
+    ("MOHS-0504", "A", "hand", "C44.622", 1, 3, "H&E", "yes", "positive", "no"),
+    ("MOHS-0504", "A", "hand", "C44.622", 2, 2, "H&E", "yes", "clear", "no"),
+    ("MOHS-0505", "A", "nose", "C44.311", 1, 3, "H&E", "yes", "clear", "no"),
+    ("MOHS-0506", "A", "nose", "C44.311", 1, 3, "H&E", "yes", "positive", "no"),
+    ("MOHS-0506", "A", "nose", "C44.311", 2, 2, "H&E", "no", "clear", "no"),
+    ("MOHS-0507", "A", "nose", "C44.311", 1, 3, "H&E;MART-1", "yes", "clear", "no"),
+    # A malformed row: the site is not in the vocabulary. It is reported with its line and skipped.
+    ("MOHS-9999", "A", "elbow-ish", "C44.622", 1, 3, "H&E", "yes", "clear", "no"),
+]
+
+POLICY = """# Payer policies for the sample practice (schema: ../schemas/payer-policy.schema.json).
+# Payers not listed here get Medicare's: XS, no prior authorization, 365 days, no repair modifier.
+
+[[practice]]
+clia = "05D0987654"
+billing_npi = ["1306849450"]
+
+[groups.commercial]
+distinct_modifier = "59"
+prior_auth = ["17311", "17313"]
+timely_filing_days = 180
+repair_modifier = true
+
+[payers.SMEDC]
+name = "Synthetic Medicare contractor"
+
+[payers.SYNCOMM]
+name = "Synthetic commercial health plan"
+group = "commercial"
+"""
+
 MUE_ERRORS = [
     # NCCI003: five first stages of 17313 on one date (MUE 3, date of service edit).
     ClaimSpec(
@@ -258,10 +365,17 @@ def main() -> None:
         "11-same-day-errors.837": SAME_DAY_ERRORS,
         "12-modifier-and-x12-errors.837": MODIFIER_X12_ERRORS,
         "13-mue-errors.837": MUE_ERRORS,
+        "14-case-log-errors.837": CASE_LOG_ERRORS,
+        "15-payer-policy-errors.837": PAYER_POLICY_ERRORS,
     }
     for n, (name, claims) in enumerate(files.items(), start=1):
         env = Envelope837(interchange_control=n, group_control=n)
         (HERE / name).write_text(build_837p(claims, env), newline="")
+    with open(HERE / "case-log.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["claim", "tumor", "site", "diagnosis", "stage", "blocks", "stains", "map", "margins", "deep"])
+        writer.writerows(CASE_LOG)
+    (HERE / "policy.toml").write_text(POLICY)
     paid, denials = remits()
     env = Envelope835(trace_number="EFT2610300001", interchange_control=101, group_control=101)
     (HERE / "01-mohs-paid.835").write_text(build_835(paid, env), newline="")

@@ -89,6 +89,23 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
         ),
         click.option("--clia", metavar="NUMBER", help="The practice's CLIA number, for MOHS017's fix."),
         click.option(
+            "--policy",
+            "policy_path",
+            type=click.Path(dir_okay=False),
+            help="Payer policy file (TOML; schemas/payer-policy.schema.json). Default: "
+            "$XDG_CONFIG_HOME/mohsedi/policy.toml (~/.config/mohsedi/policy.toml) when it exists, "
+            "else Medicare defaults for every payer.",
+        ),
+        click.option(
+            "--case-log",
+            "case_log_path",
+            type=click.Path(dir_okay=False),
+            help="Mohs case log, CSV or JSON, one row per stage (schemas/case-log.schema.json).",
+        ),
+        click.option(
+            "--today", metavar="YYYY-MM-DD", help="Judge dates (timely filing) as of this day; also $MOHSEDI_TODAY."
+        ),
+        click.option(
             "--db",
             "db_url",
             metavar="URL",
@@ -100,6 +117,35 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def rule_options(
+    distinct_modifier: str, clia: str | None, policy_path: str | None, case_log_path: str | None, today: str | None
+) -> RuleOptions:
+    """The choices rules cannot make from the claim: payer policies, the case log, the date."""
+    from datetime import date
+
+    from mohsedi.policy.caselog import CaseLogError, load_case_log
+    from mohsedi.policy.payers import PolicyError, load_policy
+
+    try:
+        policy = load_policy(policy_path)
+        case_log = load_case_log(case_log_path) if case_log_path else None
+    except (PolicyError, CaseLogError) as exc:
+        click.echo(f"mohsedi: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if case_log is not None:
+        for problem in case_log.problems:
+            click.echo(f"mohsedi: {problem}", err=True)
+    day = None
+    if today:
+        try:
+            day = date.fromisoformat(today)
+        except ValueError:
+            raise click.BadParameter(f"{today!r} is not YYYY-MM-DD", param_hint="--today") from None
+    return RuleOptions(
+        distinct_lesion_modifier=distinct_modifier, clia_number=clia, policy=policy, case_log=case_log, today=day
+    )
 
 
 def resolve_rules(select: tuple[str, ...], ignore: tuple[str, ...]):
@@ -155,7 +201,21 @@ def cli() -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @common_options
-def check(files, fmt, output, select, ignore, fail_on, distinct_modifier, clia, db_url, quiet):
+def check(
+    files,
+    fmt,
+    output,
+    select,
+    ignore,
+    fail_on,
+    distinct_modifier,
+    clia,
+    policy_path,
+    case_log_path,
+    today,
+    db_url,
+    quiet,
+):
     """Check 837P files against the rule catalog; change nothing.
 
     \b
@@ -165,7 +225,7 @@ def check(files, fmt, output, select, ignore, fail_on, distinct_modifier, clia, 
       mohsedi check claims.837 --select MOHS --ignore MOHS007 --fail-on warning
     """
     rules = resolve_rules(select, ignore)
-    options = RuleOptions(distinct_lesion_modifier=distinct_modifier, clia_number=clia)
+    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today)
     paths = list(files)
     tick, bar = progress_callback(paths)
     try:
@@ -205,6 +265,9 @@ def fix(
     fail_on,
     distinct_modifier,
     clia,
+    policy_path,
+    case_log_path,
+    today,
     db_url,
     quiet,
 ):
@@ -232,7 +295,7 @@ def fix(
     if len({t.resolve() for t in targets.values()}) != len(targets):
         raise click.UsageError("two inputs have the same name; fix them into different directories")
     rules = resolve_rules(select, ignore)
-    options = RuleOptions(distinct_lesion_modifier=distinct_modifier, clia_number=clia)
+    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today)
     tick, bar = progress_callback(paths)
     try:
         reports = run_fix(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date
 
 from mohsedi.claims.model import Claim, ServiceLine
 from mohsedi.codes.mohs import MOHS_CODES
 from mohsedi.codes.ncci import EditData, PtpEdit, shipped_edits
+from mohsedi.policy.caselog import CaseLog
+from mohsedi.policy.payers import MEDICARE_DEFAULTS, PayerPolicy, PolicySet
 from mohsedi.x12.envelope import Unit
 
 
@@ -20,12 +23,35 @@ class RuleOptions:
     today: date | None = None  # for rules about elapsed time; None means the real today
     payer_modifier: dict[str, str] = field(default_factory=dict)  # payer id -> 59 or XS
     edits: EditData | None = None  # NCCI releases loaded; None: the shipped default
+    policy: PolicySet | None = None  # payer policies; None: Medicare defaults for every payer
+    case_log: CaseLog | None = None  # the Mohs log of the claims checked, when given
 
     def edit_data(self) -> EditData:
         return self.edits if self.edits is not None else shipped_edits()
 
     def modifier_for(self, payer_id: str) -> str:
-        return self.payer_modifier.get(payer_id, self.distinct_lesion_modifier)
+        """The payer's own choice (policy file), else the one given for everyone (XS by default)."""
+        if payer_id in self.payer_modifier:
+            return self.payer_modifier[payer_id]
+        if self.policy is not None and payer_id in self.policy.payers:
+            return self.policy.payers[payer_id].distinct_modifier
+        return self.distinct_lesion_modifier
+
+    def payer_policy(self, payer_id: str) -> PayerPolicy:
+        return self.policy.for_payer(payer_id) if self.policy is not None else MEDICARE_DEFAULTS
+
+    def clia_for(self, billing_npi: str) -> str | None:
+        """--clia for every claim, else the practice's number for this billing NPI in the policy file."""
+        if self.clia_number:
+            return self.clia_number
+        return self.policy.clia_for(billing_npi) if self.policy is not None else None
+
+    def current_date(self) -> date:
+        """Today, or the date pinned by --today / $MOHSEDI_TODAY for reproducible runs."""
+        if self.today is not None:
+            return self.today
+        pinned = os.environ.get("MOHSEDI_TODAY")
+        return date.fromisoformat(pinned) if pinned else date.today()
 
 
 @dataclass(frozen=True, slots=True)

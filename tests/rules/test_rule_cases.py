@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from mohsedi.codes.ncci import SHIPPED_RELEASE, AddOnEdit, MueEdit, shipped_edits
+from mohsedi.policy.caselog import parse_case_log
+from mohsedi.policy.payers import parse_policy
 from mohsedi.rules.base import FixSafety
 from mohsedi.rules.batch import check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
@@ -20,10 +22,14 @@ CASES = load_cases()
 
 def options_for(case: Case) -> RuleOptions:
     """Case options; `addons = [[addon, primary], ...]` adds add-on edits to the shipped data,
-    `mue = [[code, units, mai], ...]` replaces MUE rows."""
+    `mue = [[code, units, mai], ...]` replaces MUE rows; `case_log` and `policy` are the files' text."""
     opts = dict(case.options)
     if "today" in opts:
         opts["today"] = date.fromisoformat(opts["today"])
+    if "case_log" in opts:
+        opts["case_log"] = parse_case_log(opts["case_log"], "case-log.csv")
+    if "policy" in opts:
+        opts["policy"] = parse_policy(opts["policy"], "policy.toml")
     extra_addons = opts.pop("addons", None)
     extra_mue = opts.pop("mue", None)
     if extra_addons or extra_mue:

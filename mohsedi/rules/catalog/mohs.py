@@ -339,7 +339,11 @@ def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
 )
 def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
+    log = ctx.options.case_log
+    logged = {t.diagnosis for t in log.for_claim(claim.patient_control_number)} if log is not None else set()
     for line in claim.lines:
+        if line.diagnoses and line.diagnoses[0] in logged:
+            continue  # the case log gives the site: DOC004 compares it with the code
         if line.procedure in vocab.FIRST_STAGE_CODES and line.diagnoses and vocab.is_limb(line.diagnoses[0]):
             yield _on_line(
                 this,
@@ -411,7 +415,7 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     "special-stain-without-59",
     "Special stain 88314 on a Mohs date without 59",
     severity=Severity.ERROR,
-    fix=FixSafety.MANUAL,
+    fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
     requires=(vocab.MOHS_CODES, frozenset({vocab.SPECIAL_STAIN})),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
@@ -428,9 +432,26 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
 def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     if not ctx.mohs_lines:
         return
+    log = ctx.options.case_log
     for dl in ctx.with_code(vocab.SPECIAL_STAIN):
-        if "59" not in dl.line.modifiers:
-            yield _finding_on(this, dl, "88314 on a Mohs date needs 59 and a non-routine stain")
+        if "59" in dl.line.modifiers:
+            continue
+        tumors = log.for_claim(dl.claim.patient_control_number) if log is not None else []
+        own = [t for t in tumors if t.diagnosis in dl.line.diagnoses] or tumors
+        stained = [t for t in own if t.non_routine_stains]
+        if stained:
+            t = stained[0]
+            why = f"tumor {t.tumor}: {', '.join(t.non_routine_stains)}, case log {t.lines}"
+            yield _finding_on(
+                this,
+                dl,
+                f"88314 on a Mohs date without 59; the case log names a non-routine stain ({why})",
+                fix=Fix(f"append modifier 59 ({why})", _add_modifier(dl.line, "59").edits, justification=why),
+            )
+        else:
+            yield _finding_on(
+                this, dl, "88314 on a Mohs date needs 59 and a non-routine stain", safety=FixSafety.MANUAL
+            )
 
 
 @rule(
@@ -617,6 +638,8 @@ def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding
         line = dl.line
         if not vocab.is_repair_or_flap(line.procedure) or not set(line.modifiers) & vocab.DISTINCT_MODIFIERS:
             continue
+        if ctx.options.payer_policy(dl.claim.payer_id).repair_modifier:
+            continue  # this payer's policy asks for the modifier on repairs
         others = codes - {line.procedure}
         if any(
             lookup.pair(line.procedure, other, ctx.day) or lookup.pair(other, line.procedure, ctx.day)
@@ -681,7 +704,7 @@ def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
     if claim.clia_number or not any(ln.procedure in vocab.MOHS_CODES for ln in claim.lines):
         return
-    clia = ctx.options.clia_number
+    clia = ctx.options.clia_for(claim.billing_npi)
     fix = None
     if clia:
         anchor = insertion_anchor(claim.segments, "2300", "REF[X4]")
