@@ -148,7 +148,7 @@ def patient_key(subscriber: Subscriber | None, patient: Patient | None) -> str:
     if patient is not None:
         # A dependent: the patient loop's own values, independent of delimiters.
         parts += ["\x1e".join(s.elements) for s in patient.segments if s.id in ("NM1", "DMG")]
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogateescape"), digest_size=10).hexdigest()
 
 
 def read_claim(

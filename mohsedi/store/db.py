@@ -83,11 +83,38 @@ def _sqlite_value(value: object) -> object:
     return value
 
 
+def storable(rows: list[dict]) -> list[dict]:
+    """Text as a database takes it: bytes a file could not decode (kept as surrogates so the X12
+    round-trips) are stored as U+FFFD. Only non-ASCII text pays for the check."""
+    out = rows
+    for n, row in enumerate(rows):
+        bad = [k for k, v in row.items() if isinstance(v, str) and not v.isascii() and _has_surrogate(v)]
+        if bad:
+            if out is rows:
+                out = list(rows)
+            out[n] = {**row, **{k: _replace_surrogates(row[k]) for k in bad}}
+    return out
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _replace_surrogates(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def text_for_store(text: str) -> str:
+    """One value as `storable` writes it: for queries that look up what was stored."""
+    return _replace_surrogates(text) if not text.isascii() and _has_surrogate(text) else text
+
+
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """Insert many rows. On SQLite through the driver's executemany: SQLAlchemy's per-row
     parameter processing was most of the ingest time there."""
     if not rows:
         return
+    rows = storable(rows)
     if conn.dialect.name != "sqlite":
         conn.execute(sa.insert(table), rows)
         return
@@ -106,6 +133,7 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict])
     """
     if not rows:
         return []
+    rows = storable(rows)
     if conn.dialect.name == "sqlite" and len(rows) > 1 and conn.in_transaction():
         start = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
         ids = list(range(start + 1, start + 1 + len(rows)))

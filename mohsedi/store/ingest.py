@@ -14,7 +14,7 @@ from mohsedi.errors import X12Error
 from mohsedi.remits.model import Remittance
 from mohsedi.remits.reader import read_remit_file
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids
+from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
 from mohsedi.store.link import is_denial, link_claim_payments
 from mohsedi.x12.envelope import Envelope
 
@@ -106,7 +106,10 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
             conn.execute(
                 sa.update(m.StoredFile.__table__)
                 .where(m.StoredFile.__table__.c.id == file_id)
-                .values(interchange_control=isa13, group_controls=",".join(gs06)[:200])
+                .values(
+                    interchange_control=text_for_store(isa13) if isa13 else None,
+                    group_controls=text_for_store(",".join(gs06))[:200],
+                )
             )
             link_claim_payments(conn, claim_payment_ids)
     except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept

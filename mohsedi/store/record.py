@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids
+from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
 from mohsedi.store.link import link_pending
 from mohsedi.store.privacy import installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
@@ -59,7 +59,7 @@ def record_documents(
                 continue
             claim_ids = _record_one(conn, doc, data, sha, by_source.get(doc.source, []), fixed_keys, command, secret)
             out.append(RecordedFile(doc.source, len(claim_ids), False))
-        link_pending(engine, pcns={c.patient_control_number for c in doc.claims()})
+        link_pending(engine, pcns={text_for_store(c.patient_control_number) for c in doc.claims()})
     return out
 
 
@@ -176,7 +176,7 @@ def _supersede(conn: Connection, claim_ids: list[int], claims: list) -> None:
     """A later version of a claim (same billing NPI and CLM01; a corrected claim) replaces the earlier."""
     newest = {}
     for claim_id, claim in zip(claim_ids, claims, strict=True):
-        newest[(claim.billing_npi, claim.patient_control_number)] = claim_id
+        newest[(text_for_store(claim.billing_npi), text_for_store(claim.patient_control_number))] = claim_id
     pcns = sorted({pcn for _, pcn in newest})
     updates = []
     table = m.Claim.__table__

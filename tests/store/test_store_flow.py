@@ -172,3 +172,15 @@ def test_recording_the_same_file_twice_keeps_one_copy(store_url: str, tmp_path: 
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(m.StoredFile)).scalar() == 1
     engine.dispose()
+
+
+def test_undecodable_bytes_are_stored_without_failing(store_url: str, tmp_path: Path) -> None:
+    raw = (SAMPLES / "01-mohs-clean.837").read_bytes().replace(b"CLM*MOHS-0001", b"CLM*MOHS-\xe90001", 1)
+    path = tmp_path / "latin1.837"
+    path.write_bytes(raw)
+    run_check([str(path)], all_rules(), RuleOptions(), db_url=store_url)
+    engine = open_store(store_url)
+    with engine.connect() as conn:
+        pcns = [r[0] for r in conn.execute(sa.select(m.Claim.patient_control_number))]
+    engine.dispose()
+    assert "MOHS-\ufffd0001" in pcns
