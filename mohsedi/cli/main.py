@@ -106,6 +106,9 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
             "--today", metavar="YYYY-MM-DD", help="Judge dates (timely filing) as of this day; also $MOHSEDI_TODAY."
         ),
         click.option(
+            "--tr3", is_flag=True, help="Also validate against the implementation guide with pyx12 (TR3 rules; slow)."
+        ),
+        click.option(
             "--db",
             "db_url",
             metavar="URL",
@@ -120,7 +123,12 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
 
 
 def rule_options(
-    distinct_modifier: str, clia: str | None, policy_path: str | None, case_log_path: str | None, today: str | None
+    distinct_modifier: str,
+    clia: str | None,
+    policy_path: str | None,
+    case_log_path: str | None,
+    today: str | None,
+    tr3: bool = False,
 ) -> RuleOptions:
     """The choices rules cannot make from the claim: payer policies, the case log, the date."""
     from datetime import date
@@ -144,7 +152,12 @@ def rule_options(
         except ValueError:
             raise click.BadParameter(f"{today!r} is not YYYY-MM-DD", param_hint="--today") from None
     return RuleOptions(
-        distinct_lesion_modifier=distinct_modifier, clia_number=clia, policy=policy, case_log=case_log, today=day
+        distinct_lesion_modifier=distinct_modifier,
+        clia_number=clia,
+        policy=policy,
+        case_log=case_log,
+        today=day,
+        tr3=tr3,
     )
 
 
@@ -213,6 +226,7 @@ def check(
     policy_path,
     case_log_path,
     today,
+    tr3,
     db_url,
     quiet,
 ):
@@ -225,7 +239,7 @@ def check(
       mohsedi check claims.837 --select MOHS --ignore MOHS007 --fail-on warning
     """
     rules = resolve_rules(select, ignore)
-    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today)
+    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     paths = list(files)
     tick, bar = progress_callback(paths)
     try:
@@ -268,10 +282,11 @@ def fix(
     policy_path,
     case_log_path,
     today,
+    tr3,
     db_url,
     quiet,
 ):
-    """Check 837P files, apply fixes, write the fixed files.
+    """Check 837P files, apply fixes, write the fixed files (with --tr3, the output is validated).
 
     Safe fixes run by default, unsafe ones with --unsafe-fixes; manual findings are only
     reported. Inputs are never overwritten unless --in-place; files are written atomically.
@@ -295,7 +310,7 @@ def fix(
     if len({t.resolve() for t in targets.values()}) != len(targets):
         raise click.UsageError("two inputs have the same name; fix them into different directories")
     rules = resolve_rules(select, ignore)
-    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today)
+    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     tick, bar = progress_callback(paths)
     try:
         reports = run_fix(
@@ -316,10 +331,10 @@ def fix(
         if report.fixed is None:
             continue
         target = targets[report.path]
-        if report.applied or not in_place:  # in place, an untouched file is left as it is
+        if report.applied or report.quarantined or not in_place:  # in place, untouched files stay as they are
             atomic_write(target, encode(report.fixed))
         report.output = str(target)
-        if show_diff and report.applied:
+        if show_diff and (report.applied or report.quarantined):
             diff = difflib.unified_diff(
                 (report.original or "").splitlines(keepends=True),
                 report.fixed.splitlines(keepends=True),
@@ -328,6 +343,48 @@ def fix(
             )
             click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
     finish(reports, fmt, output, fail_on, quiet, fixing=True)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Directory for the 999 files (default: beside each input, as NAME.999).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+def ack(files, out_dir, quiet):
+    """Write a 999 implementation acknowledgment for each received file.
+
+    pyx12 writes it (with IK3/IK4 detail) when it can; otherwise mohsedi writes a plain one
+    that accepts or rejects each transaction set. Files are written atomically.
+
+    \b
+    Examples:
+      mohsedi ack inbound/claims.837
+      mohsedi ack inbound/*.837 -o acks/
+    """
+    from mohsedi.errors import X12Error
+    from mohsedi.guide.ack import acknowledge
+    from mohsedi.x12.segments import decode
+
+    failed = False
+    for name in files:
+        path = Path(name)
+        target = (Path(out_dir) if out_dir else path.parent) / (path.name + ".999")
+        try:
+            text, writer = acknowledge(decode(path.read_bytes()), source=str(path))
+        except X12Error as exc:
+            click.echo(f"mohsedi: {exc.located(str(path)).describe()}", err=True)
+            failed = True
+            continue
+        atomic_write(target, text.encode("utf-8"))
+        if not quiet:
+            click.echo(f"{path}: 999 written to {target} ({writer})")
+    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
 @cli.group()

@@ -12,6 +12,7 @@ from mohsedi.rules.engine import (
     Applied,
     Document,
     check_documents,
+    drop_quarantined,
     fix_documents,
     load_document,
 )
@@ -118,7 +119,11 @@ def fix_paths(
             progress(path)
     normalizing = [get_rule(code) for code in ("X12001", "X12002", "X12003")]
     outcome = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing)
-    remaining = outcome.remaining if outcome.remaining is not None else check_documents(docs, rules, options)
+    # A fixed file never carries a transaction set that could not be read.
+    dropped = {doc.source: drop_quarantined(doc, normalizing[0]) for doc in docs}
+    remaining = outcome.remaining
+    if remaining is None or any(dropped.values()):
+        remaining = check_documents(docs, rules, options)
     reports = _reports(docs, [loc.finding for loc in remaining])
     initial = [loc.finding for loc in outcome.initial]
     for report, doc, original in zip(reports, docs, originals, strict=True):
@@ -126,8 +131,14 @@ def fix_paths(
         report.initial_findings = [f for f in initial if f.source == doc.source]
         report.notices = data_notices(doc, options)
         report.original = original
+        if dropped[doc.source]:
+            report.quarantined = dropped[doc.source]
+            report.notices.append(
+                f"{len(dropped[doc.source])} transaction set(s) that could not be read were left out of the fixed file"
+            )
         if doc.error is not None:
             report.fixed = None
         else:
-            report.fixed = original if original is not None and not report.applied else doc.emit()
+            unchanged = not report.applied and not dropped[doc.source]
+            report.fixed = original if original is not None and unchanged else doc.emit()
     return reports

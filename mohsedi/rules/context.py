@@ -25,6 +25,7 @@ class RuleOptions:
     edits: EditData | None = None  # NCCI releases loaded; None: the shipped default
     policy: PolicySet | None = None  # payer policies; None: Medicare defaults for every payer
     case_log: CaseLog | None = None  # the Mohs log of the claims checked, when given
+    tr3: bool = False  # also run pyx12's implementation-guide validation (slow: opt-in)
 
     def edit_data(self) -> EditData:
         return self.edits if self.edits is not None else shipped_edits()

@@ -360,6 +360,24 @@ def fix_documents(
     return outcome
 
 
+def drop_quarantined(doc: Document, envelope_rule: Rule) -> list[X12Error]:
+    """Leave transaction sets that could not be read out of a fixed file; recount GE01/IEA01.
+
+    ``envelope_rule`` is X12001, whose fixes on GE and IEA are applied to what remains.
+    """
+    dropped = [u.error for u in doc.units if isinstance(u, ClaimSet) and u.error is not None]
+    if not dropped:
+        return []
+    doc.units = [u for u in doc.units if not (isinstance(u, ClaimSet) and u.error is not None)]
+    ctx = EnvelopeContext(tuple(doc.units), RuleOptions())
+    for finding in envelope_rule.check(envelope_rule, ctx):
+        for edit in finding.fix.edits if finding.fix else ():
+            for i, unit in enumerate(doc.units):
+                if isinstance(unit, Envelope) and isinstance(edit, SetElements) and unit.segment is edit.segment:
+                    doc.units[i] = Envelope(_apply([unit.segment], [edit])[0])
+    return dropped
+
+
 def _normalize(
     docs: list[Document],
     touched: dict[tuple[int, int], set[str]],

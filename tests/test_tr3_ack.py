@@ -1,0 +1,95 @@
+"""Guide validation (--tr3) against pyx12's own verdict, 999s, and partial acceptance in fix."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import pyx12.params
+import pyx12.x12n_document
+from click.testing import CliRunner
+
+from mohsedi.cli.main import cli
+from mohsedi.guide.ack import acknowledge, plain_999
+from mohsedi.rules.batch import check_paths
+from mohsedi.rules.context import RuleOptions
+from mohsedi.rules.registry import all_rules
+from mohsedi.x12 import parse_segments
+from tests.conftest import SAMPLES, corpus_files, file_id
+
+FILES = sorted(SAMPLES.glob("*.837")) + corpus_files("837p")
+
+
+def pyx12_valid(path: Path) -> bool:
+    logging.getLogger("pyx12").setLevel(logging.CRITICAL)
+    return bool(pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None))
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+def test_tr3_agrees_with_pyx12(path: Path) -> None:
+    [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
+    guide = [f for f in report.findings if f.rule.startswith("TR3") or f.rule == "X12001"]
+    assert (not guide) == pyx12_valid(path), [f.message for f in guide]
+
+
+def test_tr3_findings_name_segment_loop_and_code(tmp_path: Path) -> None:
+    text = (SAMPLES / "01-mohs-clean.837").read_text().replace("DMG*D8*19480312", "DMG*D8*1948031X", 1)
+    path = tmp_path / "bad.837"
+    path.write_text(text)
+    [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
+    [finding] = [f for f in report.findings if f.rule == "TR3002"]
+    assert "DMG02" in finding.message and "/2010BA/DMG" in finding.message and "error 8" in finding.message
+    assert finding.segment is not None and finding.claim is None  # the subscriber loop, before any claim
+    assert not [f for f in check_paths([str(path)], all_rules(), RuleOptions())[0].findings if f.rule == "TR3002"]
+
+
+def test_ack_writes_pyx12s_999(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["ack", str(SAMPLES / "10-mohs-coding-errors.837"), "-o", str(tmp_path)])
+    assert result.exit_code == 0 and "(pyx12)" in result.output
+    ack = (tmp_path / "10-mohs-coding-errors.837.999").read_text()
+    ids = [s.id for s in parse_segments(ack)]
+    assert ids[:4] == ["ISA", "GS", "ST", "AK1"] and "AK9" in ids and ids[-1] == "IEA"
+    assert "IK5*A" in ack
+
+
+def test_ack_falls_back_when_pyx12_cannot_write_one() -> None:
+    # An 835 with ST03 makes pyx12 fail inside its 999 writer (a KeyError it logs and swallows).
+    text = (SAMPLES / "01-mohs-paid.835").read_text().replace("ST*835*0001~", "ST*835*0001*005010X221A1~", 1)
+    ack, writer = acknowledge(text)
+    assert writer == "mohsedi"
+    ids = [s.id for s in parse_segments(ack)]
+    assert ids == ["ISA", "GS", "ST", "AK1", "AK2", "IK5", "AK9", "SE", "GE", "IEA"]
+    assert "AK9*A*1*1*1" in ack
+
+
+def test_plain_999_rejects_unreadable_sets() -> None:
+    text = (SAMPLES / "01-mohs-clean.837").read_text()
+    broken = text.replace("\nSE*", "\nXX*", 1)  # the set never ends
+    ack = plain_999(broken)
+    assert "IK5*R*5" in ack and "AK9*R*1*1*0" in ack
+
+
+def two_sets_one_broken() -> str:
+    text = (SAMPLES / "11-same-day-errors.837").read_text()
+    start, end = text.index("ST*"), text.index("GE*")
+    body = text[start:end]
+    broken = body.replace("ST*837*0001", "ST*837*0002").replace("HL*1**20*1", "ZZZ*1~HL*1**20*1", 1)
+    return text[:start] + body + broken.replace("*0001~\n", "*0002~\n") + text[end:].replace("GE*1*", "GE*2*", 1)
+
+
+def test_fixed_file_never_carries_a_set_that_failed(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.837"
+    path.write_text(two_sets_one_broken())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["fix", str(path), "-o", str(out), "--unsafe-fixes", "--format", "json"])
+    assert result.exit_code == 2  # part of the input could not be read
+    data = json.loads(result.output[result.output.index("{") :])
+    entry = data["files"][0]
+    assert entry["errors"] and "ZZZ" in entry["errors"][0]
+    assert any("left out of the fixed file" in n for n in entry["notices"])
+    fixed = (out / "mixed.837").read_text()
+    assert fixed.count("ST*837*") == 1 and "ZZZ" not in fixed and "GE*1*" in fixed
+    assert pyx12.x12n_document.x12n_document(pyx12.params.params(), io.StringIO(fixed), None, None)
