@@ -131,14 +131,14 @@ def subscriber_segments(hl: int, patient: str) -> list[str]:
 def wrap(claims: list[dict[str, Any]], envelope: dict[str, str] | None = None) -> str:
     """A whole 837P file around the claims: one HL 22 per claim, one patient unless told.
 
-    ``envelope`` may override se01, ge01 or iea01 to seed count errors.
+    ``envelope`` may override se01, se02, ge01 or iea01 to seed envelope errors.
     """
     envelope = envelope or {}
     body: list[str] = list(HEADER)
     for i, claim in enumerate(claims, start=1):
         body += subscriber_segments(i + 1, claim.get("patient", "A"))
         body += claim_segments(claim, f"C{i}")
-    body.append(f"SE*{envelope.get('se01', len(body) + 1)}*0001")
+    body.append(f"SE*{envelope.get('se01', len(body) + 1)}*{envelope.get('se02', '0001')}")
     isa = "ISA*00*          *00*          *ZZ*CASESUB        *ZZ*CASEREC        *261008*1200*^*00501*000000001*0*T*:"
     envelope = [
         isa,
