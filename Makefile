@@ -20,8 +20,8 @@ install: $(VENV)/.installed
 # The main job on the bundled samples: check, fix, ingest the remits, report denials.
 demo: install
 	mkdir -p $(OUT)
-	$(MOHSEDI) check samples/*.837 --db $(DB) --fail-on never
-	$(MOHSEDI) fix samples/*.837 -o $(OUT)/fixed --db $(DB) --fail-on never
+	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --db $(DB) --fail-on never
+	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --db $(DB) --fail-on never
 	$(MOHSEDI) ingest samples/*.835 --db $(DB)
 	$(MOHSEDI) report denials --db $(DB)
 
