@@ -37,6 +37,11 @@ class Release:
         return date.fromordinal(date(year, month, 1).toordinal() - 1)
 
 
+def in_force(effective: date, deletion: date | None, day: date) -> bool:
+    """An edit applies from its effective date through its deletion date (none: still in force)."""
+    return effective <= day and (deletion is None or day <= deletion)
+
+
 @dataclass(frozen=True, slots=True)
 class PtpEdit:
     column1: str
@@ -48,7 +53,7 @@ class PtpEdit:
     release: Release
 
     def in_force(self, day: date) -> bool:
-        return self.effective <= day and (self.deletion is None or day <= self.deletion)
+        return in_force(self.effective, self.deletion, day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ class MueEdit:
     deletion: date | None = None
 
     def in_force(self, day: date) -> bool:
-        return self.effective <= day and (self.deletion is None or day <= self.deletion)
+        return in_force(self.effective, self.deletion, day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,7 @@ class AddOnEdit:
     deletion: date | None = None
 
     def in_force(self, day: date) -> bool:
-        return self.effective <= day and (self.deletion is None or day <= self.deletion)
+        return in_force(self.effective, self.deletion, day)
 
 
 KINDS = ("ptp", "mue", "addon")

@@ -69,12 +69,7 @@ def denial_rows(engine: Engine, period: Period, payer: str | None = None) -> lis
         .having(amount != 0)
         .order_by(REM.c.payer_id, CP.c.patient_control_number, SP.c.line_id, A.c.carc)
     )
-    if period.since:
-        query = query.where(REM.c.payment_date >= period.since)
-    if period.until:
-        query = query.where(REM.c.payment_date <= period.until)
-    if payer:
-        query = query.where(REM.c.payer_id == payer)
+    query = _filtered(query, period, payer)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
         remarks = _remarks(conn, rows)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mohsedi.x12.segments import Segment
 
 if TYPE_CHECKING:
+    from mohsedi.claims.model import Claim, ServiceLine
     from mohsedi.rules.context import ClaimContext, DayContext, EnvelopeContext
 
 CODE_PATTERN = re.compile(r"^(X12|MOHS|NCCI|PAY|DOC|TR3)\d{3}$")
@@ -200,6 +201,20 @@ class Rule:
             related_lines=related_lines,
             segment=segment,
             data_release=data_release,
+        )
+
+    def on(self, claim: Claim, line: ServiceLine | None, message: str, **kw: Any) -> Finding:
+        """A finding on a service line (its SV1, else its LX), or on the claim when ``line`` is None."""
+        if line is None:
+            return self.finding(message, claim=claim.patient_control_number, segment=claim.clm.number, **kw)
+        anchor = line.sv1 if line.sv1 is not None else line.lx
+        return self.finding(
+            message,
+            claim=claim.patient_control_number,
+            line=line.number,
+            line_id=line.line_id,
+            segment=anchor.number,
+            **kw,
         )
 
     @property

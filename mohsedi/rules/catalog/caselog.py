@@ -29,19 +29,6 @@ def _tumors(ctx: ClaimContext) -> list[Tumor]:
     return log.for_claim(ctx.claim.patient_control_number) if log is not None else []
 
 
-def _at(this: Rule, claim: Claim, line: ServiceLine | None, message: str, **kw) -> Finding:
-    if line is None:
-        return this.finding(message, claim=claim.patient_control_number, segment=claim.clm.number, **kw)
-    return this.finding(
-        message,
-        claim=claim.patient_control_number,
-        line=line.number,
-        line_id=line.line_id,
-        segment=line.sv1.number if line.sv1 is not None else line.lx.number,
-        **kw,
-    )
-
-
 def _set_units(line: ServiceLine, units: int, why: str) -> Fix | None:
     if line.charge is None or not line.units:
         return None
@@ -80,7 +67,7 @@ def _units_rule(this: Rule, ctx: ClaimContext, code_of: dict[str, str]) -> Itera
         why = "; ".join(rows.get(code, [])) or "the case log"
         message = f"{code} is billed for {format_number(billed)} unit(s); the case log gives {want} ({why})"
         fix = _set_units(lines[0], want, why) if len(lines) == 1 and want >= 1 else None
-        yield _at(this, claim, lines[0] if lines else None, message, fix=fix, safety=None if fix else FixSafety.MANUAL)
+        yield this.on(claim, lines[0] if lines else None, message, fix=fix, safety=None if fix else FixSafety.MANUAL)
 
 
 @rule(
@@ -170,16 +157,14 @@ def tumor_without_first_stage(this: Rule, ctx: ClaimContext) -> Iterator[Finding
         return
     _, lonely, extra = _match(claim, tumors)
     for tumor in lonely:
-        yield _at(
-            this,
+        yield this.on(
             claim,
             None,
             f"tumor {tumor.tumor} ({tumor.site}, {tumor.diagnosis}, case log "
             f"{tumor.lines}) has no first-stage line pointing to its diagnosis",
         )
     for line in extra:
-        yield _at(
-            this,
+        yield this.on(
             claim,
             line,
             f"{line.procedure} points to {', '.join(line.diagnoses) or 'no diagnosis'}, "
@@ -220,8 +205,7 @@ def site_against_code_family(this: Rule, ctx: ClaimContext) -> Iterator[Finding]
         target = vocab.FIRST_STAGE_OF_FAMILY[tumor.family]
         why = f"tumor {tumor.tumor}, site {tumor.site}, case log {tumor.lines}"
         reason = "deep structures" if tumor.family == "head" and FAMILY_OF_SITE[tumor.site] == "trunk" else tumor.site
-        yield _at(
-            this,
+        yield this.on(
             claim,
             line,
             f"{line.procedure} is the {billed} family but the case log puts tumor {tumor.tumor} on the "
@@ -260,9 +244,7 @@ def special_stain_against_log(this: Rule, ctx: ClaimContext) -> Iterator[Finding
         own = [t for t in tumors if t.diagnosis in line.diagnoses] or tumors
         if not any(t.non_routine_stains for t in own):
             names = ", ".join(t.tumor for t in own)
-            yield _at(
-                this, claim, line, f"88314 billed but the case log shows only routine stains for tumor(s) {names}"
-            )
+            yield this.on(claim, line, f"88314 billed but the case log shows only routine stains for tumor(s) {names}")
 
 
 @rule(
@@ -291,8 +273,7 @@ def map_or_margins_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         for stage in tumor.stages:
             missing = [what for what, ok in (("map", stage.map), ("margin result", bool(stage.margins))) if not ok]
             if missing:
-                yield _at(
-                    this,
+                yield this.on(
                     claim,
                     matched.get(i),
                     f"tumor {tumor.tumor} stage {stage.stage} (case log line {stage.line}) has no "

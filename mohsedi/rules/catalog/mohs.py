@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 
-from mohsedi.claims.model import Claim, ServiceLine
+from mohsedi.claims.model import ServiceLine
 from mohsedi.codes import mohs as vocab
 from mohsedi.rules.base import (
     Docs,
@@ -25,7 +25,7 @@ from mohsedi.rules.base import (
     Severity,
     Source,
 )
-from mohsedi.rules.context import ClaimContext, DayContext, DayLine
+from mohsedi.rules.context import ClaimContext, DayContext
 from mohsedi.rules.edits import (
     format_number,
     insert_segment,
@@ -49,21 +49,6 @@ PROBABLE = Source(
     "Industry consensus, not confirmed in a primary source (mohs-rules.md, marked [P])", "mohs-rules.md", False
 )
 ICD10 = Source("ICD-10-CM C44/C43/D03/D04 site axes; CPT site groups (mohs-rules.md section 1)", "ICD-10-CM, CPT", True)
-
-
-def _finding_on(this: Rule, dl: DayLine, message: str, **kw) -> Finding:
-    return this.finding(
-        message,
-        claim=dl.claim.patient_control_number,
-        line=dl.line.number,
-        line_id=dl.line.line_id,
-        segment=dl.line.sv1.number if dl.line.sv1 is not None else dl.line.lx.number,
-        **kw,
-    )
-
-
-def _on_line(this: Rule, claim: Claim, line: ServiceLine, message: str, **kw) -> Finding:
-    return _finding_on(this, DayLine(claim, line), message, **kw)
 
 
 def _lacks(line: ServiceLine, modifiers: frozenset[str] | set[str]) -> bool:
@@ -107,7 +92,7 @@ def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         else:
             missing = not (codes & vocab.FIRST_STAGE_CODES)  # other-family primary: MOHS002
         if missing:
-            yield _finding_on(this, dl, f"{code} has no first-stage Mohs code (17311/17313) on {ctx.day}")
+            yield this.on(dl.claim, dl.line, f"{code} has no first-stage Mohs code (17311/17313) on {ctx.day}")
 
 
 @rule(
@@ -141,9 +126,9 @@ def add_on_wrong_family(this: Rule, ctx: DayContext) -> Iterator[Finding]:
             continue  # no primary at all: MOHS001
         family = vocab.SITE_FAMILY[next(iter(others))]
         target = vocab.ADDITIONAL_STAGE_OF_FAMILY[family]
-        yield _finding_on(
-            this,
-            dl,
+        yield this.on(
+            dl.claim,
+            dl.line,
             f"{code} is billed with {', '.join(sorted(others))} only; its primary is {own_primary}",
             fix=Fix(f"recode {code} to {target}", (with_procedure(dl.line, code=target),)),
         )
@@ -174,8 +159,7 @@ def first_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if line.procedure not in vocab.FIRST_STAGE_CODES or line.units is None or line.units <= 1:
             continue
         fix = _split_line(line) if line.units == int(line.units) and line.charge is not None else None
-        yield _on_line(
-            this,
+        yield this.on(
             claim,
             line,
             f"{line.procedure} has {format_number(line.units)} units; one line per tumor",
@@ -243,9 +227,9 @@ def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding
     for dl in firsts[1:]:
         if _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
             modifier = ctx.options.modifier_for(dl.claim.payer_id)
-            yield _finding_on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{dl.line.procedure} is a second first stage on {ctx.day} without 59/XS",
                 fix=_add_modifier(dl.line, modifier),
             )
@@ -280,8 +264,7 @@ def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
             continue
         if line.diagnoses and vocab.is_head_neck_genital(line.diagnoses[0]):
             target = "17311" if line.procedure == "17313" else "17312"
-            yield _on_line(
-                this,
+            yield this.on(
                 claim,
                 line,
                 f"{line.procedure} points to {line.diagnoses[0]}, a head/neck/genital site: use {target}",
@@ -312,8 +295,7 @@ def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
     for line in claim.lines:
         head_code = line.procedure in (vocab.HEAD_FIRST_STAGE, vocab.HEAD_ADDITIONAL_STAGE)
         if head_code and line.diagnoses and vocab.is_trunk(line.diagnoses[0]):
-            yield _on_line(
-                this,
+            yield this.on(
                 claim,
                 line,
                 f"{line.procedure} points to {line.diagnoses[0]} (trunk): valid only with deep structures documented",
@@ -345,8 +327,7 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if line.diagnoses and line.diagnoses[0] in logged:
             continue  # the case log gives the site: DOC004 compares it with the code
         if line.procedure in vocab.FIRST_STAGE_CODES and line.diagnoses and vocab.is_limb(line.diagnoses[0]):
-            yield _on_line(
-                this,
+            yield this.on(
                 claim,
                 line,
                 f"{line.procedure} on {line.diagnoses[0]}: hand/foot (17311) or arm/leg (17313) "
@@ -377,7 +358,7 @@ def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Findin
     for line in claim.lines:
         if line.procedure in vocab.MOHS_CODES and not any(vocab.is_mohs_covered_diagnosis(dx) for dx in line.diagnoses):
             pointed = ", ".join(line.diagnoses) or "no diagnosis"
-            yield _on_line(this, claim, line, f"{line.procedure} points to {pointed}: not a covered skin malignancy")
+            yield this.on(claim, line, f"{line.procedure} points to {pointed}: not a covered skin malignancy")
 
 
 # ---------------------------------------------------------------- same-day services
@@ -407,7 +388,7 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         return
     for dl in ctx.lines:
         if vocab.is_surgical_pathology(dl.line.procedure) and _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
-            yield _finding_on(this, dl, f"{dl.line.procedure} on a Mohs date: Mohs pathology is included")
+            yield this.on(dl.claim, dl.line, f"{dl.line.procedure} on a Mohs date: Mohs pathology is included")
 
 
 @rule(
@@ -442,15 +423,15 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         if stained:
             t = stained[0]
             why = f"tumor {t.tumor}: {', '.join(t.non_routine_stains)}, case log {t.lines}"
-            yield _finding_on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"88314 on a Mohs date without 59; the case log names a non-routine stain ({why})",
                 fix=Fix(f"append modifier 59 ({why})", _add_modifier(dl.line, "59").edits, justification=why),
             )
         else:
-            yield _finding_on(
-                this, dl, "88314 on a Mohs date needs 59 and a non-routine stain", safety=FixSafety.MANUAL
+            yield this.on(
+                dl.claim, dl.line, "88314 on a Mohs date needs 59 and a non-routine stain", safety=FixSafety.MANUAL
             )
 
 
@@ -484,9 +465,9 @@ def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         same = bool(set(dl.line.diagnoses) & mohs_dx)
         modifier = "59" if same else ctx.options.modifier_for(dl.claim.payer_id)
         why = "the same diagnosis as the Mohs line" if same else "a different lesion"
-        yield _finding_on(
-            this,
-            dl,
+        yield this.on(
+            dl.claim,
+            dl.line,
             f"{dl.line.procedure} on a Mohs date without 59/XS ({why})",
             fix=_add_modifier(dl.line, modifier),
         )
@@ -520,16 +501,16 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         if not vocab.is_malignant_excision(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
             continue
         if set(dl.line.diagnoses) & mohs_dx:
-            yield _finding_on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{dl.line.procedure} and Mohs on one diagnosis: bill one or the other",
                 safety=FixSafety.MANUAL,
             )
         else:
-            yield _finding_on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{dl.line.procedure} on a Mohs date without XS (a different lesion)",
                 fix=_add_modifier(dl.line, ctx.options.modifier_for(dl.claim.payer_id)),
             )
@@ -565,16 +546,16 @@ def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
             mods = [m for m in line.modifiers if m != "59"]
             if "25" not in mods:
                 mods.append("25")
-            yield _finding_on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{line.procedure} carries 59, never valid on an E/M: use 25",
                 fix=Fix("replace 59 with 25", (with_procedure(line, modifiers=mods),)),
             )
         elif "25" not in line.modifiers:
-            yield _finding_on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{line.procedure} on a Mohs date without 25",
                 safety=FixSafety.MANUAL,
             )
@@ -604,8 +585,7 @@ def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     for line in claim.lines:
         if "59" in line.modifiers and set(line.modifiers) & vocab.X_MODIFIERS:
             mods = [m for m in line.modifiers if m != "59"]
-            yield _on_line(
-                this,
+            yield this.on(
                 claim,
                 line,
                 f"{line.procedure} carries 59 and {'/'.join(sorted(set(line.modifiers) & vocab.X_MODIFIERS))}",
@@ -647,9 +627,9 @@ def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding
         ):
             continue
         mods = [m for m in line.modifiers if m not in vocab.DISTINCT_MODIFIERS]
-        yield _finding_on(
-            this,
-            dl,
+        yield this.on(
+            dl.claim,
+            dl.line,
             f"{line.procedure} carries {'/'.join(m for m in line.modifiers if m in vocab.DISTINCT_MODIFIERS)} "
             "but no NCCI edit pairs it with the day's codes",
             fix=Fix("remove the distinct-procedure modifier", (with_procedure(line, modifiers=mods),)),
@@ -679,7 +659,7 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if line.procedure in vocab.DELETED_MOHS_CODES and (
             line.date_from is None or line.date_from >= vocab.DELETED_MOHS_ON
         ):
-            yield _on_line(this, claim, line, f"{line.procedure} was deleted on 2007-01-01: use 17311-17315")
+            yield this.on(claim, line, f"{line.procedure} was deleted on 2007-01-01: use 17311-17315")
 
 
 @rule(
@@ -741,8 +721,7 @@ def fifty_one_on_add_on(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
     for line in claim.lines:
         if line.procedure in vocab.ADD_ON_CODES and "51" in line.modifiers:
-            yield _on_line(
-                this,
+            yield this.on(
                 claim,
                 line,
                 f"{line.procedure} is an add-on: modifier 51 does not apply",

@@ -21,17 +21,6 @@ MUE = Source("CMS NCCI practitioner MUE table (quarterly release in force on the
 AOC = Source("CMS NCCI add-on code edits; Mohs add-ons from CPT (mohs-rules.md section 1)", "CMS NCCI AOC", True)
 
 
-def _on(this: Rule, dl: DayLine, message: str, **kw) -> Finding:
-    return this.finding(
-        message,
-        claim=dl.claim.patient_control_number,
-        line=dl.line.number,
-        line_id=dl.line.line_id,
-        segment=dl.line.sv1.number if dl.line.sv1 is not None else dl.line.lx.number,
-        **kw,
-    )
-
-
 def _ncci_modifier(dl: DayLine) -> bool:
     return any(m.strip().upper() in vocab.NCCI_ASSOCIATED_MODIFIERS for m in dl.line.modifiers)
 
@@ -67,9 +56,9 @@ def ptp_pair_without_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         if _ncci_modifier(first) or _ncci_modifier(second) or id(second.line) in seen:
             continue
         seen.add(id(second.line))
-        yield _on(
-            this,
-            second,
+        yield this.on(
+            second.claim,
+            second.line,
             f"{edit.column2} is bundled into {edit.column1} on {ctx.day} (PTP, modifier indicator 1; "
             f"{edit.rationale}) and neither line has an NCCI-associated modifier",
             related_lines=(first.line.number or 0,),
@@ -99,9 +88,9 @@ def ptp_pair_never_bypassable(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         if id(second.line) in seen:
             continue
         seen.add(id(second.line))
-        yield _on(
-            this,
-            second,
+        yield this.on(
+            second.claim,
+            second.line,
             f"{edit.column2} is never payable with {edit.column1} (PTP, modifier indicator 0; {edit.rationale})",
             related_lines=(first.line.number or 0,),
             data_release=str(edit.release),
@@ -140,9 +129,9 @@ def mue_exceeded(this: Rule, ctx: DayContext) -> Iterator[Finding]:
             continue
         if edit.mai == "1":
             if units > edit.units:
-                yield _on(
-                    this,
-                    dl,
+                yield this.on(
+                    dl.claim,
+                    dl.line,
                     f"{code} has {units.normalize():f} units on one line; the MUE is {edit.units} per line",
                     data_release=str(edit.release),
                 )
@@ -150,9 +139,9 @@ def mue_exceeded(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         running[code] = running.get(code, Decimal(0)) + units
         if running[code] > edit.units and code not in reported:
             reported.add(code)
-            yield _on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{code} reaches {running[code].normalize():f} units on {ctx.day} for this patient and "
                 f"provider; the MUE is {edit.units} per date (MAI {edit.mai})",
                 data_release=str(edit.release),
@@ -185,9 +174,9 @@ def add_on_without_eligible_primary(this: Rule, ctx: DayContext) -> Iterator[Fin
             continue
         listed = {e.primary for e in edits if e.edit_type in ("1", "3")}
         if listed and not codes & listed:
-            yield _on(
-                this,
-                dl,
+            yield this.on(
+                dl.claim,
+                dl.line,
                 f"{dl.line.procedure} is an add-on; none of its primaries ({', '.join(sorted(listed)[:6])}) "
                 f"is billed on {ctx.day}",
                 data_release=str(edits[0].release),
