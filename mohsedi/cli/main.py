@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from mohsedi import __version__
 from mohsedi.cli.render import (
@@ -491,7 +492,7 @@ def ingest(files, db_url, fmt, quiet):
     tick, bar = progress_callback(paths)
     try:
         reports = run_ingest(paths, store_url(db_url), progress=tick)
-    except StoreError as exc:
+    except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
         if bar is not None:

@@ -114,6 +114,9 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
             link_claim_payments(conn, claim_payment_ids)
     except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept
         return IngestReport(path, error=exc.located(path))
+    except sa.exc.IntegrityError as exc:  # e.g. one payer and TRN twice in the file: nothing is kept
+        problem = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        return IngestReport(path, error=X12Error(f"the store refused the file: {problem}", source=path))
     return report
 
 

@@ -184,3 +184,19 @@ def test_undecodable_bytes_are_stored_without_failing(store_url: str, tmp_path: 
         pcns = [r[0] for r in conn.execute(sa.select(m.Claim.patient_control_number))]
     engine.dispose()
     assert "MOHS-\ufffd0001" in pcns
+
+
+def test_a_repeated_payer_and_trace_number_is_refused_cleanly(store_url: str, tmp_path: Path) -> None:
+    text = (SAMPLES / "01-mohs-paid.835").read_text()
+    start, end = text.index("ST*"), text.index("GE*")
+    body = text[start:end]
+    twice = text[:start] + body + body.replace("ST*835*0001", "ST*835*0002").replace("SE*", "SE*", 1)
+    twice = twice.replace("GE*1*", "GE*2*", 1)
+    path = tmp_path / "twice.835"
+    path.write_text(twice)
+    [report] = run_ingest([str(path)], store_url)
+    assert report.error is not None and "twice.835" in report.error.describe()
+    engine = open_store(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(m.Remittance)).scalar() == 0
+    engine.dispose()
