@@ -79,7 +79,7 @@ ROLE_BY_STEP = {
 ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualifier
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
 _ROLES: dict[int, int] = {}
-PAD8 = ("",) * 8
+PAD8 = [""] * 8
 EMPTY8 = PAD8
 
 

@@ -276,7 +276,7 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if seg.id != "HI":
             continue
         changed = tuple(e.strip().upper() for e in seg.elements)
-        if changed != seg.elements:
+        if list(changed) != seg.elements:
             yield this.finding(
                 "diagnosis codes in HI are not trimmed upper case",
                 claim=claim.patient_control_number,
