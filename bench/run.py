@@ -16,7 +16,6 @@ import json
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -265,26 +264,6 @@ def main() -> None:
     ratio(checkfix, pyx837r, "speed-up over pyx12's reader, 837P check + fix")
     if floor and ours837:
         print(f"parse cost over the raw split floor: {floor['rate'] / ours837['rate']:.1f}x")
-    # Paired runs: ours and pyx12 one right after the other on the quarter-size file, three
-    # times. The machine's speed drifts over minutes; pairs close in time give steadier ratios.
-    print(f"\npaired runs on the quarter-size 837P ({n_small:,} segments): mohsedi, then pyx12, three times")
-    parse_ratios, fix_ratios = [], []
-    for _ in range(3):
-        ours_parse = run_phase("ours-837", small837)
-        ours_fix = run_phase("check-fix", small837)
-        theirs = run_phase("pyx12-837", small837)
-        if ours_parse and ours_fix and theirs:
-            parse_ratios.append(theirs["cpu"] / ours_parse["cpu"])
-            fix_ratios.append(theirs["cpu"] / ours_fix["cpu"])
-    if parse_ratios:
-        print(
-            f"  parse to loop objects: {', '.join(f'{r:.1f}x' for r in parse_ratios)} "
-            f"(median {statistics.median(parse_ratios):.1f}x)"
-        )
-        print(
-            f"  check + fix:           {', '.join(f'{r:.1f}x' for r in fix_ratios)} "
-            f"(median {statistics.median(fix_ratios):.1f}x)"
-        )
     if quarter and ours837:
         print(
             f"peak memory, full vs quarter-size file: {ours837['peak_mb']:.1f} MB vs "
