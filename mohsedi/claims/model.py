@@ -89,9 +89,6 @@ class ServiceLine:
     def service_date(self) -> date | None:
         return self.date_from
 
-    def has_modifier(self, *codes: str) -> bool:
-        return any(m in codes for m in self.modifiers)
-
 
 @dataclass(slots=True)
 class Claim:
@@ -131,8 +128,3 @@ class Claim:
     @property
     def service_dates(self) -> list[date]:
         return sorted({ln.date_from for ln in self.lines if ln.date_from is not None})
-
-    def diagnosis_code(self, pointer: int) -> str | None:
-        if 1 <= pointer <= len(self.diagnoses):
-            return self.diagnoses[pointer - 1].code
-        return None

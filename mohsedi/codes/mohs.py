@@ -34,10 +34,6 @@ DELETED_MOHS_CODES = frozenset(str(c) for c in range(17304, 17311))
 DELETED_MOHS_ON = date(2007, 1, 1)
 
 
-def in_range(code: str, low: int, high: int) -> bool:
-    return code.isdigit() and len(code) == 5 and low <= int(code) <= high
-
-
 def codes_between(*ranges: tuple[int, int]) -> frozenset[str]:
     return frozenset(str(c) for low, high in ranges for c in range(low, high + 1))
 

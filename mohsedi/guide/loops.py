@@ -6,21 +6,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from mohsedi.guide.compile import CHAINS
-from mohsedi.x12.segments import Segment
 
 
 def loop_chain(node: int) -> tuple[str, ...]:
     """Loop ids from the ST loop down to the segment's own loop: ('2000A', '2000B', '2300', '2400')."""
     return CHAINS[node] if node >= 0 else ()
-
-
-def in_loop(seg: Segment, loop_id: str) -> bool:
-    return loop_id in loop_chain(seg.node)
-
-
-def innermost_loop(seg: Segment) -> str:
-    chain = loop_chain(seg.node)
-    return chain[-1] if chain else ""
 
 
 def to_decimal(value: str) -> Decimal | None:

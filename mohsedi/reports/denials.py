@@ -119,25 +119,6 @@ def _remarks(conn, rows) -> dict[tuple[str, int], list[str]]:
     return out
 
 
-def denial_report(engine: Engine, period: Period, payer: str | None = None) -> dict[str, Any]:
-    """The contract's JSON: the period, every denial, and denials by rule with money at stake."""
-    denials = denial_rows(engine, period, payer)
-    by_rule: dict[str | None, dict[str, Any]] = {}
-    for d in denials:
-        entry = by_rule.setdefault(d["rule"], {"rule": d["rule"], "count": 0, "amount": Decimal("0")})
-        entry["count"] += 1
-        entry["amount"] += Decimal(d["amount"])
-    ranked = sorted(by_rule.values(), key=lambda e: (-e["amount"], e["rule"] or "~"))
-    return {
-        "period": {
-            "since": period.since.isoformat() if period.since else None,
-            "until": period.until.isoformat() if period.until else None,
-        },
-        "denials": denials,
-        "by_rule": [{**e, "amount": str(e["amount"])} for e in ranked],
-    }
-
-
 # ---------------------------------------------------------------- the root-cause report
 
 # A reversal (CLP02 = 22) repeats its adjustments with negative amounts: counts net them too.
@@ -192,7 +173,6 @@ def _grouped(conn, period: Period, payer: str | None, *keys: sa.ColumnElement, w
 def root_cause_report(engine: Engine, period: Period, payer: str | None = None) -> dict[str, Any]:
     """The weekly manager's report: totals, denials by rule, payer, code, reason, week; the queue
     of unexplained denials; rules that fired and were sent anyway; fixes that still denied."""
-    base = denial_report(engine, period, payer)
     with engine.connect() as conn:
         totals_query = _filtered(
             sa.select(
@@ -228,7 +208,11 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
             for r in conn.execute(rarc_query)
         ]
         report = {
-            **base,
+            "period": {
+                "since": period.since.isoformat() if period.since else None,
+                "until": period.until.isoformat() if period.until else None,
+            },
+            "denials": denial_rows(engine, period, payer),
             "totals": {
                 "claims": claims,
                 "billed": _money(billed),

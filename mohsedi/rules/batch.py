@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mohsedi.errors import X12Error
-from mohsedi.rules.base import Finding, Rule, Severity
+from mohsedi.rules.base import Finding, Rule
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import (
     Applied,
@@ -33,10 +33,6 @@ class FileReport:
     initial_findings: list[Finding] = field(default_factory=list)  # fix: what the first check found
     notices: list[str] = field(default_factory=list)  # about the batch, not a claim (edit data age)
     document: Document | None = field(default=None, repr=False)  # as read (check) or fixed (fix)
-
-    def worst(self) -> Severity | None:
-        ranked = sorted((f.severity for f in self.findings), key=lambda s: s.rank, reverse=True)
-        return ranked[0] if ranked else None
 
 
 def data_notices(doc: Document, options: RuleOptions) -> list[str]:

@@ -32,7 +32,7 @@ from mohsedi.rules.base import (
     SetElements,
 )
 from mohsedi.rules.context import ClaimContext, DayContext, DayLine, EnvelopeContext, RuleOptions
-from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
+from mohsedi.x12.envelope import Envelope
 from mohsedi.x12.segments import Segment, emit, read_chunks
 
 MAX_PASSES = 8
@@ -415,8 +415,6 @@ __all__ = [
     "Document",
     "FixOutcome",
     "Located",
-    "TransactionSet",
-    "Unit",
     "check_documents",
     "fix_documents",
     "load_document",

@@ -73,13 +73,6 @@ class Segment:
         self.elements = trimmed
         self.id = trimmed[0]
 
-    def set_element(self, index: int, value: str) -> None:
-        elements = list(self.elements)
-        while len(elements) <= index:
-            elements.append("")
-        elements[index] = value
-        self.set_elements(elements)
-
     def emit(self) -> str:
         return self.lead + self.text + self.trailer
 
