@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from mohsedi.reports.audit import audit
 from mohsedi.reports.denials import Period, root_cause_report
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
+from mohsedi.rules.stream import stream_paths
 from mohsedi.runtime import paused_gc
 from mohsedi.store.db import default_url, existing_store, open_store
 from mohsedi.store.editdata import load_edit_data
@@ -41,10 +43,16 @@ def run_check(
     options: RuleOptions,
     *,
     db_url: str | None = None,
+    jobs: int = 1,
     progress: Progress = None,
 ) -> list[FileReport]:
+    """Findings per file. Streams one transaction set at a time over ``jobs`` processes, unless
+    the batch is recorded in a store or validated by pyx12 (both need each file whole)."""
+    options = with_edit_data(options, db_url)
+    if not db_url and not options.tr3:
+        return stream_paths(paths, rules, options, jobs=jobs, progress=progress)
     with paused_gc():
-        reports = check_paths(paths, rules, with_edit_data(options, db_url), progress=progress)
+        reports = check_paths(paths, rules, options, progress=progress)
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
@@ -60,17 +68,30 @@ def run_fix(
     unsafe: bool = False,
     db_url: str | None = None,
     keep_original: bool = False,
+    targets: dict[str, Path] | None = None,
+    write_unchanged: bool = True,
+    jobs: int = 1,
     progress: Progress = None,
 ) -> list[FileReport]:
-    with paused_gc():
-        reports = fix_paths(
+    """Fix each file. With ``targets``, fixed files are streamed to them (``write_unchanged``
+    False leaves a target alone when nothing changed) and reports carry no text; otherwise, or
+    when a store, pyx12 validation or the text as read (a diff) is wanted, each report carries
+    its fixed text for the caller to write."""
+    options = with_edit_data(options, db_url)
+    if targets is not None and not db_url and not options.tr3 and not keep_original:
+        return stream_paths(
             paths,
             rules,
-            with_edit_data(options, db_url),
+            options,
+            fixing=True,
             unsafe=unsafe,
-            keep_original=keep_original,
+            targets=targets,
+            write_unchanged=write_unchanged,
+            jobs=jobs,
             progress=progress,
         )
+    with paused_gc():
+        reports = fix_paths(paths, rules, options, unsafe=unsafe, keep_original=keep_original, progress=progress)
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]

@@ -116,6 +116,16 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
             help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else "
             "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db).",
         ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=0),
+            default=1,
+            show_default=True,
+            callback=lambda _ctx, _param, value: value or os.cpu_count() or 1,
+            help="Processes to spread files and transaction sets over (0: one per CPU). The "
+            "output is the same for any number.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron)."),
     ]
     for option in reversed(options):
@@ -229,6 +239,7 @@ def check(
     today,
     tr3,
     db_url,
+    jobs,
     quiet,
 ):
     """Check 837P files against the rule catalog; change nothing.
@@ -238,13 +249,17 @@ def check(
       mohsedi check samples/*.837
       mohsedi check claims.837 --format json -o findings.json
       mohsedi check claims.837 --select MOHS --ignore MOHS007 --fail-on warning
+      mohsedi check big-batch.837 --jobs 2
+
+    Files are read one transaction set at a time, so a file of any size fits in memory
+    (not with --db or --tr3, which need each file whole).
     """
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     paths = list(files)
     tick, bar = progress_callback(paths)
     try:
-        reports = run_check(paths, rules, options, db_url=configured_store(db_url), progress=tick)
+        reports = run_check(paths, rules, options, db_url=configured_store(db_url), jobs=jobs, progress=tick)
     except StoreError as exc:
         store_failure(exc)
     finally:
@@ -285,6 +300,7 @@ def fix(
     today,
     tr3,
     db_url,
+    jobs,
     quiet,
 ):
     """Check 837P files, apply fixes, write the fixed files (with --tr3, the output is validated).
@@ -321,6 +337,9 @@ def fix(
             unsafe=unsafe_fixes,
             db_url=configured_store(db_url),
             keep_original=show_diff,
+            targets={path: Path(target) for path, target in targets.items()},
+            write_unchanged=not in_place,
+            jobs=jobs,
             progress=tick,
         )
     except StoreError as exc:
@@ -330,7 +349,7 @@ def fix(
             bar.__exit__(None, None, None)
     for report in reports:
         if report.fixed is None:
-            continue
+            continue  # unreadable, or already streamed to its target
         target = targets[report.path]
         if report.applied or report.quarantined or not in_place:  # in place, untouched files stay as they are
             atomic_write(target, encode(report.fixed))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
+from mohsedi.claims.model import Claim
 from mohsedi.errors import X12Error
 from mohsedi.rules.base import Finding, Rule
 from mohsedi.rules.context import RuleOptions
@@ -35,20 +37,32 @@ class FileReport:
     document: Document | None = field(default=None, repr=False)  # as read (check) or fixed (fix)
 
 
-def data_notices(doc: Document, options: RuleOptions) -> list[str]:
+def late_dates(claims: Iterable[Claim], options: RuleOptions) -> set[date]:
+    """Dates of service after the end of the newest NCCI release loaded."""
+    newest = options.edit_data().newest()
+    if newest is None:
+        return set()
+    covered_until = newest.covers_until
+    return {d for c in claims for d in c.service_dates if d > covered_until}
+
+
+def late_data_notices(late: set[date], options: RuleOptions) -> list[str]:
     """Say when claims are dated after the newest NCCI release loaded (they are judged by it)."""
     newest = options.edit_data().newest()
-    if newest is None or doc.error is not None:
+    if newest is None or not late:
         return []
-    covered_until = newest.covers_until
-    late = sorted({d for c in doc.claims() for d in c.service_dates if d > covered_until})
-    if not late:
-        return []
+    first, last = min(late), max(late)
     return [
-        f"{len(late)} date(s) of service from {late[0]} to {late[-1]} are after {covered_until}, the end of "
+        f"{len(late)} date(s) of service from {first} to {last} are after {newest.covers_until}, the end of "
         f"the newest NCCI release loaded ({newest}); they were judged by it. Import the current quarter "
         "with `mohsedi data import`."
     ]
+
+
+def data_notices(doc: Document, options: RuleOptions) -> list[str]:
+    if doc.error is not None:
+        return []
+    return late_data_notices(late_dates(doc.claims(), options), options)
 
 
 def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileReport]:
@@ -61,7 +75,7 @@ def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileRepo
             FileReport(
                 path=doc.source,
                 claims=len(doc.claims()),
-                findings=sorted(by_source.get(doc.source, []), key=_finding_order),
+                findings=sorted(by_source.get(doc.source, []), key=finding_order),
                 error=doc.error,
                 quarantined=doc.quarantined(),
                 document=doc,
@@ -70,7 +84,7 @@ def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileRepo
     return reports
 
 
-def _finding_order(f: Finding) -> tuple:
+def finding_order(f: Finding) -> tuple:
     return (f.segment or 0, f.claim or "", f.line or 0, f.rule)
 
 

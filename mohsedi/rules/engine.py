@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from mohsedi.claims.model import Claim
+from mohsedi.claims.model import Claim, ServiceLine
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
@@ -96,15 +96,22 @@ class Located:
     unit: int | None  # None: find the unit by the edited segment
 
 
-def _day_groups(docs: Sequence[Document]) -> dict[tuple[str, str, date], list[tuple[DayLine, int, int]]]:
-    groups: dict[tuple[str, str, date], list[tuple[DayLine, int, int]]] = defaultdict(list)
+DayKey = tuple[str, str, date]
+
+
+def day_keys(claim: Claim) -> Iterator[tuple[DayKey, ServiceLine]]:
+    """The Mohs day each dated line belongs to: patient, rendering provider, date of service."""
+    for line in claim.lines:
+        if line.date_from is not None:
+            yield (claim.patient_key, claim.rendering_npi_for(line), line.date_from), line
+
+
+def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int]]]:
+    groups: dict[DayKey, list[tuple[DayLine, int, int]]] = defaultdict(list)
     for d, doc in enumerate(docs):
         for u, cs in doc.claim_sets:
             for claim in cs.claims:
-                for line in claim.lines:
-                    if line.date_from is None:
-                        continue
-                    key = (claim.patient_key, claim.rendering_npi_for(line), line.date_from)
+                for key, line in day_keys(claim):
                     groups[key].append((DayLine(claim, line), d, u))
     return groups
 
@@ -190,7 +197,7 @@ class FixOutcome:
     initial: list[Located] = field(default_factory=list)  # the first check, before any fix
 
 
-def _allowed(f: Finding, unsafe: bool) -> bool:
+def allowed(f: Finding, unsafe: bool) -> bool:
     if f.fix is None:
         return False
     return f.fix_safety == FixSafety.SAFE or (unsafe and f.fix_safety == FixSafety.UNSAFE)
@@ -200,7 +207,7 @@ def _edit_target(edit: Edit) -> Segment:
     return edit.anchor if isinstance(edit, InsertAfter) else edit.segment
 
 
-def _apply(segments: Sequence[Segment], edits: Iterable[Edit]) -> list[Segment]:
+def apply_edits(segments: Sequence[Segment], edits: Iterable[Edit]) -> list[Segment]:
     """New segment list with the edits applied; edited segments are new objects, others shared."""
     replace: dict[int, SetElements] = {}
     deleted: set[int] = set()
@@ -247,16 +254,16 @@ def _apply_to_unit(doc: Document, u: int, findings: list[Finding], outcome: FixO
         for f in findings:
             for edit in f.fix.edits if f.fix else ():
                 if isinstance(edit, SetElements) and edit.segment is unit.segment:
-                    unit.segment = _apply([unit.segment], [edit])[0]
-                    outcome.applied.append(_applied(f, doc.source))
+                    unit.segment = apply_edits([unit.segment], [edit])[0]
+                    outcome.applied.append(applied_fix(f, doc.source))
                     return True
         return False
     segments = unit.transaction.segments
     edits = [e for f in findings if f.fix for e in f.fix.edits]
-    rebuilt = _rebuild(doc, u, _apply(segments, edits))
+    rebuilt = _rebuild(doc, u, apply_edits(segments, edits))
     if rebuilt is not None:
         doc.units[u] = rebuilt
-        outcome.applied.extend(_applied(f, doc.source) for f in findings)
+        outcome.applied.extend(applied_fix(f, doc.source) for f in findings)
         return True
     # Something broke the structure: keep the fixes one at a time that do not.
     changed = False
@@ -264,14 +271,13 @@ def _apply_to_unit(doc: Document, u: int, findings: list[Finding], outcome: FixO
         assert f.fix is not None
         current = doc.units[u]
         assert isinstance(current, ClaimSet)
-        candidate = _rebuild(
-            doc, u, _apply(current.transaction.segments, _retarget(f.fix.edits, segments, current.transaction.segments))
-        )
+        retargeted = _retarget(f.fix.edits, segments, current.transaction.segments)
+        candidate = _rebuild(doc, u, apply_edits(current.transaction.segments, retargeted))
         if candidate is None:
             outcome.dropped.append((f, "the edit would leave a segment with no place in the guide"))
             continue
         doc.units[u] = candidate
-        outcome.applied.append(_applied(f, doc.source))
+        outcome.applied.append(applied_fix(f, doc.source))
         changed = True
     return changed
 
@@ -296,7 +302,7 @@ def _retarget(edits: Sequence[Edit], old: Sequence[Segment], new: Sequence[Segme
     return out
 
 
-def _applied(f: Finding, source: str) -> Applied:
+def applied_fix(f: Finding, source: str) -> Applied:
     assert f.fix is not None
     return Applied(f.rule, f.claim, f.line, f.fix.description, source, f.fix.justification)
 
@@ -335,7 +341,7 @@ def fix_documents(
         everything = check_documents(docs, rules, options)
         if n == 1:
             outcome.initial = everything
-        located = [loc for loc in everything if _allowed(loc.finding, unsafe)]
+        located = [loc for loc in everything if allowed(loc.finding, unsafe)]
         if not located:
             outcome.remaining = everything if not touched else None
             break
@@ -348,6 +354,9 @@ def fix_documents(
                 per_unit[(loc.doc, u)].append(loc.finding)
         progressed = False
         for (d, u), findings in per_unit.items():
+            unit = docs[d].units[u]
+            if isinstance(unit, ClaimSet) and unit.error is not None:
+                continue  # a set that could not be read is left out of the fixed file, not fixed
             if _apply_to_unit(docs[d], u, findings, outcome):
                 signature = _signature(docs[d], u)
                 if signature not in seen[(d, u)]:
@@ -374,7 +383,7 @@ def drop_quarantined(doc: Document, envelope_rule: Rule) -> list[X12Error]:
         for edit in finding.fix.edits if finding.fix else ():
             for i, unit in enumerate(doc.units):
                 if isinstance(unit, Envelope) and isinstance(edit, SetElements) and unit.segment is edit.segment:
-                    doc.units[i] = Envelope(_apply([unit.segment], [edit])[0])
+                    doc.units[i] = Envelope(apply_edits([unit.segment], [edit])[0])
     return dropped
 
 
@@ -400,10 +409,10 @@ def _normalize(
                 if r is not None:
                     for f in r.check(r, ClaimContext(claim, options)):
                         edits.extend(f.fix.edits if f.fix else ())
-        segments = _apply(unit.transaction.segments, edits)
+        segments = apply_edits(unit.transaction.segments, edits)
         se = segments[-1]
         if se.id == "SE" and se.element(1) != str(len(segments)):
-            segments = _apply(segments, [SetElements(se, (se.id, str(len(segments)), *se.elements[2:]))])
+            segments = apply_edits(segments, [SetElements(se, (se.id, str(len(segments)), *se.elements[2:]))])
         if segments != unit.transaction.segments:
             rebuilt = _rebuild(doc, u, segments)
             if rebuilt is not None:

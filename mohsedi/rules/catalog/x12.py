@@ -84,10 +84,10 @@ def envelope_counts(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
                         segment=seg.number,
                     )
             continue
+        sets_in_group += 1  # a set held elsewhere (a streamed file's placeholder) counts too
         ts = _transaction_sets(unit)
         if ts is None:
             continue
-        sets_in_group += 1
         st, se = ts.segments[0], ts.segments[-1]
         if st.id != "ST" or se.id != "SE":
             continue

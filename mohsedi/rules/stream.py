@@ -1,0 +1,638 @@
+"""Check and fix files of any size: one transaction set in memory at a time, over N processes.
+
+Each file is cut at transaction-set boundaries into byte ranges (one per job for a big file).
+A range is read as a stream and every set in it is checked, and fixed, on its own; a fixed
+set's text goes to a spool file on disk. Two things reach across sets: a Mohs day (patient,
+rendering provider, date) can have claims in several sets or files, and REF*6R must be unique
+within a file. Every set reports digests of its days and line ids; sets that share one are
+read again together and checked (and fixed) as one batch, exactly as the held engine does.
+The envelopes (ISA, GS, GE, IEA) are kept as a skeleton with a placeholder per set, so
+GE01/IEA01 are counted and fixed as before, and each fixed file is assembled in input order:
+the output is the same for any number of jobs.
+
+Memory holds the largest transaction set (the guide recommends at most 5,000 claims in one),
+the findings, and about 12 bytes per service line for the digests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import os
+import shutil
+import tempfile
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from mohsedi.claims.model import Claim
+from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_file
+from mohsedi.errors import X12Error
+from mohsedi.files import atomic_output
+from mohsedi.guide import place_units
+from mohsedi.rules.base import Finding, Fix, Rule, Scope, SetElements
+from mohsedi.rules.batch import FileReport, finding_order, late_data_notices, late_dates
+from mohsedi.rules.context import EnvelopeContext, RuleOptions
+from mohsedi.rules.engine import (
+    Applied,
+    Document,
+    Located,
+    allowed,
+    applied_fix,
+    apply_edits,
+    check_documents,
+    day_keys,
+    fix_documents,
+)
+from mohsedi.rules.registry import get_rule
+from mohsedi.x12.envelope import Envelope, iter_units
+from mohsedi.x12.ranges import ByteRange, read_range, split_file
+from mohsedi.x12.segments import Segment, emit, encode, iter_segments
+
+NORMALIZING = ("X12001", "X12002", "X12003")
+
+
+@dataclass(slots=True)
+class SetSlot:
+    """Where a transaction set stands among the envelopes of its file."""
+
+    ordinal: int  # the set's number in the batch
+    quarantined: bool = False
+
+
+@dataclass(slots=True)
+class SetOutcome:
+    findings: list[Finding] = field(default_factory=list)  # after fixing, for fix
+    initial: list[Finding] = field(default_factory=list)  # fix: before
+    applied: list[Applied] = field(default_factory=list)
+    claims: int = 0
+    late: set[date] = field(default_factory=set)
+    error: X12Error | None = None  # quarantined
+    spool: tuple[int, int] | None = None  # fix: offset and length of the fixed text in the range's spool
+    text: bytes | None = None  # fix: the fixed text, when the set was fixed again with others
+    fixed_digests: set[int] = field(default_factory=set)  # fix: digests after fixing (new line ids)
+
+
+@dataclass
+class RangeResult:
+    skeleton: list[Envelope | SetSlot] = field(default_factory=list)  # SetSlot.ordinal: index into ``sets``
+    sets: list[SetOutcome] = field(default_factory=list)
+    segments: int = 0  # segments in the range: where the next range's numbering starts
+    chars: int = 0  # characters in the range, likewise for offsets
+    digests: array = field(default_factory=lambda: array("q"))  # days and line ids of each set
+    owners: array = field(default_factory=lambda: array("I"))  # the set (index into ``sets``) of each digest
+    spool: str | None = None
+    error: X12Error | None = None
+
+
+@dataclass(frozen=True)
+class RangeTask:
+    path: str
+    file_index: int
+    byte_range: ByteRange
+    spool: str | None  # fix: where the range's fixed sets go
+
+
+@dataclass(frozen=True)
+class Settings:
+    rules: tuple[Rule, ...]
+    options: RuleOptions
+    fixing: bool
+    unsafe: bool
+
+
+# ---------------------------------------------------------------- one range (in a worker)
+
+
+def set_digests(claims: Iterable[Claim], file_index: int) -> set[int]:
+    """Digests of the days and line ids of a set's claims. Builtin ``hash`` is stable within a
+    process and its forked workers, which is all the comparison needs; a collision only makes
+    two sets be checked together, never apart."""
+    out: set[int] = set()
+    for claim in claims:
+        for key, line in day_keys(claim):
+            out.add(hash(("day", key)))
+            if line.line_id:
+                out.add(hash(("id", file_index, line.line_id)))
+        for line in claim.lines:
+            if line.date_from is None and line.line_id:
+                out.add(hash(("id", file_index, line.line_id)))
+    return out
+
+
+def portable(f: Finding) -> Finding:
+    """The finding without its edits: they point at segments, and would keep whole sets alive."""
+    if f.fix is None or not f.fix.edits:
+        return f
+    return dataclasses.replace(f, fix=Fix(f.fix.description, (), f.fix.justification))
+
+
+def _numbered(segments: Iterator[Segment], skip: int, skip_chars: int) -> Iterator[Segment]:
+    """Segments numbered from the range's start, the context before it numbered 0 and below."""
+    if not skip and not skip_chars:
+        yield from segments
+        return
+    for seg in segments:
+        seg.number -= skip
+        seg.offset -= skip_chars
+        yield seg
+
+
+def process_range(task: RangeTask, settings: Settings) -> RangeResult:
+    result = RangeResult(spool=task.spool)
+    context_chars = len(task.byte_range.context.decode("utf-8", "surrogateescape"))
+    chars = 0
+    last = 0
+
+    def counted(chunks: Iterator[str]) -> Iterator[str]:
+        nonlocal chars
+        for chunk in chunks:
+            chars += len(chunk)
+            yield chunk
+
+    def tracked(segments: Iterator[Segment]) -> Iterator[Segment]:
+        nonlocal last
+        for seg in segments:
+            last = seg.number
+            yield seg
+
+    spool = open(task.spool, "wb") if task.spool else None  # noqa: SIM115 - closed below
+    try:
+        segments = iter_segments(counted(read_range(task.path, task.byte_range)), source=task.path)
+        numbered = tracked(_numbered(segments, task.byte_range.context_segments, context_chars))
+        units = place_units(iter_units(numbered, source=task.path), source=task.path)
+        for unit in iter_claim_sets(units):
+            if isinstance(unit, Envelope):
+                if unit.segment.number > 0:  # the context is the previous range's
+                    result.skeleton.append(unit)
+                continue
+            index = len(result.sets)
+            outcome = _process_set(unit, task, settings, spool)  # type: ignore[arg-type]
+            result.sets.append(outcome)
+            result.skeleton.append(SetSlot(index, outcome.error is not None))
+            if outcome.error is None:
+                digests = _digests_of(unit, task.file_index, outcome)  # type: ignore[arg-type]
+                result.digests.extend(digests)
+                result.owners.extend([index] * len(digests))
+    except X12Error as exc:
+        result.error = exc.located(task.path)
+    except OSError as exc:
+        result.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=task.path)
+    finally:
+        if spool is not None:
+            spool.close()
+    result.segments = last
+    result.chars = chars - context_chars
+    _restate_cut(result, task)
+    return result
+
+
+def _digests_of(cs: ClaimSet, file_index: int, outcome: SetOutcome) -> list[int]:
+    digests = set_digests(cs.claims, file_index) | outcome.fixed_digests
+    outcome.fixed_digests = set()  # not worth sending back
+    return list(digests)
+
+
+def _restate_cut(result: RangeResult, task: RangeTask) -> None:
+    """A set left open at a cut is open because the next range's ST follows: say so, as a
+    whole-file read would (the message must not depend on the number of jobs)."""
+    if task.byte_range.end is None or not result.sets or result.sets[-1].error is None:
+        return
+    error = result.sets[-1].error
+    if "the file ended first" in error.message:
+        result.sets[-1].error = X12Error(
+            error.message.replace("the file ended first", "found ST first"),
+            source=error.source,
+            segment=result.segments + 1,
+            offset=result.chars,
+            segment_id="ST",
+        )
+
+
+def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool) -> SetOutcome:
+    path = task.path
+    options = settings.options
+    doc = Document(path, [cs])
+    if cs.error is not None:
+        # Reported with what the envelope rules see in it (its SE count), never fixed: it is left out.
+        found = [portable(loc.finding) for loc in check_documents([doc], settings.rules, options)]
+        return SetOutcome(error=cs.error.located(path), findings=[] if settings.fixing else found, initial=found)
+    outcome = SetOutcome(claims=len(cs.claims), late=late_dates(cs.claims, options))
+    if not settings.fixing:
+        outcome.findings = [portable(loc.finding) for loc in check_documents([doc], settings.rules, options)]
+        return outcome
+    fixed = fix_documents(
+        [doc],
+        settings.rules,
+        options,
+        unsafe=settings.unsafe,
+        normalizing=[get_rule(code) for code in NORMALIZING],
+    )
+    remaining = fixed.remaining if fixed.remaining is not None else check_documents([doc], settings.rules, options)
+    outcome.findings = [portable(loc.finding) for loc in remaining]
+    outcome.initial = [portable(loc.finding) for loc in fixed.initial]
+    outcome.applied = fixed.applied
+    fixed_set = doc.units[0]
+    assert isinstance(fixed_set, ClaimSet)
+    if fixed.applied:  # new line ids must not clash with another set's
+        outcome.fixed_digests = set_digests(fixed_set.claims, task.file_index)
+    data = encode(emit(fixed_set.transaction.segments))
+    outcome.spool = (spool.tell(), len(data))
+    spool.write(data)
+    return outcome
+
+
+# ---------------------------------------------------------------- the batch
+
+
+_WORKER: Settings | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _WORKER
+    _WORKER = settings
+    edits = settings.options.edits
+    engine = getattr(edits, "engine", None)
+    if engine is not None:
+        engine.dispose(close=False)  # connections opened before the fork stay the parent's
+
+
+def _run_in_worker(task: RangeTask) -> RangeResult:
+    assert _WORKER is not None
+    return process_range(task, _WORKER)
+
+
+@dataclass
+class _FileState:
+    path: str
+    skeleton: list[Envelope | SetSlot] = field(default_factory=list)
+    ordinals: list[int] = field(default_factory=list)  # the batch ordinal of each set, in file order
+    error: X12Error | None = None
+
+
+@dataclass
+class _Batch:
+    outcomes: list[SetOutcome] = field(default_factory=list)  # by batch ordinal
+    spools: list[str | None] = field(default_factory=list)  # by batch ordinal
+    set_file: array = field(default_factory=lambda: array("I"))  # by batch ordinal
+    digests: array = field(default_factory=lambda: array("q"))
+    owners: array = field(default_factory=lambda: array("I"))
+
+
+def stream_paths(
+    paths: Sequence[str],
+    rules: Sequence[Rule],
+    options: RuleOptions,
+    *,
+    fixing: bool = False,
+    unsafe: bool = False,
+    targets: dict[str, Path] | None = None,
+    write_unchanged: bool = True,
+    jobs: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> list[FileReport]:
+    """Check (or fix, writing each fixed file to ``targets[path]``) without holding the batch."""
+    settings = Settings(tuple(rules), options, fixing, unsafe)
+    if fixing and targets is None:
+        raise ValueError("fixing a stream needs a target for each file")
+    spool_dir = _spool_dir(targets) if fixing else None
+    try:
+        tasks = _tasks(paths, jobs, spool_dir)
+        files = [_FileState(path) for path in paths]
+        batch = _Batch()
+        last_range = {t.file_index: i for i, t in enumerate(tasks)}
+        bases: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        for i, (task, result) in enumerate(zip(tasks, _results(tasks, settings, jobs), strict=True)):
+            _merge(files[task.file_index], batch, task, result, bases)
+            if progress and last_range[task.file_index] == i:
+                progress(task.path)
+        _rerun_shared(files, batch, settings)
+        return [_report(state, batch, settings, targets, write_unchanged) for state in files]
+    finally:
+        if spool_dir is not None:
+            shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+def _spool_dir(targets: dict[str, Path] | None) -> str:
+    """Beside the outputs: the same disk has room for them, and /tmp may be small."""
+    where = next(iter(targets.values())).parent if targets else Path(tempfile.gettempdir())
+    where.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix=".mohsedi-spool-", dir=where)
+
+
+def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[RangeTask]:
+    tasks = []
+    for f, path in enumerate(paths):
+        try:
+            ranges = split_file(path, jobs) if jobs > 1 else [ByteRange(0, None)]
+        except OSError:
+            ranges = [ByteRange(0, None)]  # reading it reports the error
+        for byte_range in ranges:
+            spool = os.path.join(spool_dir, f"{len(tasks)}.spool") if spool_dir else None
+            tasks.append(RangeTask(path, f, byte_range, spool))
+    return tasks
+
+
+def _results(tasks: list[RangeTask], settings: Settings, jobs: int) -> Iterator[RangeResult]:
+    if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            yield process_range(task, settings)
+        return
+    # fork: the workers inherit the rules, options and hash seed without pickling them.
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings,)) as pool:
+        yield from pool.imap(_run_in_worker, tasks)
+
+
+def _shift_error(error: X12Error, segments: int, chars: int) -> X12Error:
+    if not segments and not chars:
+        return error
+    return X12Error(
+        error.message,
+        source=error.source,
+        segment=error.segment + segments if error.segment else error.segment,
+        offset=error.offset + chars if error.offset is not None else None,
+        segment_id=error.segment_id,
+    )
+
+
+def _shift_findings(findings: list[Finding], segments: int) -> list[Finding]:
+    if not segments:
+        return findings
+    return [dataclasses.replace(f, segment=f.segment + segments) if f.segment else f for f in findings]
+
+
+def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResult, bases: dict) -> None:
+    """Fold a range's result into its file and the batch, numbered as in the whole file."""
+    segments, chars = bases[task.file_index]
+    bases[task.file_index] = (segments + result.segments, chars + result.chars)
+    if result.error is not None:
+        state.error = state.error or _shift_error(result.error, segments, chars)
+    first = len(batch.outcomes)
+    for outcome in result.sets:
+        outcome.findings = _shift_findings(outcome.findings, segments)
+        outcome.initial = _shift_findings(outcome.initial, segments)
+        if outcome.error is not None:
+            outcome.error = _shift_error(outcome.error, segments, chars)
+        batch.outcomes.append(outcome)
+        batch.spools.append(result.spool)
+        batch.set_file.append(task.file_index)
+    for unit in result.skeleton:
+        if isinstance(unit, SetSlot):
+            unit.ordinal += first
+            state.ordinals.append(unit.ordinal)
+        elif segments:
+            unit.segment.number += segments
+        state.skeleton.append(unit)
+    batch.digests.extend(result.digests)
+    batch.owners.extend(o + first for o in result.owners)
+
+
+# ---------------------------------------------------------------- sets that share a day or a line id
+
+
+def shared_groups(digests: array, owners: array) -> list[list[int]]:
+    """Sets (ordinals) joined by a digest they share, transitively; each group sorted."""
+    if not len(digests):
+        return []
+    d = np.frombuffer(digests, dtype=np.int64)
+    o = np.frombuffer(owners, dtype=np.uint32)
+    order = np.lexsort((o, d))
+    d, o = d[order], o[order]
+    same = (d[1:] == d[:-1]) & (o[1:] != o[:-1])
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in zip(o[:-1][same].tolist(), o[1:][same].tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for x in parent:
+        groups[find(x)].append(x)
+    for root, members in groups.items():
+        if root not in members:
+            members.append(root)
+    return [sorted(set(m)) for m in groups.values()]
+
+
+def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings) -> None:
+    """Check (and fix) together the sets that share a Mohs day or a line id, from their text as read."""
+    groups = shared_groups(batch.digests, batch.owners)
+    done: set[int] = set()
+    while groups:
+        wanted = {o for g in groups for o in g}
+        sets = _read_sets(files, batch, wanted)
+        grown: list[list[int]] = []
+        for group in groups:
+            extra = _rerun_group(group, sets, files, batch, settings)
+            done.update(group)
+            if extra:
+                grown.append(sorted(set(group) | extra))
+        groups = grown
+
+
+def _read_sets(files: list[_FileState], batch: _Batch, wanted: set[int]) -> dict[int, ClaimSet]:
+    """The sets with these ordinals, read again from their files."""
+    by_file: dict[int, set[int]] = defaultdict(set)
+    for o in wanted:
+        by_file[batch.set_file[o]].add(o)
+    out: dict[int, ClaimSet] = {}
+    for f, ordinals in by_file.items():
+        state = files[f]
+        position = 0
+        for unit in read_claim_file(state.path):
+            if not isinstance(unit, ClaimSet):
+                continue
+            ordinal = state.ordinals[position]
+            if ordinal in ordinals:
+                out[ordinal] = unit
+            position += 1
+    return out
+
+
+def _rerun_group(
+    group: list[int], sets: dict[int, ClaimSet], files: list[_FileState], batch: _Batch, settings: Settings
+) -> set[int]:
+    """Replace the group's outcomes by those of one batch run; return sets outside the group
+    whose line ids the fixes would now clash with."""
+    by_file: dict[int, list[int]] = defaultdict(list)
+    for o in group:
+        by_file[batch.set_file[o]].append(o)
+    docs = [Document(files[f].path, [sets[o] for o in ordinals]) for f, ordinals in by_file.items()]
+    where = [(o, d, u) for d, ordinals in enumerate(by_file.values()) for u, o in enumerate(ordinals)]
+    options = settings.options
+    fresh = {o: SetOutcome(claims=len(sets[o].claims), late=late_dates(sets[o].claims, options)) for o in group}
+    locate = {(d, u): o for o, d, u in where}
+
+    def owner(loc: Located) -> int:
+        unit = loc.unit if loc.unit is not None else _unit_holding(docs[loc.doc], loc.finding)
+        return locate[(loc.doc, unit)]
+
+    if not settings.fixing:
+        for loc in check_documents(docs, settings.rules, options):
+            fresh[owner(loc)].findings.append(portable(loc.finding))
+    else:
+        fixed = fix_documents(
+            docs, settings.rules, options, unsafe=settings.unsafe, normalizing=[get_rule(c) for c in NORMALIZING]
+        )
+        remaining = fixed.remaining if fixed.remaining is not None else check_documents(docs, settings.rules, options)
+        for loc in remaining:
+            fresh[owner(loc)].findings.append(portable(loc.finding))
+        for loc in fixed.initial:
+            fresh[owner(loc)].initial.append(portable(loc.finding))
+        for a in fixed.applied:
+            # Applied names a claim, not a set: give it to the set that holds the claim.
+            mine = [(o, d, u) for o, d, u in where if docs[d].source == a.source]
+            holders = (o for o, d, u in mine if any(c.patient_control_number == a.claim for c in _claims(docs[d], u)))
+            o = next(holders, mine[0][0])
+            fresh[o].applied.append(a)
+        for o, d, u in where:
+            unit = docs[d].units[u]
+            assert isinstance(unit, ClaimSet)
+            fresh[o].text = encode(emit(unit.transaction.segments))
+    for o in group:
+        batch.outcomes[o] = fresh[o]
+    if not settings.fixing:
+        return set()
+    return _clashes(group, docs, batch)
+
+
+def _unit_holding(doc: Document, f: Finding) -> int:
+    """The set a file-wide finding (a line id) is about: the one holding its segment, else its claim."""
+    for u, cs in doc.claim_sets:
+        segments = cs.transaction.segments
+        if f.segment and segments[0].number <= f.segment <= segments[-1].number:
+            return u
+    for u, cs in doc.claim_sets:
+        if any(c.patient_control_number == f.claim for c in cs.claims):
+            return u
+    return 0
+
+
+def _claims(doc: Document, u: int) -> list[Claim]:
+    unit = doc.units[u]
+    return unit.claims if isinstance(unit, ClaimSet) else []
+
+
+def _clashes(group: list[int], docs: list[Document], batch: _Batch) -> set[int]:
+    members = set(group)
+    new: set[int] = set()
+    for doc in docs:
+        f = batch.set_file[group[0]]
+        new |= set_digests(doc.claims(), f)
+    if not new:
+        return set()
+    d = np.frombuffer(batch.digests, dtype=np.int64)
+    o = np.frombuffer(batch.owners, dtype=np.uint32)
+    hits = o[np.isin(d, np.fromiter(new, dtype=np.int64, count=len(new)))]
+    return {int(x) for x in hits.tolist()} - members
+
+
+# ---------------------------------------------------------------- per file: the report and the fixed file
+
+
+def _report(
+    state: _FileState, batch: _Batch, settings: Settings, targets: dict[str, Path] | None, write_unchanged: bool
+) -> FileReport:
+    report = FileReport(path=state.path)
+    if state.error is not None:
+        report.error = state.error
+        return report
+    options = settings.options
+    outcomes = [batch.outcomes[o] for o in state.ordinals]
+    report.claims = sum(o.claims for o in outcomes)
+    report.quarantined = [o.error for o in outcomes if o.error is not None]
+    envelope_rules = [r for r in settings.rules if r.scope == Scope.ENVELOPE]
+    skeleton_findings = _envelope_findings(state.skeleton, envelope_rules, options, state.path)
+    late: set[date] = set()
+    for o in outcomes:
+        late |= o.late
+    report.notices = late_data_notices(late, options)
+    if not settings.fixing:
+        report.findings = sorted([f for o in outcomes for f in o.findings] + skeleton_findings, key=finding_order)
+        return report
+    report.initial_findings = sorted([f for o in outcomes for f in o.initial] + skeleton_findings, key=finding_order)
+    report.applied = [a for f in skeleton_findings if allowed(f, settings.unsafe) for a in [applied_fix(f, state.path)]]
+    report.applied += [a for o in outcomes for a in o.applied]
+    kept = [u for u in state.skeleton if not (isinstance(u, SetSlot) and u.quarantined)]
+    if report.quarantined or any(r.code == "X12001" for r in envelope_rules):
+        kept = _recounted(kept, options)
+    report.findings = sorted(
+        [f for o in outcomes for f in o.findings] + _envelope_findings(kept, envelope_rules, options, state.path),
+        key=finding_order,
+    )
+    if report.quarantined:
+        report.notices.append(
+            f"{len(report.quarantined)} transaction set(s) that could not be read were left out of the fixed file"
+        )
+    assert targets is not None
+    if write_unchanged or report.applied or report.quarantined:
+        _write_fixed(targets[state.path], kept, batch)
+    report.output = str(targets[state.path])
+    return report
+
+
+def _envelope_findings(
+    skeleton: list[Envelope | SetSlot], rules: list[Rule], options: RuleOptions, path: str
+) -> list[Finding]:
+    ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
+    return [portable(dataclasses.replace(f, source=path)) for r in rules for f in r.check(r, ctx)]
+
+
+def _recounted(skeleton: list[Envelope | SetSlot], options: RuleOptions) -> list[Envelope | SetSlot]:
+    """GE01/IEA01 (and GE02/IEA02) as X12001 would fix them, for the sets the file keeps."""
+    counts = get_rule("X12001")
+    ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
+    edits = {id(e.segment): e for f in counts.check(counts, ctx) for e in (f.fix.edits if f.fix else ())}
+    out: list[Envelope | SetSlot] = []
+    for unit in skeleton:
+        edit = edits.get(id(unit.segment)) if isinstance(unit, Envelope) else None
+        if isinstance(edit, SetElements):
+            unit = Envelope(apply_edits([unit.segment], [edit])[0])
+        out.append(unit)
+    return out
+
+
+def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch) -> None:
+    """Envelopes and fixed sets in input order, into a temporary file renamed into place."""
+    with atomic_output(target) as out, contextlib.ExitStack() as stack:
+        spools: dict[str, BinaryIO] = {}
+        for unit in skeleton:
+            if isinstance(unit, Envelope):
+                out.write(encode(unit.segment.emit()))
+                continue
+            outcome = batch.outcomes[unit.ordinal]
+            if outcome.text is not None:
+                out.write(outcome.text)
+                continue
+            spool_path = batch.spools[unit.ordinal]
+            assert outcome.spool is not None and spool_path is not None
+            if spool_path not in spools:
+                spools[spool_path] = stack.enter_context(open(spool_path, "rb"))
+            offset, length = outcome.spool
+            spools[spool_path].seek(offset)
+            _copy(spools[spool_path], out, length)
+
+
+def _copy(src, dst, length: int, block: int = 1 << 20) -> None:
+    while length > 0:
+        data = src.read(min(block, length))
+        if not data:
+            raise OSError("the spool file is shorter than recorded")
+        dst.write(data)
+        length -= len(data)
