@@ -157,22 +157,18 @@ def process_range(task: RangeTask, settings: Settings) -> RangeResult:
             chars += len(chunk)
             yield chunk
 
-    def tracked(segments: Iterator[Segment]) -> Iterator[Segment]:
-        nonlocal last
-        for seg in segments:
-            last = seg.number
-            yield seg
-
     spool = open(task.spool, "wb") if task.spool else None  # noqa: SIM115 - closed below
     try:
         segments = iter_segments(counted(read_range(task.path, task.byte_range)), source=task.path)
-        numbered = tracked(_numbered(segments, task.byte_range.context_segments, context_chars))
+        numbered = _numbered(segments, task.byte_range.context_segments, context_chars)
         units = place_units(iter_units(numbered, source=task.path), source=task.path)
         for unit in iter_claim_sets(units):
             if isinstance(unit, Envelope):
-                if unit.segment.number > 0:  # the context is the previous range's
+                last = unit.segment.number
+                if last > 0:  # the context is the previous range's
                     result.skeleton.append(unit)
                 continue
+            last = unit.transaction.segments[-1].number
             index = len(result.sets)
             outcome = _process_set(unit, task, settings, spool)  # type: ignore[arg-type]
             result.sets.append(outcome)
