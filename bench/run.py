@@ -7,6 +7,7 @@ figures to read are the ratios: these machines are noisy, so absolute rates move
     python bench/run.py --segments 200000    # quicker
     python bench/run.py --pyx12-segments 100000  # time pyx12 on a prefix-sized file only
     python bench/run.py --repeat 1           # each mohsedi phase once (default: fastest of 3)
+    python bench/run.py --big-segments 0     # skip the 10M-segment check/fix (memory) timings
 """
 
 from __future__ import annotations
@@ -123,25 +124,39 @@ def phase(name: str, path: str) -> dict:
         from mohsedi.store.db import open_store
 
         items = build(open_store(os.environ["MOHSEDI_BENCH_DB"]), int(os.environ["MOHSEDI_BENCH_LINES"]))
-    elif name == "check-fix":
-        # As `mohsedi fix FILE -o DIR` runs it, minus writing the output.
+    elif name.startswith("check-fix"):
+        # As `mohsedi fix FILE -o DIR --jobs N` runs it, writing the fixed file.
+        import tempfile
+
         from mohsedi.pipeline import run_fix
         from mohsedi.rules.context import RuleOptions
         from mohsedi.rules.registry import all_rules
 
-        items = sum(r.claims for r in run_fix([path], all_rules(), RuleOptions()))
+        jobs = int(name.rsplit("-", 1)[1]) if name[-1].isdigit() else 1
+        with tempfile.TemporaryDirectory(dir=Path(path).parent) as out:
+            target = Path(out) / Path(path).name
+            reports = run_fix([path], all_rules(), RuleOptions(), targets={path: target}, jobs=jobs)
+            items = sum(r.claims for r in reports)
+    elif name.startswith("check-"):
+        from mohsedi.pipeline import run_check
+        from mohsedi.rules.context import RuleOptions
+        from mohsedi.rules.registry import all_rules
+
+        items = sum(r.claims for r in run_check([path], all_rules(), RuleOptions(), jobs=int(name.rsplit("-", 1)[1])))
     else:
         raise SystemExit(f"unknown phase {name}")
     seconds = time.perf_counter() - start
     cpu = _cpu() - cpu_start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # With --jobs the workers hold the transaction sets: the largest process is what must fit.
+    peak_kb = max(peak_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"phase": name, "seconds": seconds, "cpu": cpu, "items": items, "peak_mb": peak_kb / 1024}
 
 
 def _cpu() -> float:
-    """This process's CPU seconds: steadier than wall time on a shared machine."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of this process and its finished workers: steadier than wall time on a shared machine."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def run_phase(name: str, path: Path, env: dict | None = None) -> dict | None:
@@ -178,6 +193,13 @@ def main() -> None:
         help="PostgreSQL database for the ingest timing (its mohsedi tables are dropped and "
         "recreated); default $MOHSEDI_BENCH_POSTGRES_URL, else that timing is skipped",
     )
+    parser.add_argument(
+        "--big-segments",
+        type=int,
+        default=10_000_000,
+        help="also time check and check + fix (1 and 2 jobs) on a file of this many segments, for "
+        "memory; pyx12 is not run on it (0: skip)",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -203,7 +225,7 @@ def main() -> None:
 
     def record(label: str, name: str, path: Path, segments: int, env: dict | None = None) -> dict | None:
         print(f"  timing {label} ...", flush=True)
-        once = name.startswith(("pyx12", "ingest", "build")) or args.repeat < 2
+        once = name.startswith(("pyx12", "ingest", "build")) or args.repeat < 2 or path.name == "bench-big.837"
         runs = [run_phase(name, path, env) for _ in range(1 if once else args.repeat)]
         runs = [r for r in runs if r]
         result = min(runs, key=lambda r: r["seconds"]) if runs else None
@@ -221,8 +243,17 @@ def main() -> None:
     pyx837r = record("pyx12 X12ContextReader (837P)", "pyx12-837", pyx837, npyx837)
     ours835 = record("mohsedi parse to loop objects (835)", "ours-835", f835, n835)
     pyx835r = record("pyx12 X12ContextReader (835)", "pyx12-835", pyx835, npyx835)
-    checkfix = None
     checkfix = record("mohsedi check + fix (837P)", "check-fix", f837, n837)
+    checkfix2 = record("mohsedi check + fix, --jobs 2 (837P)", "check-fix-2", f837, n837)
+    big = bigfix = big2 = None
+    if args.big_segments:
+        big837 = out / "bench-big.837"
+        print(f"generating a file of about {args.big_segments:,} segments ...", flush=True)
+        n_big = generate(big837, args.big_segments, "837")
+        big = record(f"mohsedi check, {n_big / 1e6:.1f}M segments", "check-1", big837, n_big)
+        bigfix = record(f"mohsedi check + fix, {n_big / 1e6:.1f}M segments", "check-fix", big837, n_big)
+        big2 = record(f"mohsedi check + fix, --jobs 2, {n_big / 1e6:.1f}M segments", "check-fix-2", big837, n_big)
+        big837.unlink()
 
     sqlite_db = out / "bench-ingest.db"
     sqlite_db.unlink(missing_ok=True)
@@ -262,6 +293,14 @@ def main() -> None:
     ratio(ours837, pyx837r, "speed-up over pyx12's reader, 837P parse")
     ratio(ours835, pyx835r, "speed-up over pyx12's reader, 835 parse")
     ratio(checkfix, pyx837r, "speed-up over pyx12's reader, 837P check + fix")
+    ratio(checkfix2, pyx837r, "speed-up over pyx12's reader, 837P check + fix, --jobs 2")
+    if checkfix and checkfix2:
+        print(f"check + fix, --jobs 2 over --jobs 1: {checkfix['seconds'] / checkfix2['seconds']:.2f}x faster")
+    for r in (big, bigfix, big2):
+        if r:
+            print(f"{r['label']}: {r['seconds']:.1f} s, peak memory {r['peak_mb']:.0f} MB (the largest process)")
+    if bigfix and big2:
+        print(f"check + fix of the big file, --jobs 2 over --jobs 1: {bigfix['seconds'] / big2['seconds']:.2f}x faster")
     if floor and ours837:
         print(f"parse cost over the raw split floor: {floor['rate'] / ours837['rate']:.1f}x")
     if quarter and ours837:
