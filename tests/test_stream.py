@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
 
 from mohsedi import synth
 from mohsedi.cli.main import cli
@@ -25,6 +27,7 @@ from mohsedi.x12 import ranges
 from mohsedi.x12.delimiters import Delimiters
 from mohsedi.x12.ranges import read_range, split_file
 from mohsedi.x12.segments import encode
+from tests.test_fuzz import mutated
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -156,3 +159,44 @@ def test_fix_jobs_give_identical_files_from_the_command_line(tmp_path, small_ran
         report = result.output.replace(str(out), "OUT")
         outputs[jobs] = (report, [(out / Path(p).name).read_bytes() for p in paths])
     assert outputs["1"] == outputs["3"]
+
+
+def test_in_place_leaves_an_untouched_file_alone_and_no_spool_behind(tmp_path):
+    clean = tmp_path / "clean.837"
+    shutil.copy(SAMPLES / "01-mohs-clean.837", clean)
+    before = clean.stat()
+    result = CliRunner().invoke(cli, ["fix", str(clean), "--in-place", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    after = clean.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.837"]
+
+
+def test_a_file_that_breaks_midway_is_reported_and_not_written(tmp_path):
+    good = synth.build_837p([synth.random_mohs_claim(random.Random(3), n) for n in range(9)], claims_per_transaction=3)
+    broken = tmp_path / "broken.837"
+    broken.write_text(good + "ISA*00*short~", newline="")  # a second interchange whose ISA is cut short
+    other = tmp_path / "other.837"
+    shutil.copy(SAMPLES / "01-mohs-clean.837", other)
+    out = tmp_path / "out"
+    reports = stream_paths(
+        [str(broken), str(other)],
+        all_rules(),
+        RuleOptions(),
+        fixing=True,
+        targets={str(broken): out / "broken.837", str(other): out / "other.837"},
+    )
+    assert reports[0].error is not None and "ISA" in reports[0].error.describe()
+    assert reports[0].error.source == str(broken) and not reports[0].findings
+    assert not (out / "broken.837").exists()
+    assert (out / "other.837").read_bytes() == other.read_bytes()  # the rest of the batch goes on
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(raw=mutated())
+def test_ranges_of_any_file_cover_it_exactly(tmp_path_factory, raw: bytes):
+    path = tmp_path_factory.mktemp("cut") / "x.837"
+    path.write_bytes(raw)
+    cut = split_file(str(path), 5, min_bytes=64)
+    assert b"".join(raw[r.start : r.end] for r in cut) == raw
+    assert all(r.context.startswith(b"ISA") for r in cut[1:])

@@ -117,13 +117,8 @@ def set_digests(claims: Iterable[Claim], file_index: int) -> set[int]:
     two sets be checked together, never apart."""
     out: set[int] = set()
     for claim in claims:
-        for key, line in day_keys(claim):
-            out.add(hash(("day", key)))
-            if line.line_id:
-                out.add(hash(("id", file_index, line.line_id)))
-        for line in claim.lines:
-            if line.date_from is None and line.line_id:
-                out.add(hash(("id", file_index, line.line_id)))
+        out.update(hash(("day", key)) for key, _ in day_keys(claim))
+        out.update(hash(("id", file_index, line.line_id)) for line in claim.lines if line.line_id)
     return out
 
 
