@@ -390,35 +390,39 @@ def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResul
 
 
 def shared_groups(digests: array, owners: array) -> list[list[int]]:
-    """Sets (ordinals) joined by a digest they share, transitively; each group sorted."""
+    """Sets (ordinals) joined by a digest they share, transitively; each group sorted.
+
+    Sorting a copy of the digests finds the repeated ones; only their owners are looked at
+    in Python. Memory at the end of a big batch is the copy, not the batch."""
     if not len(digests):
         return []
     d = np.frombuffer(digests, dtype=np.int64)
-    o = np.frombuffer(owners, dtype=np.uint32)
-    order = np.lexsort((o, d))
-    d, o = d[order], o[order]
-    same = (d[1:] == d[:-1]) & (o[1:] != o[:-1])
+    ordered = np.sort(d)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if not repeated.size:
+        return []
+    holders: dict[int, set[int]] = defaultdict(set)
+    for i in np.nonzero(np.isin(d, repeated))[0].tolist():
+        holders[digests[i]].add(owners[i])
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:
-            parent[x], x = root, parent[x]
-        return root
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
 
-    for a, b in zip(o[:-1][same].tolist(), o[1:][same].tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for x in parent:
-        groups[find(x)].append(x)
-    for root, members in groups.items():
-        if root not in members:
-            members.append(root)
-    return [sorted(set(m)) for m in groups.values()]
+    for sets in holders.values():
+        first, *rest = sorted(sets)
+        for other in rest:
+            a, b = find(first), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, set[int]] = defaultdict(set)
+    for sets in holders.values():
+        for x in sets:
+            groups[find(x)].add(x)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
 def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings) -> None:
