@@ -132,12 +132,15 @@ def portable(f: Finding) -> Finding:
 def _numbered(segments: Iterator[Segment], skip: int, skip_chars: int) -> Iterator[Segment]:
     """Segments numbered from the range's start, the context before it numbered 0 and below."""
     if not skip and not skip_chars:
-        yield from segments
-        return
-    for seg in segments:
-        seg.number -= skip
-        seg.offset -= skip_chars
-        yield seg
+        return segments  # a whole file: no generator in the way of a million segments
+
+    def shifted() -> Iterator[Segment]:
+        for seg in segments:
+            seg.number -= skip
+            seg.offset -= skip_chars
+            yield seg
+
+    return shifted()
 
 
 def process_range(task: RangeTask, settings: Settings) -> RangeResult:
