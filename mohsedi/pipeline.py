@@ -50,7 +50,8 @@ def run_check(
     the batch is recorded in a store or validated by pyx12 (both need each file whole)."""
     options = with_edit_data(options, db_url)
     if not db_url and not options.tr3:
-        return stream_paths(paths, rules, options, jobs=jobs, progress=progress)
+        with paused_gc():
+            return stream_paths(paths, rules, options, jobs=jobs, progress=progress)
     with paused_gc():
         reports = check_paths(paths, rules, options, progress=progress)
     if db_url:
@@ -79,17 +80,18 @@ def run_fix(
     its fixed text for the caller to write."""
     options = with_edit_data(options, db_url)
     if targets is not None and not db_url and not options.tr3 and not keep_original:
-        return stream_paths(
-            paths,
-            rules,
-            options,
-            fixing=True,
-            unsafe=unsafe,
-            targets=targets,
-            write_unchanged=write_unchanged,
-            jobs=jobs,
-            progress=progress,
-        )
+        with paused_gc():
+            return stream_paths(
+                paths,
+                rules,
+                options,
+                fixing=True,
+                unsafe=unsafe,
+                targets=targets,
+                write_unchanged=write_unchanged,
+                jobs=jobs,
+                progress=progress,
+            )
     with paused_gc():
         reports = fix_paths(paths, rules, options, unsafe=unsafe, keep_original=keep_original, progress=progress)
     if db_url:

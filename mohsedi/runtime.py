@@ -18,10 +18,11 @@ def tune_for_batches() -> None:
 
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
-    """No cyclic collection while a batch runs: check and fix hold every claim of the batch,
-    and each collection would re-walk all of them (a third of the check+fix time on a
-    million-segment file). The claims, lines and segments form no reference cycles, so little
-    waits for the collection that runs when the batch is done."""
+    """No cyclic collection while a batch runs. The claims, lines and segments form no
+    reference cycles, so reference counting frees each transaction set when the next one is
+    read (a streamed million-segment file leaves about 400 objects for the collector), and
+    collections would only re-walk live objects: a sixth of streamed check+fix time, a third
+    when a batch is held whole."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
