@@ -200,3 +200,24 @@ def test_ranges_of_any_file_cover_it_exactly(tmp_path_factory, raw: bytes):
     cut = split_file(str(path), 5, min_bytes=64)
     assert b"".join(raw[r.start : r.end] for r in cut) == raw
     assert all(r.context.startswith(b"ISA") for r in cut[1:])
+
+
+def test_a_new_line_id_that_clashes_with_a_third_set_brings_it_in(tmp_path):
+    """Set 1 lacks a REF*6R (the fix would give X-1), set 2 uses X-1 and set 3 uses X-1-2: the
+    fix of sets 1 and 2 together picks X-1-2, so set 3 has to join them, as in the held engine."""
+
+    def claim(pcn: str, line_id: str | None, member: str) -> synth.ClaimSpec:
+        return synth.ClaimSpec(
+            pcn, ("C44311",), [synth.LineSpec("17311", Decimal("742.80"), line_id=line_id)], member_id=member
+        )
+
+    path = tmp_path / "ids.837"
+    claims = [claim("X", None, "1M1"), claim("Y", "X-1", "1M2"), claim("Z", "X-1-2", "1M3")]
+    path.write_text(synth.build_837p(claims, claims_per_transaction=1), newline="")
+    rules, options = all_rules(), RuleOptions()
+    held = fix_paths([str(path)], rules, options)
+    target = tmp_path / "out" / "ids.837"
+    streamed = stream_paths([str(path)], rules, options, fixing=True, targets={str(path): target})
+    assert target.read_bytes() == encode(held[0].fixed)
+    assert b"REF*6R*X-1-3~" in target.read_bytes()
+    assert sorted(map(repr, streamed[0].applied)) == sorted(map(repr, held[0].applied))

@@ -386,7 +386,7 @@ def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResul
             unit.segment.number += segments
         state.skeleton.append(unit)
     batch.digests.extend(result.digests)
-    batch.owners.extend(o + first for o in result.owners)
+    batch.owners.frombytes((np.frombuffer(result.owners, dtype=np.uint32) + np.uint32(first)).tobytes())
 
 
 # ---------------------------------------------------------------- sets that share a day or a line id
@@ -429,19 +429,31 @@ def shared_groups(digests: array, owners: array) -> list[list[int]]:
 
 
 def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings) -> None:
-    """Check (and fix) together the sets that share a Mohs day or a line id, from their text as read."""
-    groups = shared_groups(batch.digests, batch.owners)
-    done: set[int] = set()
+    """Check (and fix) together the sets that share a Mohs day or a line id, from their text as read.
+
+    When a group's fixes give a line an id another set already uses, the group is run again
+    with that set and everything that set was grouped with."""
+    groups = [set(g) for g in shared_groups(batch.digests, batch.owners)]
     while groups:
-        wanted = {o for g in groups for o in g}
-        sets = _read_sets(files, batch, wanted)
-        grown: list[list[int]] = []
+        group_of = {o: g for g in groups for o in g}
+        sets = _read_sets(files, batch, set(group_of))
+        grown: list[set[int]] = []
         for group in groups:
-            extra = _rerun_group(group, sets, files, batch, settings)
-            done.update(group)
+            extra = _rerun_group(sorted(group), sets, files, batch, settings)
             if extra:
-                grown.append(sorted(set(group) | extra))
-        groups = grown
+                grown.append(group.union(*(group_of.get(o, {o}) for o in extra)))
+        groups = _merged(grown)
+
+
+def _merged(groups: list[set[int]]) -> list[set[int]]:
+    """Overlapping groups as one."""
+    out: list[set[int]] = []
+    for g in groups:
+        for other in [m for m in out if m & g]:
+            g = g | other
+            out.remove(other)
+        out.append(g)
+    return out
 
 
 def _read_sets(files: list[_FileState], batch: _Batch, wanted: set[int]) -> dict[int, ClaimSet]:
