@@ -383,14 +383,21 @@ def drop_quarantined(doc: Document, envelope_rule: Rule) -> list[X12Error]:
     dropped = [u.error for u in doc.units if isinstance(u, ClaimSet) and u.error is not None]
     if not dropped:
         return []
-    doc.units = [u for u in doc.units if not (isinstance(u, ClaimSet) and u.error is not None)]
-    ctx = EnvelopeContext(tuple(doc.units), RuleOptions())
-    for finding in envelope_rule.check(envelope_rule, ctx):
-        for edit in finding.fix.edits if finding.fix else ():
-            for i, unit in enumerate(doc.units):
-                if isinstance(unit, Envelope) and isinstance(edit, SetElements) and unit.segment is edit.segment:
-                    doc.units[i] = Envelope(apply_edits([unit.segment], [edit])[0])
+    kept = [u for u in doc.units if not (isinstance(u, ClaimSet) and u.error is not None)]
+    doc.units = recount_envelopes(kept, envelope_rule, RuleOptions())
     return dropped
+
+
+def recount_envelopes(units: list, envelope_rule: Rule, options: RuleOptions) -> list:
+    """The units with GE01/IEA01 (and GE02/IEA02) as ``envelope_rule`` (X12001) fixes them;
+    transaction sets, or a streamed file's placeholders for them, pass through."""
+    ctx = EnvelopeContext(tuple(units), options)
+    edits = {id(e.segment): e for f in envelope_rule.check(envelope_rule, ctx) for e in (f.fix.edits if f.fix else ())}
+    out = []
+    for unit in units:
+        edit = edits.get(id(unit.segment)) if isinstance(unit, Envelope) else None
+        out.append(Envelope(apply_edits([unit.segment], [edit])[0]) if isinstance(edit, SetElements) else unit)
+    return out
 
 
 def _normalize(

@@ -37,19 +37,20 @@ from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_file
 from mohsedi.errors import X12Error
 from mohsedi.files import atomic_output
 from mohsedi.guide import place_units
-from mohsedi.rules.base import Finding, Fix, Rule, Scope, SetElements
+from mohsedi.rules.base import Finding, Fix, Rule, Scope
 from mohsedi.rules.batch import FileReport, finding_order, late_data_notices, late_dates
 from mohsedi.rules.context import EnvelopeContext, RuleOptions
 from mohsedi.rules.engine import (
     Applied,
     Document,
+    FixOutcome,
     Located,
     allowed,
     applied_fix,
-    apply_edits,
     check_documents,
     day_keys,
     fix_documents,
+    recount_envelopes,
 )
 from mohsedi.rules.registry import get_rule
 from mohsedi.x12.envelope import Envelope, iter_units
@@ -222,14 +223,7 @@ def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool) -> Se
     if not settings.fixing:
         outcome.findings = [portable(loc.finding) for loc in check_documents([doc], settings.rules, options)]
         return outcome
-    fixed = fix_documents(
-        [doc],
-        settings.rules,
-        options,
-        unsafe=settings.unsafe,
-        normalizing=[get_rule(code) for code in NORMALIZING],
-    )
-    remaining = fixed.remaining if fixed.remaining is not None else check_documents([doc], settings.rules, options)
+    fixed, remaining = _fix_and_recheck([doc], settings)
     outcome.findings = [portable(loc.finding) for loc in remaining]
     outcome.initial = [portable(loc.finding) for loc in fixed.initial]
     outcome.applied = fixed.applied
@@ -241,6 +235,20 @@ def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool) -> Se
     outcome.spool = (spool.tell(), len(data))
     spool.write(data)
     return outcome
+
+
+def _fix_and_recheck(docs: list[Document], settings: Settings) -> tuple[FixOutcome, list[Located]]:
+    """Fix the documents in place; what remains after (the fix loop's last check when it has one)."""
+    fixed = fix_documents(
+        docs,
+        settings.rules,
+        settings.options,
+        unsafe=settings.unsafe,
+        normalizing=[get_rule(code) for code in NORMALIZING],
+    )
+    if fixed.remaining is not None:
+        return fixed, fixed.remaining
+    return fixed, check_documents(docs, settings.rules, settings.options)
 
 
 # ---------------------------------------------------------------- the batch
@@ -497,10 +505,7 @@ def _rerun_group(
         for loc in check_documents(docs, settings.rules, options):
             fresh[owner(loc)].findings.append(portable(loc.finding))
     else:
-        fixed = fix_documents(
-            docs, settings.rules, options, unsafe=settings.unsafe, normalizing=[get_rule(c) for c in NORMALIZING]
-        )
-        remaining = fixed.remaining if fixed.remaining is not None else check_documents(docs, settings.rules, options)
+        fixed, remaining = _fix_and_recheck(docs, settings)
         for loc in remaining:
             fresh[owner(loc)].findings.append(portable(loc.finding))
         for loc in fixed.initial:
@@ -581,7 +586,7 @@ def _report(
     report.applied += [a for o in outcomes for a in o.applied]
     kept = [u for u in state.skeleton if not (isinstance(u, SetSlot) and u.quarantined)]
     if report.quarantined or any(r.code == "X12001" for r in envelope_rules):
-        kept = _recounted(kept, options)
+        kept = recount_envelopes(kept, get_rule("X12001"), options)
     report.findings = sorted(
         [f for o in outcomes for f in o.findings] + _envelope_findings(kept, envelope_rules, options, state.path),
         key=finding_order,
@@ -602,20 +607,6 @@ def _envelope_findings(
 ) -> list[Finding]:
     ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
     return [portable(dataclasses.replace(f, source=path)) for r in rules for f in r.check(r, ctx)]
-
-
-def _recounted(skeleton: list[Envelope | SetSlot], options: RuleOptions) -> list[Envelope | SetSlot]:
-    """GE01/IEA01 (and GE02/IEA02) as X12001 would fix them, for the sets the file keeps."""
-    counts = get_rule("X12001")
-    ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
-    edits = {id(e.segment): e for f in counts.check(counts, ctx) for e in (f.fix.edits if f.fix else ())}
-    out: list[Envelope | SetSlot] = []
-    for unit in skeleton:
-        edit = edits.get(id(unit.segment)) if isinstance(unit, Envelope) else None
-        if isinstance(edit, SetElements):
-            unit = Envelope(apply_edits([unit.segment], [edit])[0])
-        out.append(unit)
-    return out
 
 
 def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch) -> None:
