@@ -18,9 +18,16 @@ def two_sets(sample_text: str) -> str:
     start = sample_text.index("ST*")
     end = sample_text.index("GE*")
     body = sample_text[start:end]
-    second = body.replace("ST*837*0001", "ST*837*0002").replace("SE*", "SE*", 1)
-    second = second.replace("*0001~", "*0002~")
-    return sample_text[:start] + body + second + sample_text[end:]
+    second = body.replace("ST*837*0001", "ST*837*0002").replace("*0001~", "*0002~")  # ST02 and SE02
+    return sample_text[:start] + body + second + sample_text[end:].replace("GE*1*", "GE*2*", 1)
+
+
+def test_two_sets_are_two_readable_sets(sample_text: str) -> None:
+    """The helper the cases below break: without a break both sets read, numbered 0001 and 0002."""
+    sets = sets_of(two_sets(sample_text))
+    assert [s.error for s in sets] == [None, None]
+    assert [s.transaction.control_number for s in sets] == ["0001", "0002"]
+    assert [s.transaction.segments[-1].element(2) for s in sets] == ["0001", "0002"]  # SE02 matches ST02
 
 
 @pytest.mark.parametrize(
@@ -74,10 +81,23 @@ def test_stray_segments_between_sets(sample_text: str) -> None:
 
 
 def test_other_transaction_types_are_reported(sample_text: str) -> None:
-    text = sample_text.replace("005010X222A1", "005010X223A2").replace("GS*HC", "GS*HC")
+    """An 835 handed to the claim reader is read against its own guide, then refused as not an 837P."""
+    from tests.conftest import SAMPLES
+
+    remit = (SAMPLES / "01-mohs-paid.835").read_text()
+    sets = sets_of(remit)
+    assert len(sets) == 1 and sets[0].claims == []
+    assert "is 835 005010X221A1, not an 837P (005010X222A1)" in str(sets[0].error)
+    assert "segment 3 (ST)" in str(sets[0].error)
+
+
+def test_an_837i_label_reads_against_the_837i_guide(sample_text: str) -> None:
+    # GS08 and ST03 name the 837I guide: the 837P body does not fit it, and the error names that map.
+    text = sample_text.replace("005010X222A1", "005010X223A2")
+    assert text.count("005010X223A2") == 2
     sets = sets_of(text)
-    assert sets and all(s.error is not None for s in sets)
-    assert "not an 837P" in str(sets[0].error) or "no place" in str(sets[0].error) or sets[0].error
+    assert len(sets) == 1 and sets[0].claims == []
+    assert "has no place in 837Q3.I.5010.X223" in str(sets[0].error)
 
 
 def test_bad_amount_is_a_claim_problem_not_a_crash(sample_text: str) -> None:

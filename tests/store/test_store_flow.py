@@ -190,12 +190,14 @@ def test_a_repeated_payer_and_trace_number_is_refused_cleanly(store_url: str, tm
     text = (SAMPLES / "01-mohs-paid.835").read_text()
     start, end = text.index("ST*"), text.index("GE*")
     body = text[start:end]
-    twice = text[:start] + body + body.replace("ST*835*0001", "ST*835*0002").replace("SE*", "SE*", 1)
-    twice = twice.replace("GE*1*", "GE*2*", 1)
+    second = body.replace("ST*835*0001", "ST*835*0002").replace("*0001~", "*0002~")  # ST02 and SE02
+    assert second.count("0002~") == 2
+    twice = text[:start] + body + second + text[end:].replace("GE*1*", "GE*2*", 1)
     path = tmp_path / "twice.835"
     path.write_text(twice)
     [report] = run_ingest([str(path)], store_url)
     assert report.error is not None and "twice.835" in report.error.describe()
+    assert "the store refused the file" in report.error.describe()  # read whole; refused for the repeat
     engine = open_store(store_url)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(m.Remittance)).scalar() == 0
