@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -126,11 +126,14 @@ def brute_force(stages: list[tuple[int, int]], family: str) -> dict[str, int]:
     blocks=st.lists(st.integers(1, 14), min_size=1, max_size=9),
     site=st.sampled_from(HEAD_SITES + TRUNK_SITES),
     deep=st.booleans(),
+    data=st.data(),
 )
-def test_stage_and_block_arithmetic_against_brute_force(blocks: list[int], site: str, deep: bool) -> None:
+def test_stage_and_block_arithmetic_against_brute_force(
+    blocks: list[int], site: str, deep: bool, data: st.DataObject
+) -> None:
     stages = [Stage(i + 1, b, ("H&E",), True, "clear", deep, i + 2) for i, b in enumerate(blocks)]
-    random.Random(len(blocks)).shuffle(stages)  # the log's row order does not matter
-    tumor = Tumor("C1", "A", site, "C44311", sorted(stages, key=lambda s: s.stage))
+    shuffled = data.draw(st.permutations(stages))  # the log's row order does not matter: used as drawn
+    tumor = Tumor("C1", "A", site, "C44311", shuffled)
     family = "head" if deep or SITE_FAMILY[site] == "head" else "trunk"
     assert expected_units(tumor) == brute_force([(i, b) for i, b in enumerate(blocks)], family)
 
@@ -195,7 +198,20 @@ def test_fix_makes_the_claims_agree_with_the_log(tmp_path: Path) -> None:
     remaining = findings(out)
     assert not {r for r in remaining if r[0] in ("DOC001", "DOC002", "DOC004", "MOHS010", "MOHS004", "MOHS017")}
     assert {r for r, _ in remaining} <= {"DOC003", "DOC005", "DOC006", "PAY001", "PAY002"}  # manual by design
-    assert "0503" in str(remaining) and "59" in (tmp_path / "15-payer-policy-errors.837").read_text()
+    assert "0503" in str(remaining)
+    # The payer file changes in exactly three places: the commercial payer's distinct modifier (59,
+    # not XS) on MOHS-0603's second 17311, the CLIA number on MOHS-0604, and SE01 recounted.
+    before = (SAMPLES / "15-payer-policy-errors.837").read_text().splitlines()
+    after = (tmp_path / "15-payer-policy-errors.837").read_text().splitlines()
+    changes = [d for d in difflib.ndiff(before, after) if d[:2] in ("- ", "+ ")]
+    assert changes == [
+        "- SV1*HC:17311*742.8*UN*1***2~",
+        "+ SV1*HC:17311:59*742.8*UN*1***2~",
+        "+ REF*X4*05D0987654~",
+        "- SE*97*0001~",
+        "+ SE*98*0001~",
+    ]
+    assert after[after.index("SV1*HC:17311:59*742.8*UN*1***2~") + 2] == "REF*6R*MOHS-0603-2~"
 
 
 def test_bad_policy_or_case_log_is_a_usage_error(tmp_path: Path) -> None:
