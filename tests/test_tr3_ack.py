@@ -93,3 +93,58 @@ def test_fixed_file_never_carries_a_set_that_failed(tmp_path: Path) -> None:
     fixed = (out / "mixed.837").read_text()
     assert fixed.count("ST*837*") == 1 and "ZZZ" not in fixed and "GE*1*" in fixed
     assert pyx12.x12n_document.x12n_document(pyx12.params.params(), io.StringIO(fixed), None, None)
+
+
+# Independent of pyx12's verdict on whole files: each case breaks one element or segment of the
+# clean sample, and the expected finding (rule, X12 999 error code, element, loop, claim, line)
+# is written from the 005010X222A1 guide and the 999's IK304/IK403 code lists, not from a run.
+BREAKS = [
+    # IK403 7 invalid code value: DMG03 gender is F, M or U.
+    ("DMG*D8*19480312*F~", "DMG*D8*19480312*Q~", ("TR3002", "7", "DMG03", "/2010BA/DMG", None, None)),
+    # IK403 7: NM108 of the billing provider is XX (NPI) only.
+    (
+        "NM1*85*2*SYNTHETIC DERMATOLOGY AND MOHS PA*****XX*",
+        "NM1*85*2*SYNTHETIC DERMATOLOGY AND MOHS PA*****ZZ*",
+        ("TR3002", "7", "NM108", "/2010AA/NM1", None, None),
+    ),
+    # IK403 5 data element too long: N402 state code is ID 2/2.
+    (
+        "N4*SPRINGFIELD*IL*627010000~",
+        "N4*SPRINGFIELD*ILL*627010000~",
+        ("TR3002", "5", "N402", "/2010AA/N4", None, None),
+    ),
+    # IK403 6 invalid character: SV104 units is R (numeric).
+    (
+        "SV1*HC:17311*742.8*UN*1***1~",
+        "SV1*HC:17311*742.8*UN*1A***1~",
+        ("TR3002", "6", "SV104", "/2400/SV1", "MOHS-0001", 1),
+    ),
+    # IK403 8 invalid date: DTP03 of the first service line (the path names the qualifier, 472).
+    ("DTP*472*D8*20261006~", "DTP*472*D8*20261341~", ("TR3002", "8", "DTP03", "/2400/DTP[472]", "MOHS-0001", 1)),
+    # IK304 5 segment exceeds maximum use: 2300 REF*X4 (CLIA) is used once.
+    (
+        "REF*X4*05D0987654~",
+        "REF*X4*05D0987654~\nREF*X4*05D0987654~",
+        ("TR3001", "5", "REF", "/2300/REF[X4]", "MOHS-0001", None),
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), BREAKS, ids=[b[2][2] + "-" + b[2][1] for b in BREAKS])
+def test_one_broken_element_gives_its_tr3_finding(tmp_path: Path, old: str, new: str, expected: tuple) -> None:
+    rule, code, element, loop, claim, line = expected
+    text = (SAMPLES / "01-mohs-clean.837").read_text()
+    assert old in text
+    path = tmp_path / "broken.837"
+    path.write_text(text.replace(old, new, 1))
+    [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
+    guide = [f for f in report.findings if f.rule.startswith("TR3")]
+    assert len(guide) == 1, [f.message for f in guide]
+    [finding] = guide
+    assert finding.rule == rule
+    assert f"error {code}:" in finding.message
+    assert f"[{element} at " in finding.message and f"{loop}]" in finding.message, finding.message
+    assert (finding.claim, finding.line) == (claim, line)
+    # The clean sample itself has no TR3 finding: the break alone is what is reported.
+    [clean] = check_paths([str(SAMPLES / "01-mohs-clean.837")], all_rules(), RuleOptions(tr3=True))
+    assert not [f for f in clean.findings if f.rule.startswith("TR3")]
