@@ -9,8 +9,10 @@ from click.testing import CliRunner
 
 from mohsedi.cli.main import cli
 from mohsedi.codes.lists import carc_status, group_codes_835, rarc_status
-from mohsedi.rules.base import CODE_PATTERN, FixSafety
-from mohsedi.rules.registry import all_rules, select_rules
+from mohsedi.rules.base import Docs, FixSafety, Scope, Severity
+from mohsedi.rules.registry import FAMILIES, all_rules, select_rules
+from mohsedi.rules.registry import RULES as REGISTERED
+from mohsedi.rules.registry import rule as declare_rule
 from tests.rules.harness import load_cases
 
 RULES = all_rules()
@@ -19,12 +21,35 @@ for _case in load_cases():
     CASE_KINDS[_case.rule].add(_case.kind)
 
 
-def test_codes_are_unique_and_well_formed() -> None:
-    codes = [r.code for r in RULES]
-    assert len(codes) == len(set(codes))
-    assert all(CODE_PATTERN.match(c) for c in codes)
-    assert {f"X12{n:03d}" for n in range(1, 6)} <= set(codes)
-    assert {f"MOHS{n:03d}" for n in range(1, 19)} <= set(codes)
+def test_the_catalog_holds_the_spec_families() -> None:
+    codes = {r.code for r in RULES}
+    assert {f"X12{n:03d}" for n in range(1, 6)} <= codes
+    assert {f"MOHS{n:03d}" for n in range(1, 19)} <= codes
+    assert [r.code for r in RULES] == sorted(codes, key=lambda c: (FAMILIES.index(c[:-3]), c))
+
+
+def _declare(code: str):
+    return declare_rule(
+        code,
+        "test-only",
+        "Test only",
+        severity=Severity.ERROR,
+        fix=FixSafety.NONE,
+        scope=Scope.CLAIM,
+        docs=Docs("w", "w", "e", "none: f"),
+    )(lambda this, ctx: iter(()))
+
+
+def test_a_code_is_registered_once_and_well_formed() -> None:
+    """Uniqueness and form are enforced when a rule is declared: show that they are."""
+    before = dict(REGISTERED)
+    with pytest.raises(ValueError, match="registered twice"):
+        _declare("MOHS004")
+    for bad in ("MOHS04", "MOHS0004", "mohs004", "FOO001", "MOHS004A"):
+        with pytest.raises(ValueError, match="not of the form"):
+            _declare(bad)
+    assert before == REGISTERED
+    assert REGISTERED["MOHS004"].name != "test-only"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
@@ -33,7 +58,9 @@ def test_rule_is_documented(rule) -> None:
     for section in (rule.docs.what, rule.docs.why, rule.docs.example, rule.docs.fix):
         assert section.strip()
     assert rule.sources, "every rule names its sources"
-    assert rule.docs.fix.split(":")[0].split()[0] in {s.value for s in FixSafety} | {"safe", "unsafe", "manual"}
+    # The fix section opens with the declared safety, so what users read is what the engine does.
+    first_word = rule.docs.fix.split(":")[0].split()[0]
+    assert first_word == rule.fix_safety.value, (rule.docs.fix, rule.fix_safety)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
@@ -54,10 +81,12 @@ def test_predicted_codes_are_current(rule) -> None:
             assert rarc_status().get(rarc) == "current", f"RARC {rarc}"
 
 
-def test_suppressed_codes_name_rules_or_future_families() -> None:
-    for rule in RULES:
-        for code in rule.suppresses:
-            assert CODE_PATTERN.match(code)
+def test_suppressed_codes_name_other_registered_rules() -> None:
+    registered = {r.code for r in RULES}
+    for r in RULES:
+        for code in r.suppresses:
+            assert code in registered, f"{r.code} suppresses {code}, which is not a rule"
+            assert code != r.code, f"{r.code} suppresses itself"
 
 
 def test_select_and_ignore_by_prefix() -> None:
