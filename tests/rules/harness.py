@@ -14,7 +14,8 @@ A line is written `CODE[:MOD...] [xUNITS] [@POINTER[:POINTER]] [$CHARGE] [dYYYYM
 A claim may instead be `raw` X12 from CLM on (segments separated by ~). Claims share one
 patient unless a claim says `patient = "B"`. Fix cases give `fixed`: the expected lines after
 fixing, in the same notation (`fixed_clia` when the fix adds REF*X4), or `fixed_raw`, the
-claim's X12 from CLM on.
+claim's X12 from CLM on. tests/rules/README.md describes every key and what each kind of case
+must show.
 """
 
 from __future__ import annotations
@@ -162,10 +163,20 @@ class Case:
     options: dict[str, Any]
     absent: list[str]
     envelope: dict[str, str]
+    fixed_claims: list[dict[str, Any]]  # every claim as the fix should leave it
+    fixed_envelope: dict[str, str]
+    changes: bool  # other rules' fixes change this pass/fail case (see test_rule_cases)
 
     @property
     def id(self) -> str:
         return f"{self.rule}-{self.kind}-{self.name.replace(' ', '_')}"
+
+    def text(self) -> str:
+        return wrap(self.claims, self.envelope)
+
+    def fixed_text(self) -> str:
+        """The whole file the fix must write: claims as fixed, envelope counts recomputed."""
+        return wrap(self.fixed_claims, self.fixed_envelope)
 
 
 def load_cases() -> list[Case]:
@@ -176,15 +187,19 @@ def load_cases() -> list[Case]:
         for raw in data["case"]:
             claims = raw["claim"]
             fixed: dict[str, list[str]] = {}
+            fixed_claims: list[dict[str, Any]] = []
             for i, claim in enumerate(claims, start=1):
                 pcn = claim.get("pcn", f"C{i}")
+                after = claim
                 if "fixed" in claim:
                     after = {**claim, "lines": claim["fixed"], "total": claim.get("fixed_total")}
                     if "fixed_clia" in claim:
                         after["clia"] = claim["fixed_clia"]
-                    fixed[pcn] = claim_segments(after, pcn)
                 elif "fixed_raw" in claim:
-                    fixed[pcn] = [s.strip() for s in claim["fixed_raw"].split("~") if s.strip()]
+                    after = {**claim, "raw": claim["fixed_raw"]}
+                if after is not claim:
+                    fixed[pcn] = claim_segments(after, pcn)
+                fixed_claims.append({**after, "pcn": pcn})
             cases.append(
                 Case(
                     rule=rule,
@@ -197,6 +212,9 @@ def load_cases() -> list[Case]:
                     options=raw.get("options", {}),
                     absent=raw.get("absent", []),
                     envelope=raw.get("envelope", {}),
+                    fixed_claims=fixed_claims,
+                    fixed_envelope=raw.get("fixed_envelope", {}),
+                    changes=raw.get("changes", False),
                 )
             )
     return cases

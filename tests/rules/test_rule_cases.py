@@ -13,9 +13,8 @@ from mohsedi.policy.payers import parse_policy
 from mohsedi.rules.base import FixSafety
 from mohsedi.rules.batch import check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.engine import load_document
 from mohsedi.rules.registry import all_rules
-from tests.rules.harness import Case, load_cases, wrap
+from tests.rules.harness import Case, load_cases
 
 CASES = load_cases()
 
@@ -44,7 +43,7 @@ def options_for(case: Case) -> RuleOptions:
 
 def write(tmp_path: Path, case: Case) -> str:
     path = tmp_path / "case.837"
-    path.write_text(wrap(case.claims, case.envelope))
+    path.write_text(case.text())
     return str(path)
 
 
@@ -80,12 +79,40 @@ def test_check_case(case: Case, tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if c.kind == "fix"], ids=lambda c: c.id)
 def test_fix_case(case: Case, tmp_path: Path) -> None:
     path = write(tmp_path, case)
-    [report] = fix_paths([path], all_rules(), options_for(case), unsafe=case.unsafe)
-    assert report.fixed is not None
+    options = options_for(case)
+    [report] = fix_paths([path], all_rules(), options, unsafe=case.unsafe)
+    assert report.error is None and not report.quarantined
     assert any(a.rule == case.rule for a in report.applied), report.applied
-    assert not [f for f in report.findings if f.rule == case.rule], "the fix left the finding"
-    doc = load_document(path, report.fixed)
-    claims = {c.patient_control_number: c for c in doc.claims()}
-    for pcn, expected in case.fixed.items():
-        got = [s.text for s in claims[pcn].segments]
-        assert got == expected
+    # The whole fixed file, envelope included, is the expected one, byte for byte.
+    assert report.fixed == case.fixed_text()
+    # Checked again from what was written, the file is clean of the rule ...
+    fixed_path = tmp_path / "fixed.837"
+    fixed_path.write_text(report.fixed)
+    [recheck] = check_paths([str(fixed_path)], all_rules(), options)
+    assert not [f.message for f in recheck.findings if f.rule == case.rule], "the fix left the finding"
+    # ... and a second fix changes nothing.
+    [again] = fix_paths([str(fixed_path)], all_rules(), options, unsafe=case.unsafe)
+    assert again.applied == [] and again.fixed == report.fixed
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.kind in ("pass", "fail")], ids=lambda c: c.id)
+def test_case_without_a_fix_comes_out_byte_identical(case: Case, tmp_path: Path) -> None:
+    """A pass or fail case names no fix, so fixing (unsafe fixes too) must not touch a byte.
+
+    A case that other rules' fixes would change (its point is a finding, not a clean claim)
+    says so with `changes = true`, and only the case's own rule is held to leaving it alone."""
+    path = write(tmp_path, case)
+    [report] = fix_paths([path], all_rules(), options_for(case), unsafe=True)
+    if report.error is not None or report.quarantined:
+        return  # an unreadable case is never written (test_check_case says what it reports)
+    own = [a for a in report.applied if a.rule == case.rule]
+    if case.kind == "fail":
+        fixable = {e.get("fix") for e in case.expect} & {"safe", "unsafe"}
+        if fixable or own:
+            assert own, "the expected fix was not applied"
+            return  # its fix is a fix case's to show
+    assert own == []
+    if case.changes:
+        assert report.applied, "`changes = true`, yet no fix applies: drop the flag"
+    else:
+        assert report.applied == [] and report.fixed == case.text(), [a.description for a in report.applied]
