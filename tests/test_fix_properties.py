@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import random
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,69 +19,14 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import load_document
 from mohsedi.rules.registry import all_rules
 from mohsedi.x12 import emit, parse_segments
-
-MUTATIONS = (
-    "none",
-    "no_line_id",
-    "lower_modifier",
-    "add_51",
-    "59_and_xs",
-    "wrong_total",
-    "wrong_family",
-    "first_stage_units",
-    "biopsy",
-    "second_first_stage",
-    "no_clia",
-    "repair_59",
-    "em_59",
-)
+from tests.strategies import claim_lists, claims_per_transaction
 
 
-def mutate(rng: random.Random, claim: synth.ClaimSpec, kind: str) -> synth.ClaimSpec:
-    lines = claim.lines
-    if kind == "no_line_id":
-        lines[rng.randrange(len(lines))].line_id = None
-    elif kind == "lower_modifier":
-        lines[0].modifiers = ("xs",)
-    elif kind == "add_51":
-        for ln in lines:
-            if ln.procedure in ("17312", "17314", "17315"):
-                ln.modifiers = (*ln.modifiers, "51")
-    elif kind == "59_and_xs":
-        lines[0].modifiers = ("59", "XS")
-    elif kind == "wrong_total":
-        claim.total = sum((ln.charge for ln in lines), Decimal("0")) + Decimal("10")
-    elif kind == "wrong_family":
-        for ln in lines:
-            if ln.procedure == "17312":
-                ln.procedure = "17314"
-    elif kind == "first_stage_units":
-        first = lines[0]
-        first.units = 2
-        first.charge = first.charge * 2
-        first.pointers = (1, 1)
-    elif kind == "biopsy":
-        claim.diagnoses = (*claim.diagnoses, "D485")
-        lines.append(synth.LineSpec("11102", Decimal("145"), 1, (), (len(claim.diagnoses),)))
-    elif kind == "second_first_stage":
-        lines.append(synth.LineSpec("17311", Decimal("742.80"), 1, (), (1,)))
-    elif kind == "no_clia":
-        claim.clia = None
-    elif kind == "repair_59":
-        lines.append(synth.LineSpec("13151", Decimal("512"), 1, ("59",), (1,)))
-    elif kind == "em_59":
-        claim.diagnoses = (*claim.diagnoses, "L570")
-        lines.insert(0, synth.LineSpec("99213", Decimal("118"), 1, ("59",), (len(claim.diagnoses),)))
-    return claim
-
-
-def generate(seed: int, count: int, mutations: list[str]) -> str:
-    rng = random.Random(seed)
-    claims = []
-    for n in range(count):
-        claim = synth.random_mohs_claim(rng, n)
-        claims.append(mutate(rng, claim, mutations[n % len(mutations)]))
-    return synth.build_837p(claims, claims_per_transaction=rng.choice([0, 3]))
+@st.composite
+def files(draw, min_claims: int = 1, max_claims: int = 6, first: str | None = None) -> str:
+    """An 837P of generated claims, each with a drawn seeded error, one or several sets."""
+    claims = draw(claim_lists(min_claims, max_claims, first))
+    return synth.build_837p(claims, claims_per_transaction=draw(claims_per_transaction(0, 3)))
 
 
 def pyx12_errors(text: str) -> set[tuple]:
@@ -118,16 +62,14 @@ def fix_text(tmp_path: Path, text: str, name: str = "in.837") -> str:
     return fix_report(tmp_path, text, name).fixed
 
 
-settings.register_profile("fix", max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-
-mutation_lists = st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=5)
+# Whole files are drawn and each is fixed (and some validated by pyx12): slow by design.
+settings.register_profile("fix", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @settings(settings.get_profile("fix"))
-@given(seed=st.integers(0, 10_000), count=st.integers(1, 6), mutations=mutation_lists)
-def test_fix_is_idempotent_and_round_trips(tmp_path_factory, seed: int, count: int, mutations: list[str]) -> None:
+@given(text=files(1, 6))
+def test_fix_is_idempotent_and_round_trips(tmp_path_factory, text: str) -> None:
     tmp = tmp_path_factory.mktemp("fix")
-    text = generate(seed, count, mutations)
     once = fix_text(tmp, text)
     assert emit(parse_segments(once)) == once
     twice = fix_text(tmp, once, "again.837")
@@ -135,21 +77,17 @@ def test_fix_is_idempotent_and_round_trips(tmp_path_factory, seed: int, count: i
 
 
 @settings(settings.get_profile("fix"))
-@given(seed=st.integers(0, 10_000), count=st.integers(1, 5), mutations=mutation_lists)
-def test_fixed_output_is_valid_and_adds_no_pyx12_error(
-    tmp_path_factory, seed: int, count: int, mutations: list[str]
-) -> None:
+@given(text=files(1, 5))
+def test_fixed_output_is_valid_and_adds_no_pyx12_error(tmp_path_factory, text: str) -> None:
     tmp = tmp_path_factory.mktemp("valid")
-    text = generate(seed, count, mutations)
     fixed = fix_text(tmp, text)
     assert pyx12_errors(fixed) <= pyx12_errors(text)
 
 
 @settings(settings.get_profile("fix"))
-@given(seed=st.integers(0, 10_000), count=st.integers(2, 6), mutations=mutation_lists)
-def test_counts_totals_and_untouched_claims(tmp_path_factory, seed: int, count: int, mutations: list[str]) -> None:
+@given(text=files(2, 6, first="none"))
+def test_counts_totals_and_untouched_claims(tmp_path_factory, text: str) -> None:
     tmp = tmp_path_factory.mktemp("counts")
-    text = generate(seed, count, ["none", *mutations])
     report = fix_report(tmp, text)
     touched = {a.claim for a in report.applied}
     before = {c.patient_control_number: c for c in load_document("in", text).claims()}

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mohsedi.cli.main import cli
@@ -63,7 +63,7 @@ def mutated(draw) -> bytes:
     return b"~".join(segments)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None)
 @given(raw=mutated())
 def test_readers_and_rules_only_raise_x12error(raw: bytes) -> None:
     text = raw.decode("utf-8", "surrogateescape")
@@ -107,7 +107,7 @@ def without_paths(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k not in ("path", "output")}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=25, deadline=None)
 @given(raw=mutated())
 def test_commands_report_and_never_touch_inputs(tmp_path_factory, raw: bytes) -> None:
     alone_code, alone_check, alone_fix, alone_fixed = good_alone()
@@ -155,7 +155,7 @@ def test_empty_and_binary_files_are_clear_errors(tmp_path: Path) -> None:
         assert result.exit_code == 2 and name in result.output
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None)
 @given(raw=mutated())
 def test_ingest_stores_whole_files_or_nothing(tmp_path_factory, raw: bytes) -> None:
     from mohsedi.pipeline import run_ingest

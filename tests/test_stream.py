@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 from mohsedi import synth
 from mohsedi.cli.main import cli
@@ -192,7 +192,7 @@ def test_a_file_that_breaks_midway_is_reported_and_not_written(tmp_path):
     assert (out / "other.837").read_bytes() == other.read_bytes()  # the rest of the batch goes on
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None)
 @given(raw=mutated())
 def test_ranges_of_any_file_cover_it_exactly(tmp_path_factory, raw: bytes):
     path = tmp_path_factory.mktemp("cut") / "x.837"
