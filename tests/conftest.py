@@ -14,8 +14,12 @@ SAMPLES = ROOT / "samples"
 def corpus_dir() -> Path | None:
     """../shared/corpus beside the clone (or MOHSEDI_CORPUS); None when it is not there."""
     configured = os.environ.get("MOHSEDI_CORPUS")
-    candidates = [Path(configured)] if configured else []
-    candidates += [ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"]
+    # Set, it is the only place looked at (so MOHSEDI_CORPUS=/nowhere runs the suite as a clone would).
+    candidates = (
+        [Path(configured)]
+        if configured
+        else [ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"]
+    )
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
@@ -25,6 +29,25 @@ def corpus_dir() -> Path | None:
 def corpus_files(kind: str) -> list[Path]:
     base = corpus_dir()
     return sorted((base / kind).glob("*.edi")) if base else []
+
+
+CORPUS_MISSING = "corpus: ../shared/corpus (the stupidedi 837P and 835 files), or MOHSEDI_CORPUS, is not there"
+
+
+def corpus_params(kind: str) -> list:
+    """The corpus files of ``kind`` as parameters marked `corpus`; with no corpus, one parameter
+    skipped with a reason that names it (not pytest's "got empty parameter set")."""
+    files = corpus_files(kind)
+    if not files:
+        marks = [pytest.mark.corpus, pytest.mark.skip(reason=CORPUS_MISSING)]
+        return [pytest.param(None, id=f"corpus-{kind}-missing", marks=marks)]
+    return [pytest.param(p, id=file_id(p), marks=pytest.mark.corpus) for p in files]
+
+
+def x12_params() -> list:
+    """x12_files() as parameters: the samples, then the corpus marked `corpus` (or its skip)."""
+    samples = sample_files(".837") + sample_files(".835")
+    return [pytest.param(p, id=file_id(p)) for p in samples] + corpus_params("837p") + corpus_params("835")
 
 
 def sample_files(suffix: str) -> list[Path]:
@@ -42,6 +65,7 @@ def file_id(path: Path) -> str:
 
 @pytest.fixture
 def postgres_url() -> str:
+    """The configured PostgreSQL; a test using it is marked `postgres` itself (marks select at collection)."""
     url = os.environ.get("MOHSEDI_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("no PostgreSQL configured (MOHSEDI_TEST_POSTGRES_URL); .ci/run always sets one")
@@ -63,7 +87,7 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     monkeypatch.delenv("MOHSEDI_DATABASE_URL", raising=False)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path):
     """A fresh, empty database: a SQLite file, or a new database on the configured PostgreSQL."""
     if request.param == "sqlite":

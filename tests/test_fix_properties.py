@@ -8,6 +8,7 @@ import logging
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import pyx12.params
 import pyx12.x12n_document
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,8 @@ from mohsedi.rules.engine import load_document
 from mohsedi.rules.registry import all_rules
 from mohsedi.x12 import emit, parse_segments
 from tests.strategies import claim_lists, claims_per_transaction
+
+pytestmark = pytest.mark.slow  # every example fixes whole files, one test also validates with pyx12
 
 
 @st.composite

@@ -9,6 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,6 +156,7 @@ def test_empty_and_binary_files_are_clear_errors(tmp_path: Path) -> None:
         assert result.exit_code == 2 and name in result.output
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(raw=mutated())
 def test_ingest_stores_whole_files_or_nothing(tmp_path_factory, raw: bytes) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
+
+pytestmark = pytest.mark.postgres
 
 
 def test_postgres_answers(postgres_url: str) -> None:

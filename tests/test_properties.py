@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +37,7 @@ def isa_for(d: Delimiters, control: int) -> str:
     return synth._isa(envelope.sender, envelope.receiver, envelope.created, control, d, "HC")
 
 
+@pytest.mark.slow
 @given(data=st.data())
 @settings(max_examples=150, deadline=None)
 def test_random_delimiters_and_contents_round_trip(data) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from mohsedi.claims.reader import ClaimSet, read_claim_file
 from mohsedi.remits.reader import RemitSet, read_remit_file
-from tests.conftest import SAMPLES, corpus_files, file_id
+from tests.conftest import SAMPLES, corpus_params
 
 
 def claims_of(path: Path):
@@ -93,7 +93,7 @@ def test_remittance_values() -> None:
     assert total_paid == remit.amount
 
 
-@pytest.mark.parametrize("path", corpus_files("837p"), ids=file_id)
+@pytest.mark.parametrize("path", corpus_params("837p"))
 def test_corpus_837p_reads_into_claims(path: Path) -> None:
     claims = claims_of(path)
     assert claims
@@ -102,7 +102,7 @@ def test_corpus_837p_reads_into_claims(path: Path) -> None:
         assert claim.lines and all(ln.procedure for ln in claim.lines)
 
 
-@pytest.mark.parametrize("path", corpus_files("835"), ids=file_id)
+@pytest.mark.parametrize("path", corpus_params("835"))
 def test_corpus_835_reads_into_remittances(path: Path) -> None:
     sets = [u for u in read_remit_file(str(path)) if isinstance(u, RemitSet)]
     assert sets and all(s.error is None for s in sets)

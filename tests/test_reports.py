@@ -103,6 +103,7 @@ def chromium() -> str | None:
 
 
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs it)")
+@pytest.mark.slow
 def test_html_opens_in_headless_chromium(stored: str, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     result = CliRunner().invoke(cli, ["report", "denials", "--db", stored, "--format", "html", "-o", str(page), "-q"])

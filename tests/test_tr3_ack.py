@@ -18,9 +18,9 @@ from mohsedi.rules.batch import check_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from mohsedi.x12 import parse_segments
-from tests.conftest import SAMPLES, corpus_files, file_id
+from tests.conftest import SAMPLES, corpus_params, file_id
 
-FILES = sorted(SAMPLES.glob("*.837")) + corpus_files("837p")
+FILES = [pytest.param(p, id=file_id(p)) for p in sorted(SAMPLES.glob("*.837"))] + corpus_params("837p")
 
 
 def pyx12_valid(path: Path) -> bool:
@@ -28,7 +28,7 @@ def pyx12_valid(path: Path) -> bool:
     return bool(pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None))
 
 
-@pytest.mark.parametrize("path", FILES, ids=file_id)
+@pytest.mark.parametrize("path", FILES)
 def test_tr3_agrees_with_pyx12(path: Path) -> None:
     [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
     guide = [f for f in report.findings if f.rule.startswith("TR3") or f.rule == "X12001"]

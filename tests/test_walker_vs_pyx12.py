@@ -13,7 +13,7 @@ import pyx12.x12context
 from mohsedi import synth
 from mohsedi.guide import node_path, read_units
 from mohsedi.x12.segments import read_chunks
-from tests.conftest import file_id, x12_files
+from tests.conftest import x12_params
 
 
 def pyx12_paths(path: Path) -> list[str]:
@@ -29,7 +29,7 @@ def our_paths(path: Path) -> list[str | None]:
     return [node_path(s) for u in units for s in u.segments]
 
 
-@pytest.mark.parametrize("path", x12_files(), ids=file_id)
+@pytest.mark.parametrize("path", x12_params())
 def test_every_segment_lands_in_the_same_loop_as_pyx12(path: Path) -> None:
     theirs = pyx12_paths(path)
     ours = our_paths(path)

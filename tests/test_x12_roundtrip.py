@@ -8,7 +8,7 @@ import pytest
 
 from mohsedi.x12 import emit, iter_segments, parse_segments
 from mohsedi.x12.segments import decode, encode, read_chunks
-from tests.conftest import corpus_dir, file_id, x12_files
+from tests.conftest import CORPUS_MISSING, corpus_dir, file_id, x12_files, x12_params
 
 FILES = x12_files()
 
@@ -17,14 +17,14 @@ def test_some_files_are_checked() -> None:
     assert len(FILES) >= 7
 
 
-@pytest.mark.parametrize("path", FILES, ids=file_id)
+@pytest.mark.parametrize("path", x12_params())
 def test_file_round_trips_byte_for_byte(path: Path) -> None:
     raw = path.read_bytes()
     segments = list(iter_segments(read_chunks(str(path)), source=str(path)))
     assert encode(emit(segments)) == raw
 
 
-@pytest.mark.parametrize("path", FILES, ids=file_id)
+@pytest.mark.parametrize("path", x12_params())
 @pytest.mark.parametrize("chunk", [1, 7, 106, 4096])
 def test_chunk_boundaries_do_not_matter(path: Path, chunk: int) -> None:
     text = decode(path.read_bytes())
@@ -81,9 +81,10 @@ def test_last_segment_without_terminator_is_kept(sample_text: str) -> None:
     assert emit(parse_segments(text)) == text
 
 
+@pytest.mark.corpus
 def test_corpus_is_found_or_skipped_cleanly() -> None:
     if corpus_dir() is None:
-        pytest.skip("../shared/corpus is not beside this clone")
+        pytest.skip(CORPUS_MISSING)
     assert FILES[-1].suffix == ".edi"
 
 
