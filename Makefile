@@ -7,7 +7,7 @@ OUT ?= out
 DB ?= sqlite:///$(OUT)/mohsedi.db
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench samples clean data-subset
+.PHONY: install demo test lint docs bench samples clean data-subset
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: install
 
 lint: install
 	$(PY) -m ruff check mohsedi tests bench samples migrations
+
+# docs/rules.md and the docs/rules.toml catalog snapshot, from the registry (tests fail when stale).
+docs: install
+	$(MOHSEDI) rules docs --write docs
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)

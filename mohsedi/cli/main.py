@@ -441,6 +441,38 @@ def rules_list(fmt, select):
         click.echo(rules_table(chosen), nl=False)
 
 
+@rules.command("docs")
+@click.option(
+    "--write",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="docs",
+    show_default=True,
+    help="Where rules.md and the rules.toml snapshot go.",
+)
+def rules_docs(directory):
+    """Regenerate the catalog documents from the registry: rules.md and the rules.toml snapshot.
+
+    Refuses when a code in the snapshot left the registry without a redirect (codes are never reused).
+
+    \b
+    Example:
+      mohsedi rules docs --write docs
+    """
+    from pathlib import Path
+
+    from mohsedi.rules.docs import write_docs
+    from mohsedi.rules.registry import REDIRECTS, all_rules
+
+    try:
+        written = write_docs(Path(directory), all_rules(), REDIRECTS)
+    except ValueError as exc:
+        click.echo(f"mohsedi: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 @rules.command("explain")
 @click.argument("code")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

@@ -147,7 +147,15 @@ def rule_json(r: Rule) -> dict[str, Any]:
         "sources": [{"title": s.title, "reference": s.reference, "verified": s.verified} for s in r.sources],
         "verified": r.verified,
         "suppresses": list(r.suppresses),
-        "docs": {"what": r.docs.what, "why": r.docs.why, "example": r.docs.example, "fix": r.docs.fix},
+        "status": r.status.value,
+        "since": r.since,
+        "docs": {
+            "what": r.docs.what,
+            "why": r.docs.why,
+            "example": r.docs.example,
+            "fix": r.docs.fix,
+            "case": r.docs.case,
+        },
     }
 
 
@@ -174,22 +182,14 @@ def rules_csv(rules: list[Rule]) -> str:
 
 
 def explain(r: Rule) -> str:
-    predicts = r.predictions_json()
-    denial = (
-        "; ".join(
-            f"{p['group']}-{p['carc']}" + (f" with {', '.join(p['rarc'])}" if p["rarc"] else "") for p in predicts
-        )
-        if predicts
-        else "no payer denial (front-end, traceability or compliance)"
-    )
-    refs = "\n".join(
-        f"  - {s.title} [{s.reference}]"
-        + ("" if s.verified else " (UNVERIFIED: probable, not confirmed in a primary source)")
-        for s in r.sources
-    )
+    from mohsedi.rules.docs import cite, predicted_denials
+
+    denial = predicted_denials(r)
+    refs = "\n".join(f"  - {c}" for c in cite(r))
     return (
         f"{r.code} ({r.name}): {r.title}\n"
-        f"severity: {r.severity.value}   fix: {r.fix_safety.value}   scope: {r.scope.value}\n\n"
+        f"severity: {r.severity.value}   fix: {r.fix_safety.value}   scope: {r.scope.value}   "
+        f"{r.status.value} since {r.since}\n\n"
         f"What it checks\n  {r.docs.what}\n\n"
         f"Why it matters\n  {r.docs.why}\n  Predicted denial: {denial}\n\n"
         f"Example\n  {r.docs.example}\n\n"

@@ -39,6 +39,14 @@ class FixSafety(StrEnum):
     NONE = "none"  # nothing to offer
 
 
+class Status(StrEnum):
+    """Where a rule is in its life; a code is never reused (a retired one redirects, registry.REDIRECTS)."""
+
+    STABLE = "stable"
+    PREVIEW = "preview"  # new: its findings and fix may still change
+    DEPRECATED = "deprecated"  # still runs; to be retired
+
+
 class Scope(StrEnum):
     ENVELOPE = "envelope"  # a whole file: envelopes, counts, line ids unique in the file
     CLAIM = "claim"  # one claim and its lines
@@ -72,10 +80,20 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Docs:
+    """A rule's documentation in fixed fields, held to a contract by tests/rules/test_docs_contract.py
+    and rendered in this order by `rules explain` and docs/rules.md.
+
+    ``what``: what the rule checks. ``why``: why it matters (the denial or rejection it prevents).
+    ``example``: an input that trips it. ``fix``: opens with the declared fix safety
+    ("safe: ...", "unsafe: ...", "manual: ...", "none: ..."). ``case``: the name of the rule
+    case in tests/rules/cases/<CODE>.toml that holds the example (a fail or fix case).
+    """
+
     what: str
     why: str
     example: str
     fix: str
+    case: str = ""
 
 
 # ---------------------------------------------------------------- edits
@@ -169,6 +187,8 @@ class Rule:
     # Code sets that must all meet the claim's (or day's) procedure codes for the rule to be
     # able to fire; the engine skips it otherwise. Empty: always run.
     requires: tuple[frozenset[str], ...] = ()
+    status: Status = Status.STABLE
+    since: str = "0.1.0"  # the release that added the rule under this code
 
     def can_fire(self, codes: set[str] | frozenset[str] | dict[str, object]) -> bool:
         return all(not needed.isdisjoint(codes) for needed in self.requires)

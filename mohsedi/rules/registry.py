@@ -14,9 +14,14 @@ from mohsedi.rules.base import (
     Scope,
     Severity,
     Source,
+    Status,
 )
 
 RULES: dict[str, Rule] = {}
+
+# Retired codes: the old code and the code that took its place ("" when none did). A retired
+# code is never registered again; selecting it selects its replacement.
+REDIRECTS: dict[str, str] = {}
 
 
 def rule(
@@ -32,6 +37,8 @@ def rule(
     docs: Docs,
     suppresses: Iterable[str] = (),
     requires: Iterable[frozenset[str]] = (),
+    status: Status = Status.STABLE,
+    since: str = "0.1.0",
 ) -> Callable[[Callable[[Rule, Any], Iterable[Any]]], Rule]:
     """Declare a rule around its check function and register it; codes are unique for good."""
 
@@ -40,6 +47,8 @@ def rule(
             raise ValueError(f"rule code {code!r} is not of the form X12001, MOHS001, ...")
         if code in RULES:
             raise ValueError(f"rule code {code} is registered twice")
+        if code in REDIRECTS:
+            raise ValueError(f"rule code {code} is retired (see REDIRECTS) and is never reused")
         declared = Rule(
             code=code,
             name=name,
@@ -53,6 +62,8 @@ def rule(
             check=check,
             suppresses=tuple(suppresses),
             requires=tuple(requires),
+            status=status,
+            since=since,
         )
         RULES[code] = declared
         return declared
@@ -81,8 +92,8 @@ def _code_order(code: str) -> tuple[int, str]:
 
 def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
     """Rules whose code starts with a selected prefix (all when none) and with no ignored prefix."""
-    chosen = [s.strip().upper() for s in select if s.strip()]
-    dropped = [s.strip().upper() for s in ignore if s.strip()]
+    chosen = [redirected(s.strip().upper()) for s in select if s.strip()]
+    dropped = [redirected(s.strip().upper()) for s in ignore if s.strip()]
     known = all_rules()
     for prefix in chosen + dropped:
         if prefix != "ALL" and not any(r.code.startswith(prefix) for r in known):
@@ -97,6 +108,11 @@ def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list
     return out
 
 
+def redirected(code: str) -> str:
+    """A retired code's replacement (the code itself when it is not retired or has none)."""
+    return REDIRECTS.get(code) or code
+
+
 def get_rule(code: str) -> Rule:
     all_rules()
-    return RULES[code.upper()]
+    return RULES[redirected(code.upper())]

@@ -87,6 +87,7 @@ def _units_rule(this: Rule, ctx: ClaimContext, code_of: dict[str, str]) -> Itera
         example="Log: nose tumor in 3 stages. Claim: 17311 x1, 17312 x1 (should be 2).",
         fix="unsafe: set the units (and the charge at the same unit price) from the log; the fix names "
         "the log rows. With several lines of the code, manual.",
+        case="three stages, 17312 x1",
     ),
 )
 def additional_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -108,6 +109,7 @@ def additional_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         why="Block counts are audited against the Mohs log; unsupported units deny (CO-151, N362).",
         example="Log: stages with 8 and 4 blocks. Claim: 17315 x1 (should be 3).",
         fix="unsafe: set the units from the log; the fix names the log rows.",
+        case="8 and 4 blocks billed as one extra block",
     ),
 )
 def block_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -148,6 +150,7 @@ def _match(claim: Claim, tumors: list[Tumor]) -> tuple[dict[int, ServiceLine], l
         "cannot be supported on audit.",
         example="Log: tumors A (nose) and B (ear). Claim: one 17311 pointing to the nose.",
         fix="manual: add the missing line, or correct the pointer or the log.",
+        case="second tumor not billed",
     ),
 )
 def tumor_without_first_stage(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -189,6 +192,7 @@ def tumor_without_first_stage(this: Rule, ctx: ClaimContext) -> Iterator[Finding
         example="Log: site hand. Claim: 17313 pointing to C44.622 (upper limb).",
         fix="unsafe: recode the first stage to the family of the logged site (MOHS002 then recodes "
         "its add-ons); the fix names the log rows.",
+        case="hand on 17313",
     ),
 )
 def site_against_code_family(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -231,6 +235,7 @@ def site_against_code_family(this: Rule, ctx: ClaimContext) -> Iterator[Finding]
         "and fails audit (CO-236, M80).",
         example="88314 on the claim; the log for the tumor lists only H&E.",
         fix="manual: remove the line, or correct the log if a special stain was used.",
+        case="only H&E logged",
     ),
 )
 def special_stain_against_log(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -261,6 +266,7 @@ def special_stain_against_log(this: Rule, ctx: ClaimContext) -> Iterator[Finding
         "an audit risk even when the claim is paid.",
         example="Tumor A, stage 2: map = no.",
         fix="manual: complete the Mohs log.",
+        case="a stage without a map",
     ),
 )
 def map_or_margins_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:

@@ -81,6 +81,7 @@ def _add_modifier(line: ServiceLine, modifier: str) -> Fix:
         "procedure (CO-B15 or 107 with N122).",
         example="17312 x1 on 2026-10-06 with no 17311 (or 17313) that day.",
         fix="manual: add the first-stage line that was performed, or remove the add-on.",
+        case="additional stage alone",
     ),
 )
 def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -112,6 +113,7 @@ def add_on_without_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="The payer finds no valid primary for the add-on and denies it (CO-B15, N122).",
         example="17311 x1 and 17314 x1 for one ear tumor.",
         fix="unsafe: recode the add-on to the primary's family (17314 -> 17312, 17312 -> 17314).",
+        case="17314 after 17311",
     ),
 )
 def add_on_wrong_family(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -151,6 +153,7 @@ def add_on_wrong_family(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         example="SV1*HC:17311*1485.6*UN*2***1:2~ for the nose and the ear.",
         fix="unsafe: split into one line per tumor, charge divided, each pointing to its tumor's "
         "diagnosis when the pointers give one per unit.",
+        case="two tumors on one line",
     ),
 )
 def first_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -220,6 +223,7 @@ def _split_line(line: ServiceLine) -> Fix:
         example="17311 (nose) and 17311 (ear) on one claim, neither with XS.",
         fix="safe: append the payer's preferred distinct-lesion modifier (XS by default, 59 "
         "where the payer policy says so) to each later line.",
+        case="second tumor without modifier",
     ),
 )
 def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -255,6 +259,7 @@ def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding
         why="The payer denies the procedure as inconsistent with the diagnosis (CO-11, M76).",
         example="17313 pointing to C44.42 (squamous cell carcinoma of the scalp).",
         fix="unsafe: recode to 17311/17312.",
+        case="trunk codes on a scalp tumor",
     ),
 )
 def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -288,6 +293,7 @@ def head_diagnosis_on_trunk_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
         "nerves or vessels; otherwise the payer denies it as site-inconsistent (CO-11, M76).",
         example="17311 pointing to C44.519 (basal cell carcinoma of the back).",
         fix="manual: keep 17311 only if the operative note documents deep structures; otherwise recode to 17313.",
+        case="head code on the back",
     ),
 )
 def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -317,6 +323,7 @@ def trunk_diagnosis_on_head_code(this: Rule, ctx: ClaimContext) -> Iterator[Find
         why="The claim alone cannot show which family is right; the Mohs log can.",
         example="17313 pointing to C44.622 (upper limb).",
         fix="manual unless the case log gives the site.",
+        case="upper limb: hand or arm",
     ),
 )
 def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -351,6 +358,7 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         why="LCDs cover Mohs for these; anything else denies as not medically necessary (CO-50 or CO-11, N115).",
         example="17311 pointing to L82.1 (seborrheic keratosis).",
         fix="manual: point the line to the tumor's diagnosis, or correct the diagnosis.",
+        case="seborrheic keratosis",
     ),
 )
 def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -381,6 +389,7 @@ def mohs_diagnosis_not_covered(this: Rule, ctx: ClaimContext) -> Iterator[Findin
         "these codes into Mohs (CO-236, M80).",
         example="17311 and 88305 x2 for the Mohs blocks.",
         fix="manual: remove the line, or document a separate specimen and append 59.",
+        case="myth 7: 88305 for the Mohs blocks",
     ),
 )
 def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -408,6 +417,7 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         "non-routine stain, with 59, per block (CO-236, M80 otherwise).",
         example="17311 and 88314 with no modifier.",
         fix="unsafe when the case log names a non-routine stain (append 59); else manual.",
+        case="special stain without 59",
     ),
 )
 def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -453,6 +463,7 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         "the biopsy is bundled (CO-236, M80).",
         example="17311 (nose) and 11102 (a lesion on the arm) with no modifier.",
         fix="unsafe: XS when the biopsy points to a different diagnosis than the Mohs lines, 59 when the same.",
+        case="biopsy without modifier",
     ),
 )
 def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -491,6 +502,7 @@ def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         example="17311 (nose) and 11602 (arm) with no modifier.",
         fix="unsafe: XS when the excision points to a different diagnosis; manual when the "
         "same (bill one or the other).",
+        case="excision of another lesion without modifier",
     ),
 )
 def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -533,6 +545,7 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="Without 25 the visit is bundled into the procedure (CO-236 or CO-97, M80).",
         example="99213 for actinic keratoses and 17311 on the same date, no 25.",
         fix="unsafe: replace 59 with 25 on an E/M; a missing 25 is manual (the note must support a separate problem).",
+        case="E/M without 25",
     ),
 )
 def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -578,6 +591,7 @@ def em_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="CMS: never both. The payer rejects the combination (CO-4, N519).",
         example="SV1*HC:17311:59:XS*742.8*UN*1***2~",
         fix="safe: drop 59 (the X modifier is the more specific).",
+        case="59 with XS",
     ),
 )
 def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -609,6 +623,7 @@ def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         "a compliance risk (modifier 59 audits), not a denial.",
         example="17311 and 13151-59.",
         fix="unsafe: remove the modifier.",
+        case="blanket 59 on a repair",
     ),
 )
 def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -651,6 +666,7 @@ def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding
         why="An invalid procedure code denies (CO-16 or CO-181, M51/N56).",
         example="SV1*HC:17304*...",
         fix="manual: recode with 17311-17315 from the Mohs log.",
+        case="myth 5: stage-banded code",
     ),
 )
 def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -678,6 +694,7 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         example="CLM*... with 17311 and no REF*X4.",
         fix="safe when the practice's CLIA number is configured (payer policy file or "
         "--clia): insert REF*X4; else manual.",
+        case="no CLIA and none configured",
     ),
 )
 def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -715,6 +732,7 @@ def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         "modifier for the code (CO-4, N519).",
         example="SV1*HC:17312:51*401.16*UN*1***1~",
         fix="safe: remove 51.",
+        case="51 on an add-on",
     ),
 )
 def fifty_one_on_add_on(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:

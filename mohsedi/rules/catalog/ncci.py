@@ -48,6 +48,7 @@ def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, 
         example="11402 (excision) and 12032 (repair) of the same site on one date, no modifier.",
         fix="manual: append a modifier only when the services really were distinct (different "
         "site, lesion or encounter); otherwise remove the column 2 line.",
+        case="biopsy and repair without modifier",
     ),
 )
 def ptp_pair_without_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -80,6 +81,7 @@ def ptp_pair_without_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="No modifier bypasses the edit: the column 2 code is not payable with column 1 (CO-236, M80).",
         example="17311 and 0213T on one date.",
         fix="manual: remove the column 2 line.",
+        case="punch and tangential biopsy on one date",
     ),
 )
 def ptp_pair_never_bypassable(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -114,6 +116,7 @@ def ptp_pair_never_bypassable(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="Units over the MUE deny as provider liability (CO-151 or 96, N362).",
         example="Five lines of 17313 on one date: the MUE is 3 (MAI 3).",
         fix="manual: check the units against the documentation; MAI 3 limits can be appealed with it.",
+        case="five trunk tumors: the fourth line crosses the MUE",
     ),
 )
 def mue_exceeded(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -163,6 +166,7 @@ def mue_exceeded(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         why="An add-on is rarely payable alone: it denies for lack of its primary (CO-B15, N122).",
         example="11103 (additional biopsy) with no 11102 that day.",
         fix="manual: add the primary procedure performed, or remove the add-on.",
+        case="add-on alone",
     ),
 )
 def add_on_without_eligible_primary(this: Rule, ctx: DayContext) -> Iterator[Finding]:

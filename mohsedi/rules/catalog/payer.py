@@ -32,6 +32,7 @@ MEDICARE_FILING = Source(
         "CARC 15 is deactivated).",
         example='17311 for a commercial payer whose policy has prior_auth = ["17311"], no REF*G1.',
         fix="manual: obtain or look up the authorization and add REF*G1.",
+        case="commercial payer, no REF*G1",
     ),
 )
 def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -63,6 +64,7 @@ def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Findi
         why="A claim filed late is denied outright (CO-29, N211) and cannot be billed to the patient.",
         example="A 2025-06-01 date of service sent on 2026-11-22 to a payer with a 180-day limit.",
         fix="manual: send proof of timely filing or an exception request if one applies.",
+        case="a payer's own limit",
     ),
 )
 def timely_filing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:

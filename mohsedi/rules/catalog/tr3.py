@@ -72,13 +72,14 @@ def _findings(this: Rule, ctx: EnvelopeContext, levels: tuple[str, ...]) -> Iter
         )
 
 
-def _docs(what: str, example: str) -> Docs:
+def _docs(what: str, example: str, case: str) -> Docs:
     return Docs(
         what=what + " Runs only with --tr3 (pyx12 reads about 10,000 segments a second).",
         why="A clearinghouse that validates against the implementation guide rejects the transaction "
         "set in its 999 before any payer sees it.",
         example=example,
         fix="none here: correct the file (many X12 and MOHS rules fix the common causes).",
+        case=case,
     )
 
 
@@ -95,6 +96,7 @@ def _docs(what: str, example: str) -> Docs:
         "pyx12 reports a segment error (999 IK3): unrecognized, unexpected, missing "
         "mandatory, or over its maximum use.",
         "ZZZ*1~ inside loop 2300.",
+        case="REF*X4 twice in one claim",
     ),
 )
 def guide_segment_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
@@ -114,6 +116,7 @@ def guide_segment_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
         "pyx12 reports an element error (999 IK4): missing required element, invalid "
         "code, bad date, too long, not used.",
         "DMG*D8*1948031X~ (an invalid date).",
+        case="a date of service that does not exist",
     ),
 )
 def guide_element_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
@@ -132,6 +135,7 @@ def guide_element_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
     docs=_docs(
         "pyx12 reports a transaction set error (999 IK5) other than the SE count (which is X12001's).",
         "ST02 and SE02 that differ.",
+        case="SE02 differs from ST02",
     ),
 )
 def guide_transaction_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
@@ -150,6 +154,7 @@ def guide_transaction_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Findin
     docs=_docs(
         "pyx12 reports an interchange (TA1) or group (999 AK9) error, or fails on the file altogether.",
         "GS08 naming a guide that is not 005010X222A1.",
+        case="GE01 off",
     ),
 )
 def guide_envelope_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:

@@ -53,6 +53,7 @@ def _transaction_sets(unit) -> TransactionSet | None:
         "when a count or control number is off; nothing in it is adjudicated.",
         example="ST*837*0001~ ... SE*40*0001~ when the set has 41 segments.",
         fix="safe: recount and copy the control numbers from the headers.",
+        case="SE01 off by one",
     ),
 )
 def envelope_counts(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
@@ -122,6 +123,7 @@ def _set_pair(seg: Segment, first: str, second: str) -> SetElements:
         why="Payers and clearinghouses reject a claim whose total does not balance before adjudication.",
         example="CLM*MOHS-0304*1400***11:B:1~ with lines of 742.80 and 742.80.",
         fix="safe: recompute CLM02 from the lines.",
+        case="total off",
     ),
 )
 def claim_total(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -152,6 +154,7 @@ def claim_total(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         why="Remittances and 999s point back to lines by number; gaps and repeats make them ambiguous.",
         example="LX*1~ ... LX*3~ with no LX*2.",
         fix="safe: renumber the lines 1..n.",
+        case="gap",
     ),
 )
 def line_numbers(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
@@ -183,6 +186,7 @@ def line_numbers(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         "which is ambiguous on a Mohs day with several stages of one code.",
         example="LX*2~ SV1*HC:17312*401.16*UN*1***1~ DTP*472*D8*20261006~ with no REF*6R.",
         fix="safe: add REF*6R <CLM01>-<LX>, made unique within the file when that is taken.",
+        case="missing REF*6R",
     ),
 )
 def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
@@ -241,6 +245,7 @@ def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Findi
         "invalid combination (CO-4).",
         example="SV1*HC:17311:xs*742.8*UN*1***2~",
         fix="safe: upper-case and trim the codes, drop repeated modifiers.",
+        case="lower-case modifier and repeated modifier",
     ),
 )
 def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
