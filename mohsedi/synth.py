@@ -70,7 +70,7 @@ def _fmt_money(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _isa(env_sender: str, env_receiver: str, created: date, control: int, d: Delimiters, gs_type: str) -> str:
+def _isa(env_sender: str, env_receiver: str, created: date, control: int, d: Delimiters) -> str:
     e = d.element
     return e.join(
         [
@@ -190,9 +190,7 @@ def iter_837p(claims: Iterable[ClaimSpec], env: Envelope837, *, claims_per_trans
     """Stream an 837P file as text chunks (the benchmark writes large files this way)."""
     d = env.delimiters
     w = _Writer(d, env.line_break)
-    w.parts.append(
-        _isa(env.sender, env.receiver, env.created, env.interchange_control, d, "HC") + d.segment + env.line_break
-    )
+    w.parts.append(_isa(env.sender, env.receiver, env.created, env.interchange_control, d) + d.segment + env.line_break)
     w.seg(
         "GS",
         "HC",
@@ -348,9 +346,7 @@ def iter_835(claims: Iterable[ClaimPaymentSpec], env: Envelope835, *, claims_per
     d = env.delimiters
     w = _Writer(d, env.line_break)
     created = env.payment_date
-    w.parts.append(
-        _isa(env.sender, env.receiver, created, env.interchange_control, d, "HP") + d.segment + env.line_break
-    )
+    w.parts.append(_isa(env.sender, env.receiver, created, env.interchange_control, d) + d.segment + env.line_break)
     w.seg(
         "GS",
         "HP",

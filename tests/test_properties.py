@@ -34,7 +34,7 @@ def layout_for(d: Delimiters):
 
 def isa_for(d: Delimiters, control: int) -> str:
     envelope = synth.Envelope837(delimiters=d, interchange_control=control)
-    return synth._isa(envelope.sender, envelope.receiver, envelope.created, control, d, "HC")
+    return synth._isa(envelope.sender, envelope.receiver, envelope.created, control, d)
 
 
 @pytest.mark.slow

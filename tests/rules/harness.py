@@ -158,7 +158,6 @@ class Case:
     kind: str  # pass | fail | fix
     claims: list[dict[str, Any]]
     expect: list[dict[str, Any]]
-    fixed: dict[str, list[str]]  # pcn -> expected fixed claim segments
     unsafe: bool
     options: dict[str, Any]
     absent: list[str]
@@ -186,7 +185,6 @@ def load_cases() -> list[Case]:
         rule = data.get("rule", path.stem)
         for raw in data["case"]:
             claims = raw["claim"]
-            fixed: dict[str, list[str]] = {}
             fixed_claims: list[dict[str, Any]] = []
             for i, claim in enumerate(claims, start=1):
                 pcn = claim.get("pcn", f"C{i}")
@@ -197,8 +195,6 @@ def load_cases() -> list[Case]:
                         after["clia"] = claim["fixed_clia"]
                 elif "fixed_raw" in claim:
                     after = {**claim, "raw": claim["fixed_raw"]}
-                if after is not claim:
-                    fixed[pcn] = claim_segments(after, pcn)
                 fixed_claims.append({**after, "pcn": pcn})
             cases.append(
                 Case(
@@ -207,7 +203,6 @@ def load_cases() -> list[Case]:
                     kind=raw["kind"],
                     claims=claims,
                     expect=raw.get("expect", []),
-                    fixed=fixed,
                     unsafe=raw.get("unsafe", False),
                     options=raw.get("options", {}),
                     absent=raw.get("absent", []),

@@ -125,7 +125,7 @@ def test_a_retired_code_is_never_registered_and_redirects(monkeypatch: pytest.Mo
             fix=FixSafety.NONE,
             scope=Scope.CLAIM,
             docs=Docs("w", "w", "e", "none: f", "c"),
-        )(lambda this, ctx: iter(()))
+        )(lambda _this, _ctx: iter(()))
     assert [r.code for r in select_rules(["MOHS099"])] == ["MOHS004"]
     assert get_rule("mohs099").code == "MOHS004"
 

@@ -37,7 +37,7 @@ def _declare(code: str):
         fix=FixSafety.NONE,
         scope=Scope.CLAIM,
         docs=Docs("w", "w", "e", "none: f"),
-    )(lambda this, ctx: iter(()))
+    )(lambda _this, _ctx: iter(()))
 
 
 def test_a_code_is_registered_once_and_well_formed() -> None:
