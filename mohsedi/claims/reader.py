@@ -18,7 +18,7 @@ from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.guide.compile import NODES
 from mohsedi.guide.loops import date_or_range, to_decimal
-from mohsedi.x12.envelope import TransactionSet, Unit
+from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
 from mohsedi.x12.segments import Segment, read_chunks
 
 IMPLEMENTATION_837P = "005010X222A1"
@@ -242,9 +242,10 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
                 read_claim(segs[claim_start:end], [i - claim_start for i in line_starts], provider, subscriber, patient)
             )
             claim_start = -1
-        elif provider is not None or subscriber is not None or patient is not None:
+        else:
             owner = patient or subscriber or provider
-            owner.segments.extend(segs[context_start:end])
+            if owner is not None:
+                owner.segments.extend(segs[context_start:end])
 
     for i, seg in enumerate(segs):
         role = roles.get(seg.node) or role_of(seg.node)
@@ -285,16 +286,16 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
     return ClaimSet(ts, claims)
 
 
-def iter_claim_sets(units: Iterable[Unit]) -> Iterator[Unit | ClaimSet]:
+def iter_claim_sets(units: Iterable[Unit]) -> Iterator[Envelope | ClaimSet]:
     """Envelope units pass through; each transaction set comes out read into claims."""
     for unit in units:
         yield read_claim_set(unit) if isinstance(unit, TransactionSet) else unit
 
 
-def read_claim_file(path: str) -> Iterator[Unit | ClaimSet]:
+def read_claim_file(path: str) -> Iterator[Envelope | ClaimSet]:
     """Stream an 837P file from disk; memory holds one transaction set at a time."""
     return iter_claim_sets(read_units(read_chunks(path), source=path))
 
 
-def read_claim_text(text: str, *, source: str | None = None) -> list[Unit | ClaimSet]:
+def read_claim_text(text: str, *, source: str | None = None) -> list[Envelope | ClaimSet]:
     return list(iter_claim_sets(read_units([text], source=source)))

@@ -9,6 +9,7 @@ from datetime import datetime
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.x12.envelope import Envelope, TransactionSet
+from mohsedi.x12.segments import Segment
 
 
 def acknowledge(text: str, *, source: str | None = None, now: datetime | None = None) -> tuple[str, str]:
@@ -39,14 +40,14 @@ def plain_999(text: str, *, source: str | None = None, now: datetime | None = No
         raise X12Error("no interchange to acknowledge", source=source)
     sender, receiver = isa.element(8).strip(), isa.element(6).strip()
     segments = ["ST*999*0001*005010X231A1"]
-    groups: list[tuple[object, list[TransactionSet]]] = []
+    groups: list[tuple[Segment, list[TransactionSet]]] = []
     for unit in units:
         if isinstance(unit, Envelope) and unit.segment.id == "GS":
             groups.append((unit.segment, []))
         elif isinstance(unit, TransactionSet) and groups:
             groups[-1][1].append(unit)
-    for gs, sets in groups:
-        segments.append(f"AK1*{gs.element(1)}*{gs.element(6)}*{gs.element(8)}")
+    for group, sets in groups:
+        segments.append(f"AK1*{group.element(1)}*{group.element(6)}*{group.element(8)}")
         accepted = 0
         for ts in sets:
             ok = ts.ok and ts.segments[0].id == "ST"

@@ -17,7 +17,7 @@ from mohsedi.remits.model import (
     Remittance,
     ServicePayment,
 )
-from mohsedi.x12.envelope import TransactionSet, Unit
+from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
 from mohsedi.x12.segments import Segment, read_chunks
 
 IMPLEMENTATION_835 = "005010X221A1"
@@ -237,16 +237,16 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     return RemitSet(ts, remittance)
 
 
-def iter_remit_sets(units: Iterable[Unit]) -> Iterator[Unit | RemitSet]:
+def iter_remit_sets(units: Iterable[Unit]) -> Iterator[Envelope | RemitSet]:
     for unit in units:
         yield read_remittance(unit) if isinstance(unit, TransactionSet) else unit
 
 
-def read_remit_file(path: str) -> Iterator[Unit | RemitSet]:
+def read_remit_file(path: str) -> Iterator[Envelope | RemitSet]:
     return iter_remit_sets(read_units(read_chunks(path), source=path))
 
 
-def read_remit_text(text: str, *, source: str | None = None) -> list[Unit | RemitSet]:
+def read_remit_text(text: str, *, source: str | None = None) -> list[Envelope | RemitSet]:
     return list(iter_remit_sets(read_units([text], source=source)))
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mohsedi.claims.model import Claim, ServiceLine
+from mohsedi.claims.reader import ClaimSet
 from mohsedi.codes.mohs import MOHS_CODES
 from mohsedi.codes.ncci import EditData, PtpEdit, shipped_edits
 from mohsedi.policy.caselog import CaseLog
 from mohsedi.policy.payers import MEDICARE_DEFAULTS, PayerPolicy, PolicySet
-from mohsedi.x12.envelope import Unit
+from mohsedi.x12.envelope import Envelope
 
 
 @dataclass(frozen=True)
@@ -143,5 +144,5 @@ class DayContext:
 class EnvelopeContext:
     """A whole file's units, for envelope counts and control numbers."""
 
-    units: tuple[Unit, ...]
+    units: tuple[Envelope | ClaimSet, ...]  # a streamed file's placeholders stand in for its sets
     options: RuleOptions

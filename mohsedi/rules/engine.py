@@ -81,7 +81,7 @@ def load_document(path: str, text: str | None = None) -> Document:
         if isinstance(unit, ClaimSet) and unit.error is not None:
             unit.error = unit.error.located(path)
         located.append(unit)
-    return Document(path, located)  # type: ignore[arg-type]
+    return Document(path, located)
 
 
 # ---------------------------------------------------------------- checking
@@ -392,7 +392,12 @@ def recount_envelopes(units: list, envelope_rule: Rule, options: RuleOptions) ->
     """The units with GE01/IEA01 (and GE02/IEA02) as ``envelope_rule`` (X12001) fixes them;
     transaction sets, or a streamed file's placeholders for them, pass through."""
     ctx = EnvelopeContext(tuple(units), options)
-    edits = {id(e.segment): e for f in envelope_rule.check(envelope_rule, ctx) for e in (f.fix.edits if f.fix else ())}
+    edits = {
+        id(e.segment): e
+        for f in envelope_rule.check(envelope_rule, ctx)
+        for e in (f.fix.edits if f.fix else ())
+        if isinstance(e, SetElements)
+    }
     out = []
     for unit in units:
         edit = edits.get(id(unit.segment)) if isinstance(unit, Envelope) else None

@@ -169,11 +169,11 @@ def process_range(task: RangeTask, settings: Settings) -> RangeResult:
                 continue
             last = unit.transaction.segments[-1].number
             index = len(result.sets)
-            outcome = _process_set(unit, task, settings, spool)  # type: ignore[arg-type]
+            outcome = _process_set(unit, task, settings, spool)
             result.sets.append(outcome)
             result.skeleton.append(SetSlot(index, outcome.error is not None))
             if outcome.error is None:
-                digests = _digests_of(unit, task.file_index, outcome)  # type: ignore[arg-type]
+                digests = _digests_of(unit, task.file_index, outcome)
                 result.digests.extend(digests)
                 result.owners.extend([index] * len(digests))
     except X12Error as exc:
@@ -330,7 +330,7 @@ def _spool_dir(targets: dict[str, Path] | None) -> str:
 
 
 def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[RangeTask]:
-    tasks = []
+    tasks: list[RangeTask] = []
     for f, path in enumerate(paths):
         try:
             ranges = split_file(path, jobs) if jobs > 1 else [ByteRange(0, None)]

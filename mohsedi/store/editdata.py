@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -142,8 +143,8 @@ def release_status(engine: Engine | None) -> list[ReleaseStatus]:
 
 
 def _count(data: EditData, kind: str) -> int:
-    table = {"ptp": data.ptp, "mue": data.mue, "addon": data.addons}[kind]
-    return sum(len(v) for v in table.values())
+    tables: dict[str, Mapping[Any, list[Any]]] = {"ptp": data.ptp, "mue": data.mue, "addon": data.addons}
+    return sum(len(v) for v in tables[kind].values())
 
 
 class StoredEditData(EditData):

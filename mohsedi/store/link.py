@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -73,7 +74,7 @@ def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everythin
 def link_claim_payments(conn: Connection, claim_payment_ids: list[int]) -> int:
     if not claim_payment_ids:
         return 0
-    payments = []
+    payments: list[Any] = []
     for chunk in _chunks(claim_payment_ids):
         payments += conn.execute(
             sa.select(CP.c.id, CP.c.patient_control_number, CP.c.claim_id, m.Remittance.__table__.c.payee_npi)
@@ -124,7 +125,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
             .order_by(SL.c.id)
         ):
             lines_by_claim[row.claim_id].append(row)
-    pending = []
+    pending: list[Any] = []
     for chunk in _chunks(sorted(linked)):
         pending += conn.execute(
             sa.select(SP.c.id, SP.c.claim_payment_id, SP.c.line_id, SP.c.procedure, SP.c.modifiers, SP.c.date_from)
@@ -161,7 +162,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
 
 
 def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
-    denials = []
+    denials: list[Any] = []
     for chunk in _chunks(sorted(linked)):
         denials += conn.execute(
             sa.select(
@@ -182,7 +183,7 @@ def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
     if not denials:
         return 0
     remarks = _remarks(conn, sorted({d.claim_payment_id for d in denials}))
-    claim_ids = sorted({linked[d.claim_payment_id] for d in denials if linked.get(d.claim_payment_id)})
+    claim_ids = sorted({c for d in denials if (c := linked.get(d.claim_payment_id))})
     lines = _lines(conn, claim_ids)
     stored = _stored_findings(conn, claim_ids)
     predicted = predict(conn, claim_ids)
@@ -269,8 +270,8 @@ def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, 
     return out
 
 
-def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, object]:
-    out = {}
+def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
             sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(SL.c.claim_id.in_(chunk))
@@ -304,7 +305,7 @@ def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[d
 
 def stored_claim_specs(conn: Connection, claim_ids: list[int], *, with_same_day: bool = True) -> dict[int, ClaimSpec]:
     """Stored claims rebuilt as specs of an 837P (with the same patient's other claims of those days)."""
-    rows = []
+    rows: list[Any] = []
     for chunk in _chunks(claim_ids):
         rows += conn.execute(sa.select(C).where(C.c.id.in_(chunk))).all()
     if with_same_day and rows:

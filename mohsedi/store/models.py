@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -38,6 +40,9 @@ Quantity = Numeric(12, 3)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every model maps one Table; typed so for insert/update/delete on Model.__table__
+    # (DeclarativeBase types it as the wider FromClause).
+    __table__: ClassVar[Table]
 
 
 class StoredFile(Base):

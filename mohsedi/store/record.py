@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from mohsedi.claims.model import Claim
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
@@ -122,7 +123,7 @@ def _record_one(
     claim_ids = insert_returning_ids(conn, m.Claim.__table__, claim_rows)
     line_rows = []
     finding_rows = []
-    first_by_pcn: dict[str, tuple[int, object]] = {}
+    first_by_pcn: dict[str, tuple[int, Claim]] = {}
     for claim_id, claim in zip(claim_ids, claims, strict=True):
         first_by_pcn.setdefault(claim.patient_control_number, (claim_id, claim))
         for line in claim.lines:
@@ -147,7 +148,7 @@ def _record_one(
             continue  # envelope findings belong to no claim
         claim_id, claim = owner
         procedure = None
-        for line in claim.lines:  # type: ignore[attr-defined]
+        for line in claim.lines:
             if (f.line_id and line.line_id == f.line_id) or (not f.line_id and line.number == f.line):
                 procedure = line.procedure
                 break

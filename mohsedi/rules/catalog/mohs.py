@@ -14,6 +14,7 @@ from mohsedi.claims.model import ServiceLine
 from mohsedi.codes import mohs as vocab
 from mohsedi.rules.base import (
     Docs,
+    Edit,
     Finding,
     Fix,
     FixSafety,
@@ -179,7 +180,7 @@ def _split_line(line: ServiceLine) -> Fix:
     first_charge = line.charge - share * (n - 1)
     pointers = line.diagnosis_pointers
     one_each = len(pointers) == n
-    edits = []
+    edits: list[Edit] = []
     sv1_first = list(with_units(line, Decimal(1), first_charge).elements)
     if one_each:
         while len(sv1_first) <= 7:

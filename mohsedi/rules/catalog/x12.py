@@ -8,6 +8,7 @@ from decimal import Decimal
 from mohsedi.claims.reader import ClaimSet
 from mohsedi.rules.base import (
     Docs,
+    Edit,
     Finding,
     Fix,
     FixSafety,
@@ -128,8 +129,8 @@ def _set_pair(seg: Segment, first: str, second: str) -> SetElements:
 )
 def claim_total(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    charges = [ln.charge for ln in claim.lines]
-    if not charges or any(c is None for c in charges):
+    charges = [ln.charge for ln in claim.lines if ln.charge is not None]
+    if not charges or len(charges) != len(claim.lines):  # no lines, or a charge that did not read
         return
     total = sum(charges, Decimal("0"))
     if claim.total_charge != total:
@@ -208,7 +209,8 @@ def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Findi
                 n += 1
                 new_id = f"{base}-{n}"[:50]
             taken.add(new_id)
-            if duplicate:
+            edit: Edit
+            if duplicate and line.line_id is not None:  # (duplicate implies an id; said for the checker)
                 ref = next(s for s in line.segments if s.id == "REF" and s.element(1) == "6R")
                 edit = with_element(ref, 2, new_id)
                 message = f"REF*6R {line.line_id} is used by more than one line in the file"
