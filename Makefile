@@ -30,6 +30,7 @@ test: install
 
 lint: install
 	$(PY) -m ruff check mohsedi tests bench samples migrations
+	$(PY) -m mypy
 
 # docs/rules.md and the docs/rules.toml catalog snapshot, from the registry (tests fail when stale).
 docs: install
