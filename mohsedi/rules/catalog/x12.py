@@ -235,8 +235,9 @@ def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Findi
     predicts=(Prediction("CO", ("4",)),),
     sources=(GUIDE,),
     docs=Docs(
-        what="Procedure codes, modifiers (SV101) and diagnosis codes (HI) are upper case with "
-        "no blanks; a modifier appears once per line.",
+        what="Procedure codes and modifiers (SV101-1 to SV101-6) and diagnosis codes (HI) are "
+        "upper case with no blanks; a modifier appears once per line. SV101-7, the free-text "
+        "description unlisted and NOC codes (17999, J3490) require, is never moved, upper-cased or dropped.",
         why="Payers match codes exactly: 'xs' is not XS, and a repeated modifier is read as an "
         "invalid combination (CO-4).",
         example="SV1*HC:17311:xs*742.8*UN*1***2~",
@@ -251,14 +252,18 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
             continue
         raw = sv1.elements[1] if len(sv1.elements) > 1 else ""
         parts = raw.split(sv1.delimiters.component)
-        if raw == raw.upper() and " " not in raw and len(set(parts[2:])) == len(parts[2:]):
+        # SV101-1 qualifier, -2 code, -3..6 modifiers; SV101-7 on is free text, never touched.
+        coded, rest = parts[:6], parts[6:]
+        mods_raw = [m for m in coded[2:] if m]
+        if all(p == p.upper() and " " not in p for p in coded) and len(set(mods_raw)) == len(mods_raw):
             continue  # already clean: the common case, checked without rebuilding it
-        clean = [p.strip().upper() for p in parts]
+        clean = [p.strip().upper() for p in coded]
         mods: list[str] = []
         for m in clean[2:]:
             if m and m not in mods:
                 mods.append(m)
-        wanted = clean[:2] + mods
+        slots = [*mods, *[""] * (4 - len(mods))] if rest else mods
+        wanted = clean[:2] + slots + rest
         if wanted != parts:
             composite = sv1.delimiters.component.join(wanted)
             yield this.finding(
