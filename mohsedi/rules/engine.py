@@ -108,11 +108,33 @@ def day_keys(claim: Claim) -> Iterator[tuple[DayKey, ServiceLine]]:
             yield (claim.patient_key, claim.rendering_npi_for(line), line.date_from), line
 
 
+VOID = "8"  # CLM05-3
+REPLACEMENT = "7"
+FREQUENCY_RULE_PREFIX = "X12"  # a void is checked by the X12 rules only
+
+
+def counts_toward_days(claim: Claim, replaced: set[tuple[str, str]]) -> bool:
+    """Whether a claim's lines count toward its dates' units and pairs: not a void, and not an
+    original whose replacement (same patient and CLM01) is in the batch."""
+    if claim.frequency == VOID:
+        return False
+    return claim.frequency == REPLACEMENT or (claim.patient_key, claim.patient_control_number) not in replaced
+
+
 def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int]]]:
     groups: dict[DayKey, list[tuple[DayLine, int, int]]] = defaultdict(list)
+    replaced = {
+        (c.patient_key, c.patient_control_number)
+        for doc in docs
+        for _, cs in doc.claim_sets
+        for c in cs.claims
+        if c.frequency == REPLACEMENT
+    }
     for d, doc in enumerate(docs):
         for u, cs in doc.claim_sets:
             for claim in cs.claims:
+                if not counts_toward_days(claim, replaced):
+                    continue
                 for key, line in day_keys(claim):
                     groups[key].append((DayLine(claim, line), d, u))
     return groups
@@ -138,7 +160,11 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
             for u, cs in doc.claim_sets:
                 for claim in cs.claims:
                     cctx = ClaimContext(claim, options)
-                    for r in runnable(claim_rules, frozenset([ln.procedure for ln in claim.lines]), claim_cache):
+                    codes = frozenset([ln.procedure for ln in claim.lines])
+                    chosen = runnable(claim_rules, codes, claim_cache)
+                    if claim.frequency == VOID:
+                        chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
+                    for r in chosen:
                         for f in r.check(r, cctx):
                             found.append(Located(f, d, u))
     if by_scope[Scope.DAY]:
