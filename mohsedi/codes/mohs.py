@@ -211,8 +211,11 @@ def is_limb(dx: str) -> bool:
 
 
 def is_mohs_covered_diagnosis(dx: str) -> bool:
-    """Malignant or in-situ skin neoplasm (MOHS008): C44.x1/.x2/.x9, C43, C4A, C49, D03, D04, C51, C60, C63.2."""
+    """Malignant or in-situ skin neoplasm (MOHS008): C44 (every malignant code, eyelid C44.1-
+    sub-codes such as C44.1021 included), C43, C4A (C4A.5-C4A.7 too), C49, D03, D04, C51, C60, C63.2.
+
+    Whether a C44 code is complete (billable) is the code set's question (CODE001), not coverage:
+    a truncated C44.31 is an invalid code, not an uncovered one.
+    """
     code = dx.upper().replace(".", "")
-    if code.startswith("C44"):
-        return len(code) >= 5 and code[4] in "129"
-    return code.startswith(("C43", "C4A", "C49", "D03", "D04", "C51", "C60", "C632"))
+    return code.startswith(("C44", "C43", "C4A", "C49", "D03", "D04", "C51", "C60", "C632"))

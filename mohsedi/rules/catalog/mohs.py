@@ -12,6 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from mohsedi.claims.model import ServiceLine
 from mohsedi.codes import mohs as vocab
+from mohsedi.guide.compile import NODES
 from mohsedi.rules.base import (
     Docs,
     Finding,
@@ -62,6 +63,14 @@ def _add_modifier(line: ServiceLine, modifier: str) -> Fix | None:
         return Fix(f"append modifier {modifier}", (with_procedure(line, modifiers=[*line.modifiers, modifier]),))
     except ValueError:
         return None
+
+
+def _line_clia(line: ServiceLine) -> str | None:
+    """2400 REF*X4, the CLIA number given on the line itself."""
+    for seg in line.segments:
+        if seg.id == "REF" and seg.element(1) == "X4" and NODES[seg.node].loop == "2400":
+            return seg.element(2) or None
+    return None
 
 
 def _bypassed_on_mohs_day(ctx: DayContext, dl: DayLine) -> bool:
@@ -380,8 +389,9 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     predicts=(Prediction("CO", ("50", "11"), ("N115",)),),
     sources=(PROBABLE,),
     docs=Docs(
-        what="Every Mohs line points to a malignant or in-situ skin neoplasm: C44.x1/.x2/.x9, "
-        "C43, C4A, C49, D03, D04, C51, C60, C63.2.",
+        what="Every Mohs line points to a malignant or in-situ skin neoplasm: C44 (eyelid C44.1- "
+        "sub-codes such as C44.1021 included), C43, C4A (C4A.5-C4A.7 too), C49, D03, D04, C51, C60, "
+        "C63.2. Whether the code itself is valid and billable is CODE001's question.",
         why="LCDs cover Mohs for these; anything else denies as not medically necessary (CO-50 or CO-11, N115).",
         example="17311 pointing to L82.1 (seborrheic keratosis).",
         fix="manual: point the line to the tumor's diagnosis, or correct the diagnosis.",
@@ -714,7 +724,7 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 @rule(
     "MOHS017",
     "clia-missing",
-    "A claim with Mohs codes lacks the CLIA number (2300 REF*X4)",
+    "A claim with Mohs codes lacks the CLIA number (2300 REF*X4, or 2400 REF*X4 on each Mohs line)",
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
@@ -722,7 +732,8 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     predicts=(Prediction("CO", ("16",), ("MA120",)),),
     sources=(CMS_MOHS,),
     docs=Docs(
-        what="Mohs codes are CLIA-edited: the claim carries the lab's CLIA number in 2300 REF*X4.",
+        what="Mohs codes are CLIA-edited: the claim carries the lab's CLIA number in 2300 REF*X4, "
+        "or each Mohs line carries it in 2400 REF*X4.",
         why="Without it the claim denies as incomplete (CO-16, MA120).",
         example="CLM*... with 17311 and no REF*X4.",
         fix="safe when the practice's CLIA number is configured (payer policy file or "
@@ -731,7 +742,10 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 )
 def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    if claim.clia_number or not any(ln.procedure in vocab.MOHS_CODES for ln in claim.lines):
+    if claim.clia_number:
+        return
+    mohs = [ln for ln in claim.lines if ln.procedure in vocab.MOHS_CODES]
+    if all(_line_clia(ln) for ln in mohs):  # 2400 REF*X4 on each Mohs line is an accepted place
         return
     clia = ctx.options.clia_for(claim.billing_npi)
     fix = None
