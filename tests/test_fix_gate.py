@@ -104,3 +104,26 @@ def test_with_procedure_keeps_the_description_in_sv101_7() -> None:
     [line] = doc.claims()[0].lines
     edit = with_procedure(line, modifiers=["XS"])
     assert edit.elements[1] == "HC:17999:XS::::Unlisted skin proc"
+
+
+def test_a_claim_whose_safe_fix_would_leave_a_new_finding_is_not_fixed() -> None:
+    def add_xs(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+        line = ctx.claim.lines[0]
+        if "XS" not in line.modifiers:
+            yield this.on(ctx.claim, line, "wants XS", fix=Fix("add XS", (with_procedure(line, modifiers=["XS"]),)))
+
+    def dislikes_xs(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+        line = ctx.claim.lines[0]
+        if "XS" in line.modifiers:
+            yield this.on(ctx.claim, line, "XS needs a note", safety=FixSafety.MANUAL)
+
+    rules = [make_rule("X12905", add_xs), make_rule("X12906", dislikes_xs)]
+    doc = load_document("case.837", one_claim())
+    before = doc.emit()
+    outcome = fix_documents([doc], rules, RuleOptions())
+    assert doc.emit() == before
+    assert outcome.applied == []
+    [left] = [loc.finding for loc in outcome.remaining]
+    assert left.rule == "X12905"
+    assert left.fix_safety == FixSafety.MANUAL
+    assert "would leave a new X12906 finding" in left.message

@@ -219,6 +219,7 @@ class Applied:
     description: str
     source: str
     justification: str | None = None
+    safety: FixSafety = FixSafety.SAFE
 
 
 @dataclass
@@ -415,7 +416,7 @@ def _retarget(edits: Sequence[Edit], old: Sequence[Segment], new: Sequence[Segme
 
 def applied_fix(f: Finding, source: str) -> Applied:
     assert f.fix is not None
-    return Applied(f.rule, f.claim, f.line, f.fix.description, source, f.fix.justification)
+    return Applied(f.rule, f.claim, f.line, f.fix.description, source, f.fix.justification, f.fix_safety)
 
 
 def _unit_of(doc: Document, seg: Segment) -> int | None:
@@ -454,8 +455,67 @@ def fix_documents(
     A unit whose fixes bring it back to a state it was in (two rules undoing each other) is left
     in that state, the state before the cycle: the fixes of the cycle are withdrawn and their
     findings become manual with the reason. A fix that would break the guide's limits is withheld
-    likewise.
+    likewise. A claim that would end with a finding its fixes created is not fixed at all: the
+    run starts again from the files as read, with that claim's fixes withheld and the reason given.
     """
+    saved = [_snapshot(doc) for doc in docs]
+    held_back: dict[tuple[str, str], str] = {}
+    for _ in range(MAX_RETRIES + 1):
+        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back)
+        created = _created_findings(outcome)
+        if not created:
+            return outcome
+        for f in created:
+            held_back.setdefault(
+                (f.source or "", f.claim or ""), f"fixing it would leave a new {f.rule} finding: {f.message}"
+            )
+        for doc, snapshot in zip(docs, saved, strict=True):
+            _restore(doc, snapshot)
+    return outcome
+
+
+MAX_RETRIES = 3  # runs again from the files as read, each withholding more claims' fixes
+
+
+def _created_findings(outcome: FixOutcome) -> list[Finding]:
+    """Findings left on a claim only safe fixes changed that its first check did not have (a rule
+    new to the claim). An unsafe fix changes what is billed, and what that brings up is shown."""
+    before = {(loc.finding.source, loc.finding.rule, loc.finding.claim) for loc in outcome.initial}
+    unsafe = {(a.source, a.claim) for a in outcome.applied if a.safety != FixSafety.SAFE}
+    fixed = {(a.source, a.claim) for a in outcome.applied if a.claim} - unsafe
+    return [
+        loc.finding
+        for loc in outcome.remaining
+        if loc.finding.claim
+        and (loc.finding.source, loc.finding.claim) in fixed
+        and (loc.finding.source, loc.finding.rule, loc.finding.claim) not in before
+    ]
+
+
+def _snapshot(doc: Document) -> list[tuple[Envelope | ClaimSet, Segment | None]]:
+    return [(u, u.segment if isinstance(u, Envelope) else None) for u in doc.units]
+
+
+def _restore(doc: Document, snapshot: list[tuple[Envelope | ClaimSet, Segment | None]]) -> None:
+    """The document as it was read: its units, their envelope segments, and every segment's place."""
+    doc.units = [u for u, _ in snapshot]
+    for unit, segment in snapshot:
+        if isinstance(unit, Envelope) and segment is not None:
+            unit.segment = segment
+        elif isinstance(unit, ClaimSet) and unit.error is None:
+            replace_set(unit.transaction, unit.transaction.segments)
+
+
+def _fix_loop(
+    docs: list[Document],
+    rules: Sequence[Rule],
+    options: RuleOptions,
+    unsafe: bool,
+    normalizing: Sequence[Rule],
+    progress: Callable[[int], None] | None,
+    held_back: dict[tuple[str, str], str],
+) -> FixOutcome:
+    """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
     history: dict[tuple[int, int], _History] = {}
     frozen: set[tuple[int, int]] = set()
@@ -471,16 +531,20 @@ def fix_documents(
         if n == 1:
             outcome.initial = everything
         withheld = {finding_key(f) for f, _ in outcome.dropped}
-        located = [
-            loc for loc in everything if allowed(loc.finding, unsafe) and finding_key(loc.finding) not in withheld
-        ]
         per_unit: dict[tuple[int, int], list[Finding]] = defaultdict(list)
-        for loc in located:
+        for loc in everything:
+            f = loc.finding
+            if not allowed(f, unsafe) or finding_key(f) in withheld:
+                continue
+            why = held_back.get((f.source or "", f.claim or "")) if f.claim else None
+            if why is not None:
+                outcome.dropped.append((f, why))
+                continue
             u = loc.unit
             if u is None:
-                u = _unit_of(docs[loc.doc], _edit_target(loc.finding.fix.edits[0]))  # type: ignore[union-attr]
+                u = _unit_of(docs[loc.doc], _edit_target(f.fix.edits[0]))  # type: ignore[union-attr]
             if u is not None and (loc.doc, u) not in frozen:
-                per_unit[(loc.doc, u)].append(loc.finding)
+                per_unit[(loc.doc, u)].append(f)
         if not per_unit:
             break
         progressed = False
