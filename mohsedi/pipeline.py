@@ -109,9 +109,9 @@ def run_ingest(
     from mohsedi.codes.denials import payment_adjustments
     from mohsedi.policy.payers import load_policy
 
-    extra = load_policy(policy_path).payment_adjustments
+    payment = payment_adjustments(load_policy(policy_path).payment_adjustments)
     with paused_gc():
-        return ingest_paths(open_store(db_url), paths, progress=progress, payment_adjustments=payment_adjustments(extra))
+        return ingest_paths(open_store(db_url), paths, progress=progress, payment_adjustments=payment)
 
 
 def run_link(db_url: str) -> int:

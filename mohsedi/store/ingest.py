@@ -62,13 +62,9 @@ class IngestReport:
         return self.status == "already_stored"
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     def __init__(self, error: X12Error) -> None:
         self.error = error
-
-
-class _NothingNew(Exception):
-    pass
 
 
 def expand_inputs(paths: Sequence[str]) -> list[str]:
@@ -125,7 +121,13 @@ def _refuse_special(path: str) -> X12Error | None:
     except OSError as exc:
         return X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
     if not stat.S_ISREG(mode):
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
         return X12Error(f"refused: {kind}, not a file (give 835 files or a directory of them)", source=path)
     return None
 
@@ -140,8 +142,8 @@ class _Envelopes:
         self.isa13 = None
         self.gs06: list[str] = []
 
-    def _cut(self, what: str, seg) -> _Refused:
-        return _Refused(
+    def _cut(self, what: str, seg) -> _RefusedError:
+        return _RefusedError(
             X12Error(
                 f"{what}: the file is incomplete (cut in transfer?); nothing was stored",
                 source=self.path,
@@ -179,7 +181,7 @@ class _Envelopes:
         if self.isa is not None:
             raise self._cut(f"interchange {self.isa.element(13) or '?'} has no IEA", self.isa)
         if seg is None and self.isa13 is None:
-            raise _Refused(X12Error("no ISA: not an X12 interchange", source=self.path))
+            raise _RefusedError(X12Error("no ISA: not an X12 interchange", source=self.path))
 
 
 def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str] | None = None) -> IngestReport:
@@ -327,7 +329,7 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
             conn.execute(sa.update(REM).where(REM.c.file_id == file_id).values(file_sha256=sha))
             _link_recoupments(conn, remittance_ids)
             link_claim_payments(conn, claim_payment_ids)
-    except _Refused as refusal:
+    except _RefusedError as refusal:
         return IngestReport(path, status="refused", error=refusal.error, segments=report.segments)
     except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept
         return IngestReport(path, status="refused", error=exc.located(path))
