@@ -65,7 +65,12 @@ def test_numbers_match_a_hand_count(stored: str) -> None:
     assert sum(Decimal(r["amount"]) for r in report["by_procedure"]) == hand_total
     assert sum(Decimal(r["amount"]) for r in report["by_carc"]) == hand_total
     by_rule = {r["rule"]: r for r in report["by_rule"]}
-    assert by_rule["unexplained"] == {"rule": "unexplained", "count": 1, "amount": "742.80"}
+    assert by_rule["unexplained"] == {
+        "rule": "unexplained",
+        "title": "no rule predicts this denial yet",
+        "count": 1,
+        "amount": "742.80",
+    }
     assert report["unexplained"][0]["carc"] == "197"
     # The reversal of MOHS-0001 and its corrected payment: paid counts it once.
     paid_hand = Decimal("13631.79")
