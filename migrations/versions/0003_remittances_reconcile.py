@@ -101,9 +101,7 @@ def downgrade() -> None:
     with op.batch_alter_table("remittance", schema=None) as batch_op:
         batch_op.drop_index("ix_remittance_trace")
         batch_op.drop_constraint("uq_remittance_payment_key", type_="unique")
-        batch_op.create_unique_constraint(
-            "uq_remittance_payer_trace_file", ["payer_id", "trace_number", "file_sha256"]
-        )
+        batch_op.create_unique_constraint("uq_remittance_payer_trace_file", ["payer_id", "trace_number", "file_sha256"])
         batch_op.drop_column("complete")
         batch_op.drop_column("payment_key")
         batch_op.drop_column("trace_payer_id")
