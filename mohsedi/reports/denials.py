@@ -156,6 +156,19 @@ def _remarks(conn, rows) -> dict[tuple[str, int], list[str]]:
 # ---------------------------------------------------------------- the root-cause report
 
 
+# Which payment a row came in: payer (id and N1*PR name), check/EFT number (TRN02), BPR16.
+PAYMENT_COLUMNS = (REM.c.payer_id, REM.c.payer_name, REM.c.trace_number, REM.c.payment_date)
+
+
+def _payment(r: Any) -> dict[str, Any]:
+    return {
+        "payer": r.payer_id,
+        "payer_name": r.payer_name or None,
+        "check_number": r.trace_number,
+        "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+    }
+
+
 def _notes(conn, engine: Engine, remittances_in_period: int) -> list[str]:
     """What a manager needs to know before reading the numbers: an empty store names itself."""
     where = engine.url.render_as_string(hide_password=True)
@@ -297,10 +310,7 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
         ]
         remittance_rows = [
             {
-                "payer": r.payer_id,
-                "payer_name": r.payer_name or None,
-                "check_number": r.trace_number,
-                "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+                **_payment(r),
                 "amount": _money(-r.amount if r.credit_debit == "D" else r.amount),
                 "claims": r.claims,
                 "complete": bool(r.complete),
@@ -308,10 +318,7 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
             for r in conn.execute(
                 _filtered(
                     sa.select(
-                        REM.c.payer_id,
-                        REM.c.payer_name,
-                        REM.c.trace_number,
-                        REM.c.payment_date,
+                        *PAYMENT_COLUMNS,
                         REM.c.amount,
                         REM.c.credit_debit,
                         REM.c.complete,
@@ -331,10 +338,7 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
                 "rule": r.rule,
                 "title": rule_title(r.rule),
                 "severity": r.severity,
-                "payer": r.payer_id,
-                "payer_name": r.payer_name or None,
-                "check_number": r.trace_number,
-                "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+                **_payment(r),
                 "claim": r.claim,
                 "line_id": r.line_id,
                 "message": r.message,
@@ -347,10 +351,7 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
                         RF.c.claim,
                         RF.c.line_id,
                         RF.c.message,
-                        REM.c.payer_id,
-                        REM.c.payer_name,
-                        REM.c.trace_number,
-                        REM.c.payment_date,
+                        *PAYMENT_COLUMNS,
                     )
                     .select_from(RF.join(REM, REM.c.id == RF.c.remittance_id))
                     .order_by(REM.c.payment_date, REM.c.id, RF.c.id),
@@ -362,10 +363,7 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
         linked = CP.alias("recouped")
         plbs = [
             {
-                "payer": r.payer_id,
-                "payer_name": r.payer_name or None,
-                "check_number": r.trace_number,
-                "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+                **_payment(r),
                 "provider": r.provider_id,
                 "reason": r.reason,
                 "reference": r.reference or None,
@@ -379,10 +377,7 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
                         PLB.c.reason,
                         PLB.c.reference,
                         PLB.c.amount,
-                        REM.c.payer_id,
-                        REM.c.payer_name,
-                        REM.c.trace_number,
-                        REM.c.payment_date,
+                        *PAYMENT_COLUMNS,
                         linked.c.patient_control_number.label("claim"),
                     )
                     .select_from(
