@@ -45,6 +45,7 @@ class PayerPolicy:
 
 
 MEDICARE_DEFAULTS = PayerPolicy()
+TABLES = ("defaults", "groups", "payers", "practice", "denials")  # the file's top-level tables
 SETTINGS = {"distinct_modifier", "prior_auth", "timely_filing_days", "repair_modifier"}
 
 
@@ -124,11 +125,8 @@ def parse_policy(text: str, path: str = "<policy>") -> PolicySet:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: {exc}") from None
     for key in data:
-        if key not in ("defaults", "groups", "payers", "practice", "denials"):
-            raise PolicyError(
-                f"{path}, line {_line_of(text, key) or 1}: unknown table [{key}] "
-                "(defaults, groups, payers, practice, denials)"
-            )
+        if key not in TABLES:
+            raise PolicyError(f"{path}, line {_line_of(text, key) or 1}: unknown table [{key}] ({', '.join(TABLES)})")
     defaults = _settings(data.get("defaults", {}), MEDICARE_DEFAULTS, ("defaults", "[defaults]"), text, path)
     groups: dict[str, PayerPolicy] = {}
     for name, raw in data.get("groups", {}).items():
