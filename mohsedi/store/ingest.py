@@ -246,7 +246,9 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
                 identity = (*trace_key(r), r.amount, r.credit_debit, r.payment_date)
                 ordinals[identity] += 1
                 key = payment_key(r, ordinals[identity])
-                if conn.execute(sa.select(REM.c.id).where(REM.c.payment_key == key)).first():
+                if conn.execute(sa.select(REM.c.id).where(REM.c.payment_key == key)).first() or _stored_before_0003(
+                    conn, r, ordinals[identity]
+                ):
                     report.already += 1
                     report.findings.append(
                         BalanceFinding(
@@ -338,6 +340,21 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
             path, status="refused", error=X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
         )
     return report
+
+
+def _stored_before_0003(conn: Connection, r: Remittance, ordinal: int) -> bool:
+    """Rows stored before migration 0003 have no payment key (nor TRN03): they match a payment
+    by payer, TRN02, amount and date, so upgrading and re-reading old files counts nothing twice."""
+    legacy = conn.execute(
+        sa.select(sa.func.count(REM.c.id)).where(
+            REM.c.payment_key.like("legacy:%"),
+            REM.c.payer_id == text_for_store(r.payer_id),
+            REM.c.trace_number == text_for_store(r.trace_number),
+            REM.c.amount.is_(None) if r.amount is None else REM.c.amount == r.amount,
+            REM.c.payment_date.is_(None) if r.payment_date is None else REM.c.payment_date == r.payment_date,
+        )
+    ).scalar()
+    return ordinal <= (legacy or 0)
 
 
 def _money(value: Decimal | None) -> str:

@@ -415,3 +415,20 @@ def test_weekly_rows_have_real_dates_and_no_none_week(tmp_path: Path) -> None:
     run_ingest([write(tmp_path, "weeks.835", text)], url)
     weekly = run_denial_report(url, ALL)["weekly"]
     assert [(w["week"], w["amount"]) for w in weekly] == [("2026-09-28", "100.00"), ("2026-10-19", "100.00")]
+
+
+def test_payments_stored_before_migration_0003_are_not_stored_again(store_url: str, tmp_path: Path) -> None:
+    run_ingest([str(SAMPLES / "10-mohs-denials.835")], store_url)
+    engine = open_store(store_url)
+    with engine.begin() as conn:  # what 0003's upgrade leaves on a row it did not key
+        rid = conn.execute(sa.select(m.Remittance.id)).scalar()
+        conn.execute(
+            sa.update(m.Remittance).values(payment_key=f"legacy:{rid}", trace_payer_id=None),
+        )
+    engine.dispose()
+    before = run_denial_report(store_url, ALL)
+    [report] = run_ingest(
+        [write(tmp_path, "resent.835", resent((SAMPLES / "10-mohs-denials.835").read_text()))], store_url
+    )
+    assert report.status == "already_stored" and rules_of(report) == ["ERA004"]
+    assert run_denial_report(store_url, ALL) == before
