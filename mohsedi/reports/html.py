@@ -303,9 +303,9 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
         (
             "Every denial",
             _table(
-                report["denials"],
+                [{**d, "payer_label": payer_label(d["payer"], d.get("payer_name"))} for d in report["denials"]],
                 [
-                    ("payer_name", "payer"),
+                    ("payer_label", "payer"),
                     ("claim", "claim"),
                     ("line_id", "line"),
                     ("service_date", "service date"),
