@@ -335,6 +335,11 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
         return IngestReport(path, status="refused", error=refusal.error, segments=report.segments)
     except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept
         return IngestReport(path, status="refused", error=exc.located(path))
+    except sa.exc.IntegrityError as exc:  # another ingest stored the same payment meanwhile: nothing is kept
+        problem = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        return IngestReport(
+            path, status="refused", error=X12Error(f"the store refused the file: {problem}", source=path)
+        )
     except OSError as exc:
         return IngestReport(
             path, status="refused", error=X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
