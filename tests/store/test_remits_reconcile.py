@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mohsedi.cli.main import cli
 from mohsedi.pipeline import run_check, run_denial_report, run_ingest
@@ -432,3 +434,26 @@ def test_payments_stored_before_migration_0003_are_not_stored_again(store_url: s
     )
     assert report.status == "already_stored" and rules_of(report) == ["ERA004"]
     assert run_denial_report(store_url, ALL) == before
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    isa13=st.integers(min_value=1, max_value=999_999_999),
+    gs06=st.integers(min_value=1, max_value=999_999),
+    st02=st.integers(min_value=1, max_value=9999),
+    ending=st.sampled_from(["~", "~\n", "~\r\n"]),
+)
+def test_any_new_envelope_or_line_ending_is_the_same_payment(
+    tmp_path_factory: pytest.TempPathFactory, isa13: int, gs06: int, st02: int, ending: str
+) -> None:
+    tmp = tmp_path_factory.mktemp("envelopes")
+    url = f"sqlite:///{tmp / 'store.db'}"
+    first = interchange(balanced("T1"), balanced("T1", "0002"))
+    run_ingest([write(tmp, "first.835", first)], url)
+    before = run_denial_report(url, ALL)["totals"]
+    again = interchange(
+        balanced("T1", f"{st02:04d}"), balanced("T1", f"{st02 + 1:04d}"), isa13=f"{isa13:09d}", gs06=str(gs06)
+    ).replace("~", ending)
+    [report] = run_ingest([write(tmp, "again.835", again)], url)
+    assert report.status == "already_stored" and rules_of(report) == ["ERA004", "ERA004"]
+    assert run_denial_report(url, ALL)["totals"] == before
