@@ -207,8 +207,13 @@ class Rule:
         data_release: str | None = None,
         severity: Severity | None = None,
     ) -> Finding:
-        """A finding of this rule; ``safety`` overrides the declared one when the fix on offer differs."""
+        """A finding of this rule; ``safety`` overrides the declared one when the fix on offer differs.
+
+        A safe or unsafe rule with no fix on offer here (e.g. no free modifier slot) reports the
+        finding as manual: a finding never claims a fix it does not carry."""
         chosen = safety or self.fix_safety
+        if fix is None and chosen in (FixSafety.SAFE, FixSafety.UNSAFE):
+            chosen = FixSafety.MANUAL
         return Finding(
             rule=self.code,
             severity=severity or self.severity,
