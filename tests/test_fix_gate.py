@@ -145,3 +145,19 @@ def test_one_refused_fix_leaves_the_other_fixes_of_the_set_applied() -> None:
     assert "CLM*C11*1*" in text  # the refused total is not written by the final recount either
     [left] = [loc.finding for loc in outcome.remaining if loc.finding.rule == "X12002"]
     assert left.fix_safety == FixSafety.MANUAL and "CLM02" in left.message and "longer than 18" in left.message
+
+
+def test_a_file_cut_short_is_never_written_out_as_whole(tmp_path) -> None:
+    from mohsedi.rules.batch import fix_paths
+    from mohsedi.rules.stream import stream_paths
+
+    for cut in ("SE", "GE", "IEA"):
+        path = tmp_path / f"cut-{cut}.837"
+        path.write_text(wrap([{"lines": ["17311 noref"]}], {"cut": cut}), newline="")
+        [held] = fix_paths([str(path)], all_rules(), RuleOptions())
+        assert held.fixed is None
+        assert any(f.rule == "X12007" for f in held.findings)
+        target = tmp_path / "out" / path.name
+        [streamed] = stream_paths([str(path)], all_rules(), RuleOptions(), fixing=True, targets={str(path): target})
+        assert streamed.output is None and not target.exists()
+        assert "cut short" in streamed.notices[-1]
