@@ -265,7 +265,7 @@ _WORKER: Settings | None = None
 def _init_worker(settings: Settings) -> None:
     global _WORKER
     _WORKER = settings
-    for holder in (settings.options.edits, settings.options.payer_claim_numbers):
+    for holder in (settings.options.edits, settings.options.original_claim_number):
         engine = getattr(holder, "engine", None)
         if engine is not None:
             engine.dispose(close=False)  # connections opened before the fork stay the parent's

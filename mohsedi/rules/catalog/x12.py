@@ -318,7 +318,7 @@ def corrected_claim_without_original(this: Rule, ctx: ClaimContext) -> Iterator[
     if claim.frequency not in ("7", "8") or claim.payer_claim_control_number:
         return
     kind = "replacement" if claim.frequency == "7" else "void"
-    original = ctx.options.payer_claim_numbers.get(claim.patient_control_number)
+    original = ctx.options.original_claim_number(claim)
     fix = None
     if original:
         anchor = insertion_anchor(claim.segments, "2300", "REF[F8]")
