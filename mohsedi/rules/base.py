@@ -213,7 +213,7 @@ class Rule:
         finding as manual: a finding never claims a fix it does not carry."""
         chosen = safety or self.fix_safety
         if fix is None and chosen in (FixSafety.SAFE, FixSafety.UNSAFE):
-            chosen = FixSafety.MANUAL
+            chosen = FixSafety.MANUAL  # nothing to apply (no free modifier slot, no anchor): say so
         return Finding(
             rule=self.code,
             severity=severity or self.severity,
