@@ -54,17 +54,17 @@ from mohsedi.rules.engine import (
     Located,
     allowed,
     applied_fix,
+    check_as_fix_would,
     check_documents,
     day_keys,
     fix_documents,
+    normalizing_rules,
     recount_envelopes,
 )
 from mohsedi.rules.registry import get_rule
 from mohsedi.x12.envelope import Envelope, iter_units
 from mohsedi.x12.ranges import ByteRange, read_range, split_file
 from mohsedi.x12.segments import Segment, emit, encode, iter_segments
-
-NORMALIZING = ("X12001", "X12002", "X12003")
 
 
 @dataclass(slots=True)
@@ -228,7 +228,7 @@ def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool) -> Se
         return SetOutcome(error=cs.error.located(path), findings=[] if settings.fixing else found, initial=found)
     outcome = SetOutcome(claims=len(cs.claims), late=late_dates(cs.claims, options))
     if not settings.fixing:
-        outcome.findings = [portable(loc.finding) for loc in check_documents([doc], settings.rules, options)]
+        outcome.findings = [portable(loc.finding) for loc in check_as_fix_would([doc], settings.rules, options)]
         return outcome
     fixed, remaining = _fix_and_recheck([doc], settings)
     outcome.findings = [portable(loc.finding) for loc in remaining]
@@ -251,7 +251,7 @@ def _fix_and_recheck(docs: list[Document], settings: Settings) -> tuple[FixOutco
         settings.rules,
         settings.options,
         unsafe=settings.unsafe,
-        normalizing=[get_rule(code) for code in NORMALIZING],
+        normalizing=normalizing_rules(),
     )
     return fixed, fixed.remaining
 
@@ -507,7 +507,7 @@ def _rerun_group(
         return locate[(loc.doc, unit)]
 
     if not settings.fixing:
-        for loc in check_documents(docs, settings.rules, options):
+        for loc in check_as_fix_would(docs, settings.rules, options):
             fresh[owner(loc)].findings.append(portable(loc.finding))
     else:
         fixed, remaining = _fix_and_recheck(docs, settings)
