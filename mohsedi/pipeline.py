@@ -9,19 +9,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mohsedi.reports.audit import audit
-from mohsedi.reports.denials import Period, root_cause_report
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.stream import stream_paths
+from mohsedi.rules.engine import load_document
 from mohsedi.runtime import paused_gc
-from mohsedi.store.db import default_url, existing_store, open_store
-from mohsedi.store.editdata import load_edit_data
-from mohsedi.store.ingest import IngestReport, ingest_paths
-from mohsedi.store.link import link_pending
-from mohsedi.store.record import record_documents
+from mohsedi.x12.segments import decode
+
+if TYPE_CHECKING:
+    from mohsedi.reports.denials import Period
+    from mohsedi.store.ingest import IngestReport
+
+# The store (SQLAlchemy, alembic) and the streaming engine are imported where used: a check
+# that records nothing, or `mohsedi --help`, should not pay for them.
 
 Progress = Callable[[str], None] | None
 
@@ -31,9 +33,14 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
     use (the configured one, else the default store when it exists)."""
     if options.edits is not None:
         return options
+    from mohsedi.store.paths import default_url, existing_store
+
     url = db_url or default_url()
     if not existing_store(url):
         return options
+    from mohsedi.store.db import open_store
+    from mohsedi.store.editdata import load_edit_data
+
     return dataclasses.replace(options, edits=load_edit_data(open_store(url)))
 
 
@@ -50,11 +57,16 @@ def run_check(
     the batch is recorded in a store or validated by pyx12 (both need each file whole)."""
     options = with_edit_data(options, db_url)
     if not db_url and not options.tr3:
+        from mohsedi.rules.stream import stream_paths
+
         with paused_gc():
             return stream_paths(paths, rules, options, jobs=jobs, progress=progress)
     with paused_gc():
         reports = check_paths(paths, rules, options, progress=progress)
     if db_url:
+        from mohsedi.store.db import open_store
+        from mohsedi.store.record import record_documents
+
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
         record_documents(open_store(db_url), docs, findings, [], "check")
@@ -79,9 +91,11 @@ def run_fix(
     when a store, pyx12 validation or the text as read (a diff) is wanted, each report carries
     its fixed text for the caller to write."""
     options = with_edit_data(options, db_url)
-    if targets is not None and not db_url and not options.tr3 and not keep_original:
+    if targets is not None and not options.tr3 and not keep_original:
+        from mohsedi.rules.stream import stream_paths
+
         with paused_gc():
-            return stream_paths(
+            reports = stream_paths(
                 paths,
                 rules,
                 options,
@@ -92,9 +106,15 @@ def run_fix(
                 jobs=jobs,
                 progress=progress,
             )
+        if db_url:
+            record_sent(db_url, reports, targets)
+        return reports
     with paused_gc():
         reports = fix_paths(paths, rules, options, unsafe=unsafe, keep_original=keep_original, progress=progress)
     if db_url:
+        from mohsedi.store.db import open_store
+        from mohsedi.store.record import record_documents
+
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]
         applied = [a for r in reports for a in r.applied]
@@ -102,21 +122,81 @@ def run_fix(
     return reports
 
 
+def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, Path]) -> None:
+    """Record streamed fixes as sent: each written file read back, one at a time (so memory holds
+    one file, not the batch), under its input's name so its findings and fixes match it."""
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import record_documents
+
+    engine = open_store(db_url)
+    for report in reports:
+        if report.error is not None:
+            continue  # nothing was written
+        target = targets[report.path]
+        doc = load_document(report.path, decode(target.read_bytes()))
+        with paused_gc():
+            record_documents(engine, [doc], report.initial_findings, report.applied, "fix")
+
+
+def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:
+    """Store claims sent by other software as they are, so remittances can be linked to them.
+    No findings are stored: none was reported before they were sent (today's rules still
+    predict their denials when remittances are linked)."""
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import record_documents
+
+    engine = open_store(db_url)
+    reports = []
+    for path in paths:
+        doc = load_document(path)
+        report = FileReport(path, error=doc.error, quarantined=doc.quarantined())
+        if doc.error is None:
+            with paused_gc():
+                recorded = record_documents(engine, [doc], [], [], "record")
+            report.claims = len(doc.claims())
+            if recorded and recorded[0].already_stored:
+                report.notices.append("already stored, nothing changed")
+        reports.append(report)
+        if progress:
+            progress(path)
+    return reports
+
+
+def store_holds_claims(db_url: str) -> bool:
+    """Whether any 837P claims were recorded in the store (denials can be traced to rules)."""
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import has_claims
+
+    return has_claims(open_store(db_url))
+
+
 def run_ingest(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[IngestReport]:
+    from mohsedi.store.db import open_store
+    from mohsedi.store.ingest import ingest_paths
+
     with paused_gc():
         return ingest_paths(open_store(db_url), paths, progress=progress)
 
 
 def run_link(db_url: str) -> int:
+    from mohsedi.store.db import open_store
+    from mohsedi.store.link import link_pending
+
     return link_pending(open_store(db_url), everything=True)
 
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:
     """The root-cause report; its JSON holds the contract's keys (period, denials, by_rule)."""
+    from mohsedi.reports.denials import root_cause_report
+    from mohsedi.store.db import open_store
+
     report = root_cause_report(open_store(db_url), period, payer)
     report["payer"] = payer
     return report
 
 
 def run_audit(db_url: str, days: int) -> dict:
+    from mohsedi.reports.audit import audit
+    from mohsedi.store.db import open_store
+
     return audit(open_store(db_url), days)

@@ -6,27 +6,21 @@ import difflib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from mohsedi import __version__
-from mohsedi.cli.render import (
-    explain,
-    render_reports,
-    rule_json,
-    rules_csv,
-    rules_table,
-    severity_at_or_above,
-)
 from mohsedi.files import atomic_write
-from mohsedi.pipeline import run_check, run_fix
-from mohsedi.rules.batch import FileReport
-from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.registry import all_rules, get_rule, select_rules
 from mohsedi.runtime import tune_for_batches
-from mohsedi.store.db import StoreError, default_url
-from mohsedi.x12.segments import encode
+from mohsedi.store.paths import StoreError, default_url
+
+# Everything else is imported inside the command that uses it: `mohsedi --help` loads click
+# alone, and a check that records nothing never loads SQLAlchemy, alembic, numpy or matplotlib
+# (tests/test_startup.py holds this).
+
+if TYPE_CHECKING:
+    from mohsedi.rules.context import RuleOptions
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ["table", "json", "csv"]
@@ -146,6 +140,7 @@ def rule_options(
 
     from mohsedi.policy.caselog import CaseLogError, load_case_log
     from mohsedi.policy.payers import PolicyError, load_policy
+    from mohsedi.rules.context import RuleOptions
 
     try:
         policy = load_policy(policy_path)
@@ -173,15 +168,17 @@ def rule_options(
 
 
 def resolve_rules(select: tuple[str, ...], ignore: tuple[str, ...]):
+    from mohsedi.rules.registry import select_rules
+
     try:
         return select_rules(split_codes(select), split_codes(ignore))
     except KeyError as exc:
         raise click.UsageError(f"no rule code starts with {exc.args[0]!r} (see `mohsedi rules list`)") from None
 
 
-def finish(
-    reports: list[FileReport], fmt: str | None, output: str | None, fail_on: str, quiet: bool, *, fixing: bool
-) -> None:
+def finish(reports: list, fmt: str | None, output: str | None, fail_on: str, quiet: bool, *, fixing: bool) -> None:
+    from mohsedi.cli.render import render_reports, severity_at_or_above
+
     chosen = pick_format(fmt, output)
     color = chosen == "table" and output is None and sys.stdout.isatty()
     unreadable = any(r.error or r.quarantined for r in reports)
@@ -254,6 +251,8 @@ def check(
     Files are read one transaction set at a time, so a file of any size fits in memory
     (not with --db or --tr3, which need each file whole).
     """
+    from mohsedi.pipeline import run_check
+
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     paths = list(files)
@@ -315,6 +314,9 @@ def fix(
       mohsedi fix claims.837 -o outbox/ --unsafe-fixes --diff
       mohsedi fix claims.837 --in-place --format json --report fixes.json
     """
+    from mohsedi.pipeline import run_fix
+    from mohsedi.x12.segments import encode
+
     if bool(out_dir) == bool(in_place):
         raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
     paths = list(files)
@@ -335,7 +337,7 @@ def fix(
             rules,
             options,
             unsafe=unsafe_fixes,
-            db_url=configured_store(db_url),
+            db_url=store_url(db_url),
             keep_original=show_diff,
             targets={path: Path(target) for path, target in targets.items()},
             write_unchanged=not in_place,
@@ -363,6 +365,43 @@ def fix(
             )
             click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
     finish(reports, fmt, output, fail_on, quiet, fixing=True)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_url", metavar="URL", help="Store to record in. Default: the one every command uses.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron).")
+def record(files, db_url, quiet):
+    """Record 837P files sent by other software, as they are, so remittances link to their claims.
+
+    `mohsedi fix` records what it writes by itself; use this for claims that did not go
+    through it. Nothing is checked or changed; recording a file twice changes nothing.
+
+    \b
+    Examples:
+      mohsedi record sent/2026-11-*.837
+      mohsedi record outbox/claims.837 && mohsedi link
+    """
+    from mohsedi.pipeline import run_record
+
+    paths = list(files)
+    tick, bar = progress_callback(paths)
+    try:
+        reports = run_record(paths, store_url(db_url), progress=tick)
+    except StoreError as exc:
+        store_failure(exc)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    failed = False
+    for r in reports:
+        problems = ([r.error] if r.error else []) + r.quarantined
+        failed = failed or bool(problems)
+        if not quiet and r.error is None:
+            click.echo(f"{r.path}: " + (r.notices[0] if r.notices else f"{r.claims} claim(s) recorded"))
+        for problem in problems:
+            click.echo(f"mohsedi: {problem.describe()}", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
 @cli.command()
@@ -431,6 +470,8 @@ def rules_list(fmt, select):
     """
     import json
 
+    from mohsedi.cli.render import rule_json, rules_csv, rules_table
+
     chosen = resolve_rules(select, ())
     fmt = pick_format(fmt, None)
     if fmt == "json":
@@ -452,6 +493,9 @@ def rules_explain(code, fmt):
       mohsedi rules explain MOHS004
     """
     import json
+
+    from mohsedi.cli.render import explain, rule_json
+    from mohsedi.rules.registry import get_rule
 
     try:
         r = get_rule(code)
@@ -504,13 +548,15 @@ def ingest(files, db_url, fmt, quiet):
     """
     import json
 
-    from mohsedi.pipeline import run_ingest
-    from mohsedi.store.db import StoreError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mohsedi.pipeline import run_ingest, store_holds_claims
 
     paths = list(files)
     tick, bar = progress_callback(paths)
     try:
-        reports = run_ingest(paths, store_url(db_url), progress=tick)
+        url = store_url(db_url)
+        reports = run_ingest(paths, url, progress=tick)
     except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
@@ -518,6 +564,8 @@ def ingest(files, db_url, fmt, quiet):
             bar.__exit__(None, None, None)
     failed = any(r.error or r.quarantined for r in reports)
     chosen = pick_format(fmt, None)
+    if not quiet and not store_holds_claims(url):
+        click.echo(NO_CLAIMS_NOTE.format(url=url), err=True)
     if not quiet or failed:
         if chosen == "json":
             click.echo(json.dumps({"files": [ingest_json(r) for r in reports]}, indent=2))
@@ -528,6 +576,13 @@ def ingest(files, db_url, fmt, quiet):
         for problem in ([r.error] if r.error else []) + r.quarantined:
             click.echo(f"mohsedi: {problem.describe()}", err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
+
+
+NO_CLAIMS_NOTE = (
+    "mohsedi: note: the store {url} holds no claims, so denials cannot be traced to their lines and "
+    "rules yet. Claims are recorded by `mohsedi fix FILE -o DIR` (what it writes, as sent); record "
+    "claims sent by other software with `mohsedi record FILE...`, then run `mohsedi link`."
+)
 
 
 def ingest_json(r) -> dict:
@@ -563,7 +618,6 @@ def link(db_url):
       mohsedi link
     """
     from mohsedi.pipeline import run_link
-    from mohsedi.store.db import StoreError
 
     try:
         count = run_link(store_url(db_url))
@@ -680,8 +734,8 @@ def data_status(db_url, fmt):
     """
     import json
 
-    from mohsedi.store.db import existing_store
     from mohsedi.store.editdata import release_status
+    from mohsedi.store.paths import existing_store
 
     url = store_url(db_url)
     rows = release_status(open_store_or_exit(db_url) if existing_store(url) else None)
@@ -820,4 +874,4 @@ def main() -> None:  # pragma: no cover - console entry for `python -m mohsedi`
     cli()
 
 
-__all__ = ["all_rules", "cli"]
+__all__ = ["cli"]

@@ -197,3 +197,10 @@ def _supersede(conn: Connection, claim_ids: list[int], claims: list) -> None:
             sa.update(table).where(table.c.id == sa.bindparam("old")).values(superseded_by_id=sa.bindparam("new")),
             updates,
         )
+
+
+def has_claims(engine: Engine) -> bool:
+    """Whether any claim was recorded (by check, fix or record): without one, no denial can be
+    linked to its line or traced to a rule."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(m.Claim.id).limit(1)).first() is not None
