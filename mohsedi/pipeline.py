@@ -33,10 +33,10 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
     use (the configured one, else the default store when it exists)."""
     if options.edits is not None:
         return options
-    from mohsedi.store.paths import default_url, existing_store
+    from mohsedi.store.paths import default_url, existing_store, may_hold_edit_data
 
     url = db_url or default_url()
-    if not existing_store(url):
+    if not existing_store(url) or not may_hold_edit_data(url):
         return options
     from mohsedi.store.db import open_store
     from mohsedi.store.editdata import load_edit_data

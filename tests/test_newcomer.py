@@ -54,7 +54,7 @@ def test_daily_use_with_no_flags_traces_the_sample_denials_to_rules(tmp_path: Pa
     assert [(d["group"], d["carc"]) for d in unexplained] == [("CO", "197")]
     assert all(d["basis"] == "fired" for d in denials if d["rule"])
     assert {"MOHS001", "MOHS004", "MOHS005", "MOHS017"} <= {d["rule"] for d in denials}
-    # one store, in the documented default place, and nothing else written to HOME but it
+    # one store, in the documented default place
     assert (home / ".local" / "share" / "mohsedi" / "mohsedi.db").is_file()
 
 

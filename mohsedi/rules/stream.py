@@ -30,8 +30,6 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-
 from mohsedi.claims.model import Claim
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_file
 from mohsedi.errors import X12Error
@@ -394,6 +392,11 @@ def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResul
             unit.segment.number += segments
         state.skeleton.append(unit)
     batch.digests.extend(result.digests)
+    if first == 0:  # the batch's first range (a one-set file's only one): nothing to offset
+        batch.owners.extend(result.owners)
+        return
+    import numpy as np  # here, not at the top: a small check never loads numpy
+
     batch.owners.frombytes((np.frombuffer(result.owners, dtype=np.uint32) + np.uint32(first)).tobytes())
 
 
@@ -407,6 +410,8 @@ def shared_groups(digests: array, owners: array) -> list[list[int]]:
     in Python. Memory at the end of a big batch is the copy, not the batch."""
     if not len(digests):
         return []
+    import numpy as np
+
     d = np.frombuffer(digests, dtype=np.int64)
     ordered = np.sort(d)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
@@ -441,6 +446,8 @@ def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings) ->
 
     When a group's fixes give a line an id another set already uses, the group is run again
     with that set and everything that set was grouped with."""
+    if len(batch.outcomes) < 2:
+        return  # a group is two sets or more
     groups = [set(g) for g in shared_groups(batch.digests, batch.owners)]
     while groups:
         group_of = {o: g for g in groups for o in g}
@@ -552,6 +559,8 @@ def _clashes(group: list[int], docs: list[Document], batch: _Batch) -> set[int]:
         new |= set_digests(doc.claims(), f)
     if not new:
         return set()
+    import numpy as np
+
     d = np.frombuffer(batch.digests, dtype=np.int64)
     o = np.frombuffer(batch.owners, dtype=np.uint32)
     hits = o[np.isin(d, np.fromiter(new, dtype=np.int64, count=len(new)))]

@@ -25,3 +25,22 @@ def existing_store(url: str) -> bool:
 
 class StoreError(Exception):
     """The store cannot be used as it is (wrong URL, schema behind the code)."""
+
+
+def may_hold_edit_data(url: str) -> bool:
+    """Whether the store may hold imported NCCI releases, asked of a SQLite file with the
+    standard library: a check beside a store holding only claims then loads no SQLAlchemy.
+    Anything but a definite "none" (a server, an unreadable file) answers True."""
+    if not url.startswith("sqlite:///"):
+        return True
+    import sqlite3
+
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT 1 FROM data_release LIMIT 1").fetchone() is not None
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True
