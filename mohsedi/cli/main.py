@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from mohsedi import __version__
 from mohsedi.files import atomic_write
@@ -107,8 +108,9 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
             "--db",
             "db_url",
             metavar="URL",
-            help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else "
-            "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db).",
+            help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else the config's "
+            "database, else sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db). "
+            "fix records what it writes there; check records only when --db is given.",
         ),
         click.option(
             "-j",
@@ -203,7 +205,8 @@ def progress_callback(paths: list[str]):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mohsedi")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """X12 837P/835 processor for Mohs-surgery and dermatology billing.
 
     \b
@@ -215,8 +218,16 @@ def cli() -> None:
 
     Exit codes: 0 clean, 1 findings at or above --fail-on remain, 2 usage error,
     unreadable input or internal error.
+
+    Settings made once (store, policy, case log, select/ignore, fail-on, modifier, CLIA,
+    jobs) go in [tool.mohsedi] of a pyproject.toml or in a mohsedi.toml, found from the
+    working directory upward, or in ~/.config/mohsedi/config.toml; options override them.
+    `mohsedi config` shows the values in effect and where each came from.
     """
+    from mohsedi.cli.config import default_map, effective
+
     tune_for_batches()
+    ctx.default_map = default_map(cli, effective())
 
 
 @cli.command()
@@ -251,14 +262,19 @@ def check(
     Files are read one transaction set at a time, so a file of any size fits in memory
     (not with --db or --tr3, which need each file whole).
     """
-    from mohsedi.pipeline import run_check
+    from mohsedi.pipeline import run_check, with_edit_data
 
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     paths = list(files)
+    # check records only into a store named on its command line; a configured one (file,
+    # environment) is read for imported NCCI data but left as it is.
+    recording = click.get_current_context().get_parameter_source("db_url") == ParameterSource.COMMANDLINE
     tick, bar = progress_callback(paths)
     try:
-        reports = run_check(paths, rules, options, db_url=configured_store(db_url), jobs=jobs, progress=tick)
+        if not recording:
+            options = with_edit_data(options, store_url(db_url))
+        reports = run_check(paths, rules, options, db_url=db_url if recording else None, jobs=jobs, progress=tick)
     except StoreError as exc:
         store_failure(exc)
     finally:
@@ -446,6 +462,60 @@ def ack(files, out_dir, quiet):
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
+@cli.command("config")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default=None, help="Default: table on a terminal."
+)
+def config_command(fmt):
+    """Show the settings in effect and where each came from (file, environment or default).
+
+    \b
+    Files, the later winning; options on a command line override them all:
+      ~/.config/mohsedi/config.toml ($XDG_CONFIG_HOME/mohsedi/config.toml)
+      mohsedi.toml, or pyproject.toml's [tool.mohsedi], nearest the working directory upward
+    \b
+    Keys: database, policy, case-log, select, ignore, fail-on, distinct-modifier, clia, jobs.
+    Example mohsedi.toml:
+      database = "postgresql+psycopg://billing@db/mohsedi"
+      policy = "policy.toml"          # relative to this file
+      case-log = "mohs-log.csv"
+      ignore = ["MOHS007"]
+      distinct-modifier = "XS"
+    """
+    import json
+
+    from mohsedi.cli.config import SETTINGS, effective, project_file, user_file
+
+    values = effective()
+    defaults = {
+        "database": default_url(),
+        "fail-on": "error",
+        "distinct-modifier": "XS",
+        "jobs": 1,
+        "select": [],
+        "ignore": [],
+    }
+    rows = []
+    for setting in SETTINGS:
+        found = values.get(setting.key)
+        value = found.value if found else defaults.get(setting.key)
+        if isinstance(value, tuple):
+            value = list(value)
+        rows.append({"key": setting.key, "value": value, "source": found.source if found else "default"})
+    project = project_file(Path.cwd().resolve())
+    files = {"user": str(user_file()), "project": str(project[0]) if project else None}
+    if pick_format(fmt, None) == "json":
+        click.echo(json.dumps({"settings": rows, "files": files}, indent=2))
+        return
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        value = r["value"]
+        text = "(none)" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+        click.echo(f"{r['key']:<{width}}  {text}  [{r['source']}]")
+    click.echo(f"\nuser file:    {files['user']}" + ("" if user_file().is_file() else " (none)"))
+    click.echo(f"project file: {files['project'] or '(none found from here upward)'}")
+
+
 @cli.group()
 def rules() -> None:
     """The rule catalog: list it, explain one rule."""
@@ -504,11 +574,6 @@ def rules_explain(code, fmt):
     click.echo(json.dumps(rule_json(r), indent=2) if fmt == "json" else explain(r), nl=fmt == "json")
 
 
-def configured_store(db_url: str | None) -> str | None:
-    """check and fix record only when a store is configured (--db or $MOHSEDI_DATABASE_URL)."""
-    return db_url or os.environ.get("MOHSEDI_DATABASE_URL") or None
-
-
 def store_url(db_url: str | None) -> str:
     return db_url or default_url()
 
@@ -519,7 +584,7 @@ def store_failure(exc: Exception) -> None:
 
 
 DB_HELP = (
-    "Database URL. Default: $MOHSEDI_DATABASE_URL, else "
+    "Database URL. Default: $MOHSEDI_DATABASE_URL, else the config's database, else "
     "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."
 )
 
