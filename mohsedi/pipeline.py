@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # that records nothing, or `mohsedi --help`, should not pay for them.
 
 Progress = Callable[[str], None] | None
+BytesRead = Callable[[int], None] | None
 
 
 def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
@@ -52,6 +53,7 @@ def run_check(
     db_url: str | None = None,
     jobs: int = 1,
     progress: Progress = None,
+    bytes_read: BytesRead = None,
 ) -> list[FileReport]:
     """Findings per file. Streams one transaction set at a time over ``jobs`` processes, unless
     the batch is recorded in a store or validated by pyx12 (both need each file whole)."""
@@ -60,7 +62,7 @@ def run_check(
         from mohsedi.rules.stream import stream_paths
 
         with paused_gc():
-            return stream_paths(paths, rules, options, jobs=jobs, progress=progress)
+            return stream_paths(paths, rules, options, jobs=jobs, progress=progress, bytes_read=bytes_read)
     with paused_gc():
         reports = check_paths(paths, rules, options, progress=progress)
     if db_url:
@@ -85,6 +87,7 @@ def run_fix(
     write_unchanged: bool = True,
     jobs: int = 1,
     progress: Progress = None,
+    bytes_read: BytesRead = None,
 ) -> list[FileReport]:
     """Fix each file. With ``targets``, fixed files are streamed to them (``write_unchanged``
     False leaves a target alone when nothing changed) and reports carry no text; otherwise, or
@@ -105,6 +108,7 @@ def run_fix(
                 write_unchanged=write_unchanged,
                 jobs=jobs,
                 progress=progress,
+                bytes_read=bytes_read,
             )
         if db_url:
             record_sent(db_url, reports, targets)

@@ -122,6 +122,19 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
             help="Processes to spread files and transaction sets over (0: one per CPU). The "
             "output is the same for any number.",
         ),
+        click.option(
+            "--statistics",
+            "show_statistics",
+            is_flag=True,
+            help="Count the findings per rule instead of listing them.",
+        ),
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="Leave out findings accepted in this file (per claim and rule; written by "
+            "`mohsedi check --write-baseline`). Fixes still apply.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron)."),
     ]
     for option in reversed(options):
@@ -178,29 +191,58 @@ def resolve_rules(select: tuple[str, ...], ignore: tuple[str, ...]):
         raise click.UsageError(f"no rule code starts with {exc.args[0]!r} (see `mohsedi rules list`)") from None
 
 
-def finish(reports: list, fmt: str | None, output: str | None, fail_on: str, quiet: bool, *, fixing: bool) -> None:
-    from mohsedi.cli.render import render_reports, severity_at_or_above
+def on_terminal(chosen: str, output: str | None) -> bool:
+    return chosen == "table" and output is None and sys.stdout.isatty()
 
+
+def terminal_width(chosen: str, output: str | None) -> int | None:
+    """Tables fit the terminal they are shown on; written to a file or a pipe, lines stay whole."""
+    if not on_terminal(chosen, output):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def use_color(chosen: str, output: str | None) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set to anything (https://no-color.org)."""
+    return on_terminal(chosen, output) and not os.environ.get("NO_COLOR")
+
+
+def finish(
+    reports: list,
+    fmt: str | None,
+    output: str | None,
+    fail_on: str,
+    quiet: bool,
+    *,
+    fixing: bool,
+    baseline: str | None = None,
+    show_statistics: bool = False,
+) -> None:
+    from mohsedi.cli.render import render_reports, render_statistics, severity_at_or_above
+
+    if baseline:
+        from mohsedi.cli.baseline import BaselineError, apply_baseline, load_baseline
+
+        try:
+            apply_baseline(reports, load_baseline(baseline), baseline)
+        except BaselineError as exc:
+            raise click.BadParameter(str(exc), param_hint="--baseline") from None
     chosen = pick_format(fmt, output)
-    color = chosen == "table" and output is None and sys.stdout.isatty()
+    width = terminal_width(chosen, output)
     unreadable = any(r.error or r.quarantined for r in reports)
     failing = severity_at_or_above(reports, fail_on)
     if not quiet or unreadable or failing or output:
-        emit_output(render_reports(reports, chosen, color=color, fixing=fixing), output)
+        if show_statistics:
+            text = render_statistics(reports, chosen, width=width)
+        else:
+            text = render_reports(reports, chosen, color=use_color(chosen, output), fixing=fixing, width=width)
+        emit_output(text, output)
     for r in reports:
         if r.error:
             click.echo(f"mohsedi: {r.error.describe()}", err=True)
     sys.exit(EXIT_ERROR if unreadable else EXIT_FINDINGS if failing else EXIT_CLEAN)
-
-
-def progress_callback(paths: list[str]):
-    """A progress bar on a terminal when the batch is more than a moment's work."""
-    total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
-    if not sys.stderr.isatty() or (len(paths) < 5 and total < 20_000_000):
-        return None, None
-    bar = click.progressbar(length=len(paths), label="reading", file=sys.stderr)
-    bar.__enter__()
-    return (lambda _path: bar.update(1)), bar
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -231,8 +273,14 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @common_options
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Accept every finding of this run: write them to FILE (for --baseline) instead of a report.",
+)
 def check(
     files,
     fmt,
@@ -248,43 +296,81 @@ def check(
     tr3,
     db_url,
     jobs,
+    show_statistics,
+    baseline,
     quiet,
+    write_baseline,
 ):
     """Check 837P files against the rule catalog; change nothing.
+
+    A directory means the 837P files in it; - reads standard input.
 
     \b
     Examples:
       mohsedi check samples/*.837
+      mohsedi check inbound/ --statistics
       mohsedi check claims.837 --format json -o findings.json
       mohsedi check claims.837 --select MOHS --ignore MOHS007 --fail-on warning
       mohsedi check big-batch.837 --jobs 2
+      mohsedi check claims.837 --write-baseline accepted.json ; mohsedi check claims.837 --baseline accepted.json
+      clearinghouse-export | mohsedi check -
 
     Files are read one transaction set at a time, so a file of any size fits in memory
-    (not with --db or --tr3, which need each file whole).
+    (not with --db or --tr3, which need each file whole). With --db URL the claims and
+    findings are recorded in that store; otherwise check writes nothing.
     """
+    from mohsedi.cli.inputs import Progress, expand, stdin_spooled
     from mohsedi.pipeline import run_check, with_edit_data
 
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
-    paths = list(files)
     # check records only into a store named on its command line; a configured one (file,
     # environment) is read for imported NCCI data but left as it is.
     recording = click.get_current_context().get_parameter_source("db_url") == ParameterSource.COMMANDLINE
-    tick, bar = progress_callback(paths)
-    try:
-        if not recording:
-            options = with_edit_data(options, store_url(db_url))
-        reports = run_check(paths, rules, options, db_url=db_url if recording else None, jobs=jobs, progress=tick)
-    except StoreError as exc:
-        store_failure(exc)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    finish(reports, fmt, output, fail_on, quiet, fixing=False)
+    with stdin_spooled(expand(files, "837")) as (paths, shown):
+        progress = Progress(paths)
+        try:
+            if not recording:
+                options = with_edit_data(options, store_url(db_url))
+            reports = run_check(
+                paths,
+                rules,
+                options,
+                db_url=db_url if recording else None,
+                jobs=jobs,
+                progress=progress.file_done,
+                bytes_read=progress.bytes_read,
+            )
+        except StoreError as exc:
+            store_failure(exc)
+        finally:
+            progress.close()
+    for r in reports:
+        r.path = shown(r.path)
+    if write_baseline:
+        write_accepted(reports, write_baseline, quiet)
+    finish(reports, fmt, output, fail_on, quiet, fixing=False, baseline=baseline, show_statistics=show_statistics)
+
+
+def write_accepted(reports: list, path: str, quiet: bool) -> None:
+    import json
+
+    from mohsedi.cli.baseline import baseline_json
+
+    data = baseline_json(reports)
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    for r in reports:
+        if r.error:
+            click.echo(f"mohsedi: {r.error.describe()}", err=True)
+    unreadable = any(r.error or r.quarantined for r in reports)
+    if not quiet:
+        count = sum(a["findings"] for a in data["accepted"])
+        click.echo(f"wrote {path}: {count} finding(s) accepted on {len(data['accepted'])} claim and rule pair(s)")
+    sys.exit(EXIT_ERROR if unreadable else EXIT_CLEAN)
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",
     "--output",
@@ -316,13 +402,20 @@ def fix(
     tr3,
     db_url,
     jobs,
+    show_statistics,
+    baseline,
     quiet,
 ):
     """Check 837P files, apply fixes, write the fixed files (with --tr3, the output is validated).
 
     Safe fixes run by default, unsafe ones with --unsafe-fixes; manual findings are only
-    reported. Inputs are never overwritten unless --in-place; files are written atomically.
-    The exit code reflects what remains after fixing.
+    reported. Inputs are never overwritten unless --in-place (which keeps each file's mode
+    and owner, and writes through a symbolic link to its target); files are written
+    atomically, new ones with the mode the umask gives. A directory means the 837P files in
+    it. The exit code reflects what remains after fixing.
+
+    The claims written are recorded, as sent, in the store (--db, else the configured or
+    default one), so that `mohsedi ingest` can trace their denials to rules.
 
     \b
     Examples:
@@ -330,12 +423,15 @@ def fix(
       mohsedi fix claims.837 -o outbox/ --unsafe-fixes --diff
       mohsedi fix claims.837 --in-place --format json --report fixes.json
     """
+    from mohsedi.cli.inputs import STDIN, Progress, expand
     from mohsedi.pipeline import run_fix
     from mohsedi.x12.segments import encode
 
     if bool(out_dir) == bool(in_place):
         raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
-    paths = list(files)
+    paths = expand(files, "837")
+    if STDIN in paths:
+        raise click.UsageError("fix writes files named as its inputs: save standard input to a file first")
     targets = {}
     for path in paths:
         target = Path(path) if in_place else Path(out_dir) / Path(path).name
@@ -346,7 +442,7 @@ def fix(
         raise click.UsageError("two inputs have the same name; fix them into different directories")
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
-    tick, bar = progress_callback(paths)
+    progress = Progress(paths)
     try:
         reports = run_fix(
             paths,
@@ -358,13 +454,13 @@ def fix(
             targets={path: Path(target) for path, target in targets.items()},
             write_unchanged=not in_place,
             jobs=jobs,
-            progress=tick,
+            progress=progress.file_done,
+            bytes_read=progress.bytes_read,
         )
     except StoreError as exc:
         store_failure(exc)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        progress.close()
     for report in reports:
         if report.fixed is None:
             continue  # unreadable, or already streamed to its target
@@ -380,11 +476,11 @@ def fix(
                 tofile=str(target),
             )
             click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
-    finish(reports, fmt, output, fail_on, quiet, fixing=True)
+    finish(reports, fmt, output, fail_on, quiet, fixing=True, baseline=baseline, show_statistics=show_statistics)
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--db", "db_url", metavar="URL", help="Store to record in. Default: the one every command uses.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron).")
 def record(files, db_url, quiet):
@@ -392,23 +488,24 @@ def record(files, db_url, quiet):
 
     `mohsedi fix` records what it writes by itself; use this for claims that did not go
     through it. Nothing is checked or changed; recording a file twice changes nothing.
+    A directory means the 837P files in it.
 
     \b
     Examples:
       mohsedi record sent/2026-11-*.837
       mohsedi record outbox/claims.837 && mohsedi link
     """
+    from mohsedi.cli.inputs import Progress, expand
     from mohsedi.pipeline import run_record
 
-    paths = list(files)
-    tick, bar = progress_callback(paths)
+    paths = expand(files, "837")
+    progress = Progress(paths)
     try:
-        reports = run_record(paths, store_url(db_url), progress=tick)
+        reports = run_record(paths, store_url(db_url), progress=progress.file_done)
     except StoreError as exc:
         store_failure(exc)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        progress.close()
     failed = False
     for r in reports:
         problems = ([r.error] if r.error else []) + r.quarantined
@@ -590,7 +687,7 @@ DB_HELP = (
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 @click.option(
     "--format",
@@ -604,29 +701,31 @@ def ingest(files, db_url, fmt, quiet):
     """Read 835 remittances into the store and link each denial to its line and rule.
 
     Re-ingesting a file already stored changes nothing; a file that fails part-way leaves
-    nothing behind. Remits for claims not checked yet are linked when the claims arrive.
+    nothing behind. Remits for claims not recorded yet are linked when the claims arrive.
+    A directory means the 835 files in it.
 
     \b
     Examples:
       mohsedi ingest remits/*.835
+      mohsedi ingest /srv/edi/inbound/
       mohsedi ingest era.835 --db postgresql+psycopg://billing@db/mohsedi
     """
     import json
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from mohsedi.cli.inputs import Progress, expand
     from mohsedi.pipeline import run_ingest, store_holds_claims
 
-    paths = list(files)
-    tick, bar = progress_callback(paths)
+    paths = expand(files, "835")
+    progress = Progress(paths)
     try:
         url = store_url(db_url)
-        reports = run_ingest(paths, url, progress=tick)
+        reports = run_ingest(paths, url, progress=progress.file_done)
     except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        progress.close()
     failed = any(r.error or r.quarantined for r in reports)
     chosen = pick_format(fmt, None)
     if not quiet and not store_holds_claims(url):
@@ -893,7 +992,7 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
 
         text = render_html(data)
     else:
-        text = denials_table(data)
+        text = denials_table(data, width=terminal_width(chosen, output))
     emit_output(text, output)
     if output and not quiet:
         totals = data["totals"]
@@ -931,7 +1030,7 @@ def audit_command(days, db_url, fmt, output):
     if chosen == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:
-        text = audit_csv(data) if chosen == "csv" else audit_table(data)
+        text = audit_csv(data) if chosen == "csv" else audit_table(data, width=terminal_width(chosen, output))
     emit_output(text, output)
 
 

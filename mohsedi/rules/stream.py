@@ -142,7 +142,7 @@ def _numbered(segments: Iterator[Segment], skip: int, skip_chars: int) -> Iterat
     return shifted()
 
 
-def process_range(task: RangeTask, settings: Settings) -> RangeResult:
+def process_range(task: RangeTask, settings: Settings, bytes_read: Callable[[int], None] | None = None) -> RangeResult:
     result = RangeResult(spool=task.spool)
     context_chars = len(task.byte_range.context.decode("utf-8", "surrogateescape"))
     chars = 0
@@ -152,6 +152,8 @@ def process_range(task: RangeTask, settings: Settings) -> RangeResult:
         nonlocal chars
         for chunk in chunks:
             chars += len(chunk)
+            if bytes_read is not None:
+                bytes_read(len(chunk))  # characters: bytes, for X12's ASCII
             yield chunk
 
     spool = open(task.spool, "wb") if task.spool else None  # noqa: SIM115 - closed below
@@ -297,8 +299,10 @@ def stream_paths(
     write_unchanged: bool = True,
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    bytes_read: Callable[[int], None] | None = None,
 ) -> list[FileReport]:
-    """Check (or fix, writing each fixed file to ``targets[path]``) without holding the batch."""
+    """Check (or fix, writing each fixed file to ``targets[path]``) without holding the batch.
+    ``progress`` is told each file done, ``bytes_read`` the size of each piece read."""
     settings = Settings(tuple(rules), options, fixing, unsafe)
     if fixing and targets is None:
         raise ValueError("fixing a stream needs a target for each file")
@@ -309,7 +313,7 @@ def stream_paths(
         batch = _Batch()
         last_range = {t.file_index: i for i, t in enumerate(tasks)}
         bases: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
-        for i, (task, result) in enumerate(zip(tasks, _results(tasks, settings, jobs), strict=True)):
+        for i, (task, result) in enumerate(zip(tasks, _results(tasks, settings, jobs, bytes_read), strict=True)):
             _merge(files[task.file_index], batch, task, result, bases)
             if progress and last_range[task.file_index] == i:
                 progress(task.path)
@@ -340,15 +344,20 @@ def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[Range
     return tasks
 
 
-def _results(tasks: list[RangeTask], settings: Settings, jobs: int) -> Iterator[RangeResult]:
+def _results(
+    tasks: list[RangeTask], settings: Settings, jobs: int, bytes_read: Callable[[int], None] | None = None
+) -> Iterator[RangeResult]:
     if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
-            yield process_range(task, settings)
+            yield process_range(task, settings, bytes_read)
         return
     # fork: the workers inherit the rules, options and hash seed without pickling them.
     context = multiprocessing.get_context("fork")
     with context.Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings,)) as pool:
-        yield from pool.imap(_run_in_worker, tasks)
+        for result in pool.imap(_run_in_worker, tasks):
+            if bytes_read is not None:  # a worker's range is counted when it comes back
+                bytes_read(result.chars)
+            yield result
 
 
 def _shift_error(error: X12Error, segments: int, chars: int) -> X12Error:
