@@ -43,6 +43,7 @@ samples: install
 clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
 
-# Rebuild the shipped NCCI subset from the CSV form of the release in ../shared/data/ncci.
+# Rebuild the shipped NCCI subset from the CSV form of a release: make data-subset NCCI=DIR.
 data-subset: install
-	$(PY) -m mohsedi.codes.ncci_subset ../shared/data/ncci
+	@test -n "$(NCCI)" || { echo "make data-subset NCCI=DIR (the folder holding the release's CSV form)"; exit 2; }
+	$(PY) -m mohsedi.codes.ncci_subset $(NCCI)
