@@ -186,7 +186,9 @@ def test_dash_reads_standard_input() -> None:
     from_file = json.loads(out)["files"][0]
     assert from_stdin["path"] == "-" and code == 1
     assert from_stdin["findings"] == from_file["findings"]
-    assert run("fix", "-", "-o", "outbox")[0] == 2
+    for command in (["fix", "-", "-o", "outbox"], ["record", "-"], ["ingest", "-"]):
+        code, _, err = run(*command)
+        assert code == 2 and "standard input" in err, command
 
 
 def test_progress_follows_bytes_within_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

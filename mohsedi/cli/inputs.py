@@ -41,8 +41,9 @@ def transaction_kind(path: Path) -> str | None:
     return head[at + 3 : at + 6].decode("ascii", "replace")
 
 
-def expand(args: tuple[str, ...] | list[str], kind: str) -> list[str]:
-    """Files to read: each directory replaced by its ``kind`` files (sorted by name)."""
+def expand(args: tuple[str, ...] | list[str], kind: str, *, stdin: bool = False) -> list[str]:
+    """Files to read: each directory replaced by its ``kind`` files (sorted by name); ``-`` only
+    where the command reads standard input."""
     out: list[str] = []
     for arg in args:
         path = Path(arg)
@@ -53,6 +54,8 @@ def expand(args: tuple[str, ...] | list[str], kind: str) -> list[str]:
             out.extend(found)
         else:
             out.append(arg)
+    if STDIN in out and not stdin:
+        raise click.UsageError("this command reads files, not standard input (-): save it to a file first")
     if out.count(STDIN) > 1:
         raise click.UsageError("standard input (-) can be read once")
     return out

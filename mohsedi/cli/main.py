@@ -327,7 +327,7 @@ def check(
     # check records only into a store named on its command line; a configured one (file,
     # environment) is read for imported NCCI data but left as it is.
     recording = click.get_current_context().get_parameter_source("db_url") == ParameterSource.COMMANDLINE
-    with stdin_spooled(expand(files, "837")) as (paths, shown):
+    with stdin_spooled(expand(files, "837", stdin=True)) as (paths, shown):
         progress = Progress(paths)
         try:
             if not recording:
@@ -423,15 +423,13 @@ def fix(
       mohsedi fix claims.837 -o outbox/ --unsafe-fixes --diff
       mohsedi fix claims.837 --in-place --format json --report fixes.json
     """
-    from mohsedi.cli.inputs import STDIN, Progress, expand
+    from mohsedi.cli.inputs import Progress, expand
     from mohsedi.pipeline import run_fix
     from mohsedi.x12.segments import encode
 
     if bool(out_dir) == bool(in_place):
         raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
-    paths = expand(files, "837")
-    if STDIN in paths:
-        raise click.UsageError("fix writes files named as its inputs: save standard input to a file first")
+    paths = expand(files, "837")  # fix names its outputs after its inputs: no standard input
     targets = {}
     for path in paths:
         target = Path(path) if in_place else Path(out_dir) / Path(path).name
