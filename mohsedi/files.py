@@ -62,3 +62,16 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
 def atomic_write(path: str | Path, data: bytes) -> None:
     with atomic_output(path) as fh:
         fh.write(data)
+
+
+def sha256_file(path: str | Path) -> tuple[str, int]:
+    """The file's SHA-256 (hex) and size, read a megabyte at a time: what the store keys files by."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -16,7 +16,6 @@ from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import load_document
 from mohsedi.runtime import paused_gc
-from mohsedi.x12.segments import decode
 
 if TYPE_CHECKING:
     from mohsedi.reports.denials import Period
@@ -127,19 +126,17 @@ def run_fix(
 
 
 def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, Path]) -> None:
-    """Record streamed fixes as sent: each written file read back, one at a time (so memory holds
-    one file, not the batch), under its input's name so its findings and fixes match it."""
+    """Record streamed fixes as sent: each written file read back one transaction set at a time
+    (memory holds a set, not the file), under its input's name so its findings and fixes match."""
     from mohsedi.store.db import open_store
-    from mohsedi.store.record import record_documents
+    from mohsedi.store.record import record_file
 
     engine = open_store(db_url)
     for report in reports:
         if report.error is not None:
             continue  # nothing was written
-        target = targets[report.path]
-        doc = load_document(report.path, decode(target.read_bytes()))
         with paused_gc():
-            record_documents(engine, [doc], report.initial_findings, report.applied, "fix")
+            record_file(engine, str(targets[report.path]), report.path, report.initial_findings, report.applied, "fix")
 
 
 def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:

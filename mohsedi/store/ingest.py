@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mohsedi.errors import X12Error
+from mohsedi.files import sha256_file
 from mohsedi.remits.model import Remittance
 from mohsedi.remits.reader import read_remit_file
 from mohsedi.store import models as m
@@ -43,16 +43,6 @@ def ingest_paths(
     return reports
 
 
-def _hash_file(path: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def ingest_file(engine: Engine, path: str) -> IngestReport:
     """Read and store one 835 file; a file already stored (same bytes) changes nothing.
 
@@ -61,7 +51,7 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
     """
     report = IngestReport(path)
     try:
-        sha, size = _hash_file(path)
+        sha, size = sha256_file(path)
     except OSError as exc:
         report.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
         return report
