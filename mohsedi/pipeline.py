@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.engine import load_document
 from mohsedi.runtime import paused_gc
 
 if TYPE_CHECKING:
@@ -128,6 +127,7 @@ def run_fix(
 def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, Path]) -> None:
     """Record streamed fixes as sent: each written file read back one transaction set at a time
     (memory holds a set, not the file), under its input's name so its findings and fixes match."""
+    from mohsedi.errors import X12Error
     from mohsedi.store.db import open_store
     from mohsedi.store.record import record_file
 
@@ -135,27 +135,37 @@ def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, P
     for report in reports:
         if report.error is not None:
             continue  # nothing was written
-        with paused_gc():
-            record_file(engine, str(targets[report.path]), report.path, report.initial_findings, report.applied, "fix")
+        target = str(targets[report.path])
+        try:
+            with paused_gc():
+                record_file(engine, target, report.path, report.initial_findings, report.applied, "fix")
+        except X12Error as exc:  # cut short: nothing of it is stored, and the report says so
+            report.notices.append(f"not recorded in the store: {exc.message}")
 
 
 def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:
-    """Store claims sent by other software as they are, so remittances can be linked to them.
-    No findings are stored: none was reported before they were sent (today's rules still
-    predict their denials when remittances are linked)."""
+    """Store claims sent by other software as they are, so remittances can be linked to them,
+    one transaction set at a time. No findings are stored: none was reported before they were
+    sent (today's rules still predict their denials when remittances are linked)."""
+    from mohsedi.errors import X12Error
     from mohsedi.store.db import open_store
-    from mohsedi.store.record import record_documents
+    from mohsedi.store.record import record_file
 
     engine = open_store(db_url)
     reports = []
     for path in paths:
-        doc = load_document(path)
-        report = FileReport(path, error=doc.error, quarantined=doc.quarantined())
-        if doc.error is None:
+        report = FileReport(path)
+        try:
             with paused_gc():
-                recorded = record_documents(engine, [doc], [], [], "record")
-            report.claims = len(doc.claims())
-            if recorded and recorded[0].already_stored:
+                recorded = record_file(engine, path, path, [], [], "record")
+        except X12Error as exc:
+            report.error = exc.located(path)
+        except OSError as exc:
+            report.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
+        else:
+            report.claims = recorded.claims
+            report.quarantined = recorded.quarantined
+            if recorded.already_stored:
                 report.notices.append("already stored, nothing changed")
         reports.append(report)
         if progress:

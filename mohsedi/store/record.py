@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from mohsedi.errors import X12Error
 from mohsedi.files import sha256_file
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
@@ -26,6 +27,7 @@ class RecordedFile:
     path: str
     claims: int
     already_stored: bool
+    quarantined: list[X12Error] = field(default_factory=list)  # transaction sets that could not be read
 
 
 def _now() -> datetime:
@@ -51,9 +53,11 @@ def record_documents(
             continue
         data = encode(doc.emit())
         sha = hashlib.sha256(data).hexdigest()
-        recorded = _record_units(
-            engine, doc.source, sha, len(data), doc.units, by_source.get(doc.source, []), fixed_keys, command, secret
-        )
+        try:
+            mine = by_source.get(doc.source, [])
+            recorded = _record_units(engine, doc.source, sha, len(data), doc.units, mine, fixed_keys, command, secret)
+        except X12Error:
+            continue  # cut short: nothing stored; the check's report already names the file's problem
         out.append(recorded)
     return out
 
@@ -63,7 +67,9 @@ def record_file(
 ) -> RecordedFile:
     """Store an 837P file as written, read one transaction set at a time, so memory holds one set
     and not the file (``fix`` records every file it writes, of any size). ``source`` is the name
-    its findings and fixes carry (the input's)."""
+    its findings and fixes carry (the input's). A file that cannot be read, or is cut short,
+    raises X12Error and stores nothing; a transaction set that cannot be read is left out and
+    listed."""
     from mohsedi.claims.reader import iter_claim_sets
     from mohsedi.guide import read_units
     from mohsedi.x12.segments import read_chunks
@@ -117,17 +123,26 @@ def _record_units(
         state = _FileState(file_id, now, source, fixed_keys, secret, pending)
         isa = None
         gs_controls: list[str] = []
+        quarantined: list[X12Error] = []
+        last = ""
         for unit in units:
             if isinstance(unit, Envelope):
+                last = unit.segment.id
                 if unit.segment.id == "ISA" and isa is None:
                     isa = unit.segment
                 elif unit.segment.id == "GS":
                     gs_controls.append(unit.segment.element(6))
                 continue
+            error = getattr(unit, "error", None)
+            if error is not None:
+                quarantined.append(error.located(source))
+                continue
             claims = getattr(unit, "claims", None)
             if claims:
                 _record_claims(conn, state, claims)
                 pcns.update(text_for_store(c.patient_control_number) for c in claims)
+        if last != "IEA":  # raised inside the transaction: nothing of the file is kept
+            raise X12Error("the file is cut short (it does not end with IEA); nothing was stored", source=source)
         conn.execute(
             sa.update(m.StoredFile.__table__)
             .where(m.StoredFile.__table__.c.id == file_id)
@@ -135,7 +150,7 @@ def _record_units(
         )
         _supersede(conn, state.claim_ids, state.newest)
     link_pending(engine, pcns=pcns)
-    return RecordedFile(source, len(state.claim_ids), False)
+    return RecordedFile(source, len(state.claim_ids), False, quarantined)
 
 
 @dataclass

@@ -55,3 +55,34 @@ def test_streamed_record_stores_what_the_held_record_stores(tmp_path: Path) -> N
     assert len(held["claims"]) == 35 and len(held["findings"]) > 20
     assert any(row[4] == "True" or row[4] == "1" for row in held["findings"])  # some were fixed
     assert streamed == held
+
+
+def test_record_stores_nothing_from_a_file_it_cannot_read_or_that_is_cut_short(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    garbage = tmp_path / "garbage.837"
+    garbage.write_text("this is not X12")
+    text = (SAMPLES / "10-mohs-coding-errors.837").read_text()
+    cut = tmp_path / "cut.837"
+    cut.write_text(text[: len(text) // 2])  # no SE, GE or IEA
+    good = str(SAMPLES / "13-mue-errors.837")
+    result = CliRunner().invoke(cli, ["record", str(garbage), str(cut), good, "--db", url])
+    assert result.exit_code == 2
+    assert str(garbage) in result.stderr and str(cut) in result.stderr
+    assert f"{good}: 1 claim(s) recorded" in result.stdout
+    files = stored(url)["files"]
+    assert [row[0] for row in files] == [good]  # the unreadable and the cut file stored nothing
+    assert len(stored(url)["claims"]) == 1
+
+
+def test_check_and_fix_into_a_store_keep_nothing_of_a_file_cut_short(tmp_path: Path) -> None:
+    text = (SAMPLES / "10-mohs-coding-errors.837").read_text()
+    cut = tmp_path / "cut.837"
+    cut.write_text(text[: len(text) // 2])
+    good = str(SAMPLES / "13-mue-errors.837")
+    for n, command in enumerate(
+        (["check"], ["fix", "-o", str(tmp_path / "a")], ["fix", "-o", str(tmp_path / "b"), "--diff"])
+    ):
+        url = f"sqlite:///{tmp_path / str(n)}.db"
+        result = CliRunner().invoke(cli, [*command, str(cut), good, "--db", url, "--format", "json"])
+        assert result.exit_code == 2, (command, result.output)  # the cut file is reported
+        assert [row[0] for row in stored(url)["files"]] == [good], command
