@@ -32,15 +32,18 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
     use (the configured one, else the default store when it exists)."""
     if options.edits is not None:
         return options
-    from mohsedi.store.paths import default_url, existing_store, may_hold_edit_data
+    from mohsedi.store.paths import default_url, existing_store, holds_check_data
 
     url = db_url or default_url()
-    if not existing_store(url) or not may_hold_edit_data(url):
+    if not existing_store(url) or not holds_check_data(url):
         return options
+    from mohsedi.store.claimnumbers import StoredClaimNumbers
     from mohsedi.store.db import open_store
     from mohsedi.store.editdata import load_edit_data
 
-    return dataclasses.replace(options, edits=load_edit_data(open_store(url)))
+    engine = open_store(url)
+    # The store also knows the payer's claim numbers of claims it holds remits for (X12006).
+    return dataclasses.replace(options, edits=load_edit_data(engine), payer_claim_numbers=StoredClaimNumbers(engine))
 
 
 def run_check(
@@ -181,12 +184,18 @@ def store_holds_claims(db_url: str) -> bool:
     return has_claims(open_store(db_url))
 
 
-def run_ingest(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[IngestReport]:
+def run_ingest(
+    paths: Sequence[str], db_url: str, *, progress: Progress = None, policy_path: str | None = None
+) -> list[IngestReport]:
+    """Store 835s; what counts as a denial takes the policy file's extra payment adjustments."""
+    from mohsedi.codes.denials import payment_adjustments
+    from mohsedi.policy.payers import load_policy
     from mohsedi.store.db import open_store
     from mohsedi.store.ingest import ingest_paths
 
+    payment = payment_adjustments(load_policy(policy_path).payment_adjustments)
     with paused_gc():
-        return ingest_paths(open_store(db_url), paths, progress=progress)
+        return ingest_paths(open_store(db_url), paths, progress=progress, payment_adjustments=payment)
 
 
 def run_link(db_url: str) -> int:

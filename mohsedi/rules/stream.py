@@ -258,10 +258,10 @@ _WORKER: Settings | None = None
 def _init_worker(settings: Settings) -> None:
     global _WORKER
     _WORKER = settings
-    edits = settings.options.edits
-    engine = getattr(edits, "engine", None)
-    if engine is not None:
-        engine.dispose(close=False)  # connections opened before the fork stay the parent's
+    for holder in (settings.options.edits, settings.options.payer_claim_numbers):
+        engine = getattr(holder, "engine", None)
+        if engine is not None:
+            engine.dispose(close=False)  # connections opened before the fork stay the parent's
 
 
 def _run_in_worker(task: RangeTask) -> RangeResult:

@@ -27,10 +27,11 @@ class StoreError(Exception):
     """The store cannot be used as it is (wrong URL, schema behind the code)."""
 
 
-def may_hold_edit_data(url: str) -> bool:
-    """Whether the store may hold imported NCCI releases, asked of a SQLite file with the
-    standard library: a check beside a store holding only claims then loads no SQLAlchemy.
-    Anything but a definite "none" (a server, an unreadable file) answers True."""
+def holds_check_data(url: str) -> bool:
+    """Whether a check has anything to read in the store: imported NCCI releases, or remittances
+    (the payers' claim numbers X12006 looks up). Asked of a SQLite file with the standard
+    library, so a check beside a store holding only claims loads no SQLAlchemy. Anything but a
+    definite "nothing" (a server, an unreadable file, a table missing) answers True."""
     if not url.startswith("sqlite:///"):
         return True
     import sqlite3
@@ -39,7 +40,10 @@ def may_hold_edit_data(url: str) -> bool:
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return conn.execute("SELECT 1 FROM data_release LIMIT 1").fetchone() is not None
+            return any(
+                conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None  # noqa: S608 - fixed names
+                for table in ("data_release", "claim_payment")
+            )
         finally:
             conn.close()
     except sqlite3.Error:
