@@ -313,6 +313,9 @@ def denials_table(data: dict[str, Any], *, width: int | None = None) -> str:
         f"provider adjustments (PLB) {t.get('provider_adjustments', '0.00')}  "
         f"patient responsibility {t.get('patient_responsibility', '0.00')}",
     ]
+    if width is not None:  # the totals wrap under themselves, as findings do
+        indent = [len(line) - len(line.lstrip()) for line in lines]
+        lines = [w for line, n in zip(lines, indent, strict=True) for w in fit(" " * n, line.lstrip(), width)]
     lines += section("By rule", data["by_rule"], [*RULE_COLUMNS, ("title", "  what it checks", 50)])
     lines += section(
         "By payer", data["by_payer"], [("payer", "payer", 12), *RULE_COLUMNS[1:], ("payer_name", "  name", 36)]
