@@ -136,8 +136,8 @@ def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, P
 
     engine = open_store(db_url)
     for report in reports:
-        if report.error is not None:
-            continue  # nothing was written
+        if report.error is not None or report.output is None:
+            continue  # nothing was written (unreadable, or cut short: X12007)
         target = str(targets[report.path])
         try:
             with paused_gc():
