@@ -17,13 +17,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on the bundled samples: check, fix, ingest the remits, report denials.
+# The main job on the bundled samples, as the README's daily use runs it: check, fix (which
+# records what it writes), ingest the remits, report denials. The store is out/mohsedi.db,
+# named once here as a user names it once in their environment or config.
+demo: export MOHSEDI_DATABASE_URL = $(DB)
 demo: install
 	mkdir -p $(OUT)
-	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --db $(DB) --fail-on never
-	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --db $(DB) --fail-on never
-	$(MOHSEDI) ingest samples/*.835 --db $(DB)
-	$(MOHSEDI) report denials --db $(DB)
+	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --fail-on never
+	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --fail-on never
+	$(MOHSEDI) ingest samples/*.835
+	$(MOHSEDI) report denials
 
 test: install
 	$(PY) -m pytest -q
@@ -45,6 +48,7 @@ samples: install
 clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
 
-# Rebuild the shipped NCCI subset from the CSV form of the release in ../shared/data/ncci.
+# Rebuild the shipped NCCI subset from the CSV form of a release: make data-subset NCCI=DIR.
 data-subset: install
-	$(PY) -m mohsedi.codes.ncci_subset ../shared/data/ncci
+	@test -n "$(NCCI)" || { echo "make data-subset NCCI=DIR (the folder holding the release's CSV form)"; exit 2; }
+	$(PY) -m mohsedi.codes.ncci_subset $(NCCI)

@@ -16,7 +16,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "alembic needs sqlalchemy.url (mohsedi.store.db sets it)"
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -97,7 +97,7 @@ def test_an_837i_label_reads_against_the_837i_guide(sample_text: str) -> None:
     assert text.count("005010X223A2") == 2
     sets = sets_of(text)
     assert len(sets) == 1 and sets[0].claims == []
-    assert "has no place in 837Q3.I.5010.X223" in str(sets[0].error)
+    assert "has no place in the 837Q3.I.5010.X223.A1 guide" in str(sets[0].error)
 
 
 def test_bad_amount_is_a_claim_problem_not_a_crash(sample_text: str) -> None:

@@ -2,7 +2,7 @@
 
 Keeps PTP pairs whose two codes both fall in the Mohs, biopsy, excision, destruction, repair,
 adjacent tissue transfer, graft and flap, surgical pathology and office E/M ranges, and the
-MUE rows of those codes. Reads the CSV form in ../shared/data/ncci.
+MUE rows of those codes. Reads the CSV form of a release from the folder given.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def build(source: Path, target: Path) -> tuple[int, int]:
 
 
 if __name__ == "__main__":
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/ncci")
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m mohsedi.codes.ncci_subset DIR (the folder holding the release's CSV form)")
+    source = Path(sys.argv[1])
     target = Path(__file__).resolve().parent.parent / "data" / "ncci"
     pairs, mues = build(source, target)
     print(f"PTP pairs {pairs}, MUE rows {mues}")
