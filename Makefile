@@ -7,7 +7,7 @@ OUT ?= out
 DB ?= sqlite:///$(OUT)/mohsedi.db
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench samples clean data-subset
+.PHONY: install demo test lint bench samples clean reference-data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ samples: install
 clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
 
-# Rebuild the shipped NCCI subset from the CSV form of the release in ../shared/data/ncci.
-data-subset: install
-	$(PY) -m mohsedi.codes.ncci_subset ../shared/data/ncci
+# Rebuild mohsedi/data/reference.sqlite (whole NCCI PTP and MUE tables, ICD-10-CM codes) from
+# the CSV form of the CMS release in ../shared/data and the simple-icd-10-cm package.
+reference-data: install
+	$(PY) -m mohsedi.codes.build_reference ../shared/data

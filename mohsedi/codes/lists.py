@@ -7,6 +7,7 @@ import functools
 from importlib import resources
 
 LISTS_RELEASE = "x12.org code lists as of 2026-08-17"
+POS_RELEASE = "CMS place of service code set, 2024-06"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -38,9 +39,13 @@ def short_titles() -> dict[tuple[str, str], str]:
 
 
 def title(list_name: str, code: str) -> str:
+    """The project's own short title ('' when it has none). Reports should call
+    mohsedi.store.editdata.code_titles(engine).title(...), which prefers the official
+    description a user imported with `mohsedi data import codes`."""
     return short_titles().get((list_name, code), "")
 
 
 @functools.cache
 def place_of_service() -> dict[str, str]:
+    """POS code -> name, the whole CMS list (CODE002)."""
     return {r["code"]: r["name"] for r in _rows("place_of_service.csv")}

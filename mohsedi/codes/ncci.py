@@ -98,6 +98,9 @@ class EditData:
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=lambda: defaultdict(list))
     mue: dict[str, list[MueEdit]] = field(default_factory=lambda: defaultdict(list))
     addons: dict[str, list[AddOnEdit]] = field(default_factory=lambda: defaultdict(list))
+    # PTP releases that hold only some column 1 codes: release -> (low, high) code ranges.
+    # A release not named here is a whole CMS table.
+    ptp_scope: dict[Release, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def copy(self) -> EditData:
         return EditData(
@@ -105,7 +108,25 @@ class EditData:
             defaultdict(list, {k: list(v) for k, v in self.ptp.items()}),
             defaultdict(list, {k: list(v) for k, v in self.mue.items()}),
             defaultdict(list, {k: list(v) for k, v in self.addons.items()}),
+            dict(self.ptp_scope),
         )
+
+    def _ensure(self, kind: str, code: str) -> None:
+        """Hook for data read on demand (the shipped file, the store): load this code's rows."""
+
+    def ptp_covers(self, column1: str, day: date) -> bool:
+        """Whether the PTP release judging this date holds every edit with this column 1 code."""
+        release = self.release_for("ptp", day)
+        if release is None:
+            return False
+        ranges = self.ptp_scope.get(release)
+        if ranges is None:
+            return True
+        return any(len(column1) == len(lo) and lo <= column1 <= hi for lo, hi in ranges)
+
+    def complete_ptp(self, day: date) -> bool:
+        release = self.release_for("ptp", day)
+        return release is not None and release not in self.ptp_scope
 
     def add_release(self, kind: str, release: Release) -> None:
         known = self.releases[kind]
@@ -144,6 +165,7 @@ class EditData:
 
     def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
         """The PTP edit for the pair in force on the date, from the release that judges it."""
+        self._ensure("ptp", column1)
         edits = self.ptp.get((column1, column2))
         if not edits:
             return None
@@ -154,6 +176,7 @@ class EditData:
         return None
 
     def mue_for(self, code: str, day: date) -> MueEdit | None:
+        self._ensure("mue", code)
         edits = self.mue.get(code)
         if not edits:
             return None
@@ -165,6 +188,7 @@ class EditData:
 
     def primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
         """The add-on's edits in force on the date; None when the code is not a listed add-on."""
+        self._ensure("addon", addon)
         edits = self.addons.get(addon)
         if not edits:
             return None
@@ -175,39 +199,77 @@ class EditData:
 
 # ---------------------------------------------------------------- the shipped default
 
-SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped dermatology subset)", date(2024, 7, 1))
-
-
-def _read_package_csv(name: str) -> list[dict[str, str]]:
-    text = resources.files("mohsedi.data").joinpath("ncci", name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
+SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped with mohsedi)", date(2024, 7, 1))
+ADDON_TABLE = "addons.csv"  # CPT add-on instructions, one row per add-on with a citation
 
 
 def _day(value: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def expand_codes(text: str) -> list[str]:
+    """'17311 17312' -> the codes; no ranges, so that every primary is written out and checkable."""
+    return text.split()
+
+
 @functools.cache
-def shipped_edits() -> EditData:
-    data = EditData()
-    data.add(
-        PtpEdit(
-            r["column_1"],
-            r["column_2"],
-            r["modifier_indicator"],
-            EARLIEST,
-            _day(r["deletion_date"]),
-            r["ptp_edit_rationale"],
-            SHIPPED_RELEASE,
+def shipped_addon_rows() -> list[dict[str, str]]:
+    """The shipped add-on table: addon_code, primary_codes, edit_type, citation."""
+    text = resources.files("mohsedi.data").joinpath("ncci", ADDON_TABLE).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+class ShippedEditData(EditData):
+    """The shipped release, read per code from mohsedi/data/reference.sqlite on first use.
+
+    The PTP table holds every practitioner edit whose column 1 is 11000-17999 (the source's
+    selection), so it answers for those column 1 codes only (ptp_covers); MUE is the whole
+    table; add-ons are the project's CPT table (small: read whole).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        from mohsedi.codes import refdata
+
+        self._loaded: dict[str, set[str]] = {"ptp": set(), "mue": set()}
+        for kind in KINDS:
+            self.add_release(kind, SHIPPED_RELEASE)
+        ranges = refdata.meta().get("ptp", {}).get("column1_ranges", "")
+        scope = tuple(tuple(r.split("-", 1)) for r in ranges.split())
+        if scope:
+            self.ptp_scope[SHIPPED_RELEASE] = scope  # type: ignore[assignment]
+        self.add(
+            AddOnEdit(r["addon_code"], primary, r["edit_type"], SHIPPED_RELEASE)
+            for r in shipped_addon_rows()
+            for primary in expand_codes(r["primary_codes"])
         )
-        for r in _read_package_csv("ptp_practitioner_2024Q3_derm.csv")
-    )
-    data.add(
-        MueEdit(r["hcpcs_code"], int(r["mue_units"]), r["mue_mai"], r["mue_rationale"], SHIPPED_RELEASE)
-        for r in _read_package_csv("mue_practitioner_2024Q3_derm.csv")
-    )
-    data.add(
-        AddOnEdit(r["addon_code"], r["primary_code"], r["edit_type"], SHIPPED_RELEASE)
-        for r in _read_package_csv("addon_mohs.csv")
-    )
-    return data
+
+    def copy(self) -> ShippedEditData:
+        clone = ShippedEditData.__new__(ShippedEditData)
+        EditData.__init__(clone, *vars(EditData.copy(self)).values())
+        clone._loaded = {k: set(v) for k, v in self._loaded.items()}
+        return clone
+
+    def _ensure(self, kind: str, code: str) -> None:
+        loaded = self._loaded.get(kind)
+        if loaded is None or code in loaded:
+            return
+        loaded.add(code)
+        from mohsedi.codes import refdata
+
+        texts = refdata.rationales()
+        if kind == "ptp":
+            for column2, deletion, indicator, rationale in refdata.query(
+                "SELECT column2, deletion, indicator, rationale FROM ptp WHERE column1 = ?", (code,)
+            ):
+                self.ptp[(code, column2)].append(
+                    PtpEdit(code, column2, indicator, EARLIEST, _day(deletion), texts[rationale], SHIPPED_RELEASE)
+                )
+        else:
+            for units, mai, rationale in refdata.query("SELECT units, mai, rationale FROM mue WHERE code = ?", (code,)):
+                self.mue[code].append(MueEdit(code, units, mai, texts[rationale], SHIPPED_RELEASE))
+
+
+@functools.cache
+def shipped_edits() -> ShippedEditData:
+    return ShippedEditData()
