@@ -49,3 +49,9 @@ def title(list_name: str, code: str) -> str:
 def place_of_service() -> dict[str, str]:
     """POS code -> name, the whole CMS list (CODE002)."""
     return {r["code"]: r["name"] for r in _rows("place_of_service.csv")}
+
+
+@functools.cache
+def assigned_places_of_service() -> frozenset[str]:
+    """The POS codes in use: the list's Unassigned numbers are not valid on a claim."""
+    return frozenset(code for code, name in place_of_service().items() if name != "Unassigned")
