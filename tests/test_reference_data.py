@@ -198,3 +198,29 @@ def test_titles_prefer_the_imported_official_text(tmp_path: Path) -> None:
     assert titles.title("carc", "236") == "Official X12 wording for 236"
     assert titles.title("rarc", "N122") == ours.title("rarc", "N122")  # not imported: our title
     assert titles.title("carc", "nope") == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kind"),
+    [
+        ("official.csv", "code,status,description\n236,current,a\nB15,current,b\n", "carc"),
+        ("official.csv", "code,status,description\nN122,current,a\nMA120,current,b\n", "rarc"),
+        ("carc_list.csv", "code,status,description\n236,current,a\n", "carc"),
+    ],
+)
+def test_import_codes_tells_carc_from_rarc(tmp_path: Path, name: str, text: str, kind: str) -> None:
+    listing = tmp_path / name
+    listing.write_text(text)
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    result = CliRunner().invoke(cli, ["data", "import", "codes", str(listing), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert code_titles(open_store(db)).title(kind, text.splitlines()[1].split(",")[0]) == "a"
+
+
+def test_import_codes_refuses_a_mixed_list(tmp_path: Path) -> None:
+    listing = tmp_path / "official.csv"
+    listing.write_text("code,status,description\n236,current,a\nN122,current,b\n")
+    result = CliRunner().invoke(
+        cli, ["data", "import", "codes", str(listing), "--db", f"sqlite:///{tmp_path / 'm.db'}"]
+    )
+    assert result.exit_code == 2 and "CARC from RARC" in result.output

@@ -630,10 +630,14 @@ def data_import(kind, files, effective, name, db_url):
     from mohsedi.store.editdata import import_release
 
     if kind == "codes":
-        names = " ".join(Path(f).name.lower() for f in files)
-        kind = "carc" if "carc" in names else "rarc" if "rarc" in names else ""
-        if not kind:
-            raise click.UsageError("cannot tell CARC from RARC by the file name: use `data import carc` or `rarc`")
+        from mohsedi.codes.importers import code_list_kind
+
+        kinds = {code_list_kind(Path(f)) for f in files}
+        if len(kinds) != 1 or None in kinds:
+            raise click.UsageError(
+                "cannot tell CARC from RARC (or the files mix both): use `data import carc` or `rarc`"
+            )
+        kind = kinds.pop()
     day = None
     if effective:
         try:

@@ -72,13 +72,12 @@ def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if state == "billable":
             continue
         lines = _lines_pointing_to(claim, dx.code)
-        where = f" (lines {', '.join(map(str, lines))})" if lines else ""
+        where = f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
         if state == "header":
-            below = icd10cm.children(dx.code)
+            below = icd10cm.children(dx.code, 4)
+            shown = ", ".join(icd10cm.add_dot(c) for c in below[:3]) + (", ..." if len(below) > 3 else "")
             message = (
-                f"{dx.formatted} is not billable: it has codes below it"
-                + (f" ({', '.join(icd10cm.add_dot(c) for c in below)}, ...)" if below else "")
-                + where
+                f"{dx.formatted} is not billable: it has codes below it" + (f" ({shown})" if below else "") + where
             )
             severity = None
         else:
