@@ -6,6 +6,7 @@ MOHSEDI := $(VENV)/bin/mohsedi
 OUT ?= out
 DB ?= sqlite:///$(OUT)/mohsedi.db
 BENCH_ARGS ?=
+REFERENCE_SOURCE ?= ../shared/data
 
 .PHONY: install demo test lint bench samples clean reference-data
 
@@ -41,6 +42,6 @@ clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
 
 # Rebuild mohsedi/data/reference.sqlite (whole NCCI PTP and MUE tables, ICD-10-CM codes) from
-# the CSV form of the CMS release in ../shared/data and the simple-icd-10-cm package.
+# the CSV form of the CMS release in $(REFERENCE_SOURCE)/ncci and the simple-icd-10-cm package.
 reference-data: install
-	$(PY) -m mohsedi.codes.build_reference ../shared/data
+	$(PY) -m mohsedi.codes.build_reference $(REFERENCE_SOURCE)
