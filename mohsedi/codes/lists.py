@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from datetime import date
 from importlib import resources
 
 LISTS_RELEASE = "x12.org code lists as of 2026-08-17"
@@ -55,3 +56,9 @@ def place_of_service() -> dict[str, str]:
 def assigned_places_of_service() -> frozenset[str]:
     """The POS codes in use: the list's Unassigned numbers are not valid on a claim."""
     return frozenset(code for code, name in place_of_service().items() if name != "Unassigned")
+
+
+@functools.cache
+def deleted_procedures() -> dict[str, tuple[date, str]]:
+    """code -> (deleted on, current codes) for CODE003; the Mohs codes 17304-17310 are MOHS016's."""
+    return {r["code"]: (date.fromisoformat(r["deleted_on"]), r["replaced_by"]) for r in _rows("deleted_procedures.csv")}

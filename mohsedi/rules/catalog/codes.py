@@ -7,12 +7,7 @@ POS list, deleted procedure codes from mohsedi/data/codes/deleted_procedures.csv
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
 from collections.abc import Iterator
-from datetime import date
-from importlib import resources
 
 from mohsedi.claims.model import Claim
 from mohsedi.codes import icd10cm, lists
@@ -25,15 +20,6 @@ ICD10CM = Source("ICD-10-CM code set, CMS April 2026 release (via simple-icd-10-
 POS = Source("CMS place of service code set, 2024-06", "CMS POS", True)
 CPT_DELETIONS = Source("CPT deletions (mohs-rules.md section 4a)", "AMA CPT", True)
 VOID = "8"
-
-
-@functools.cache
-def deleted_procedures() -> dict[str, tuple[date, str]]:
-    """code -> (deleted on, replacement codes) from the shipped table; the Mohs codes 17304-17310
-    are MOHS016's and not in it."""
-    text = resources.files("mohsedi.data").joinpath("codes", "deleted_procedures.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(io.StringIO(text))
-    return {r["code"]: (date.fromisoformat(r["deleted_on"]), r["replaced_by"]) for r in rows}
 
 
 def _lines_pointing_to(claim: Claim, code: str) -> list[int]:
@@ -143,7 +129,7 @@ def place_of_service_unknown(this: Rule, ctx: ClaimContext) -> Iterator[Finding]
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
-    requires=(frozenset(deleted_procedures()),),
+    requires=(frozenset(lists.deleted_procedures()),),
     predicts=(Prediction("CO", ("181",), ()),),
     sources=(CPT_DELETIONS,),
     docs=Docs(
@@ -159,7 +145,7 @@ def procedure_deleted(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
     if claim.frequency == VOID:
         return
-    deleted = deleted_procedures()
+    deleted = lists.deleted_procedures()
     for line in claim.lines:
         entry = deleted.get(line.procedure)
         if entry is None or line.procedure in vocab.DELETED_MOHS_CODES:
