@@ -168,7 +168,7 @@ def test_a_one_claim_check_reads_only_its_codes(tmp_path: Path) -> None:
     path = tmp_path / "claim.837"
     path.write_text(wrap([{"dx": ["C44311"], "lines": ["17311", "17312", "13151:59"]}]))
     check_paths([str(path)], all_rules(), RuleOptions(edits=data))
-    assert data._loaded["ptp"] <= {"17311", "17312", "13151"}
+    assert data.seen["ptp"] <= {"17311", "17312", "13151"}
     assert sum(len(v) for v in data.ptp.values()) < 2_000  # of 105,962
 
 

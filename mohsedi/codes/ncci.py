@@ -102,17 +102,27 @@ class EditData:
     # A release not named here is a whole CMS table.
     ptp_scope: dict[Release, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
+    # Codes whose rows are in the dictionaries: a lookup asks _ensure only for a new code
+    # (an inline set probe: lookups run once per pair of codes per day).
+    seen: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
+
     def copy(self) -> EditData:
-        return EditData(
-            {k: list(v) for k, v in self.releases.items()},
-            defaultdict(list, {k: list(v) for k, v in self.ptp.items()}),
-            defaultdict(list, {k: list(v) for k, v in self.mue.items()}),
-            defaultdict(list, {k: list(v) for k, v in self.addons.items()}),
-            dict(self.ptp_scope),
-        )
+        clone = EditData()
+        self._copy_into(clone)
+        return clone
+
+    def _copy_into(self, clone: EditData) -> None:
+        clone.releases = {k: list(v) for k, v in self.releases.items()}
+        clone.ptp = defaultdict(list, {k: list(v) for k, v in self.ptp.items()})
+        clone.mue = defaultdict(list, {k: list(v) for k, v in self.mue.items()})
+        clone.addons = defaultdict(list, {k: list(v) for k, v in self.addons.items()})
+        clone.ptp_scope = dict(self.ptp_scope)
+        clone.seen = {k: set(v) for k, v in self.seen.items()}
 
     def _ensure(self, kind: str, code: str) -> None:
-        """Hook for data read on demand (the shipped file, the store): load this code's rows."""
+        """Load this code's rows where the data is read on demand (the shipped file, the store);
+        an override loads, then calls this."""
+        self.seen[kind].add(code)
 
     def ptp_covers(self, column1: str, day: date) -> bool:
         """Whether the PTP release judging this date holds every edit with this column 1 code."""
@@ -165,7 +175,8 @@ class EditData:
 
     def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
         """The PTP edit for the pair in force on the date, from the release that judges it."""
-        self._ensure("ptp", column1)
+        if column1 not in self.seen["ptp"]:
+            self._ensure("ptp", column1)
         edits = self.ptp.get((column1, column2))
         if not edits:
             return None
@@ -176,7 +187,8 @@ class EditData:
         return None
 
     def mue_for(self, code: str, day: date) -> MueEdit | None:
-        self._ensure("mue", code)
+        if code not in self.seen["mue"]:
+            self._ensure("mue", code)
         edits = self.mue.get(code)
         if not edits:
             return None
@@ -188,7 +200,8 @@ class EditData:
 
     def primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
         """The add-on's edits in force on the date; None when the code is not a listed add-on."""
-        self._ensure("addon", addon)
+        if addon not in self.seen["addon"]:
+            self._ensure("addon", addon)
         edits = self.addons.get(addon)
         if not edits:
             return None
@@ -231,7 +244,6 @@ class ShippedEditData(EditData):
         super().__init__()
         from mohsedi.codes import refdata
 
-        self._loaded: dict[str, set[str]] = {"ptp": set(), "mue": set()}
         for kind in KINDS:
             self.add_release(kind, SHIPPED_RELEASE)
         ranges = refdata.meta().get("ptp", {}).get("column1_ranges", "")
@@ -246,15 +258,13 @@ class ShippedEditData(EditData):
 
     def copy(self) -> ShippedEditData:
         clone = ShippedEditData.__new__(ShippedEditData)
-        EditData.__init__(clone, *vars(EditData.copy(self)).values())
-        clone._loaded = {k: set(v) for k, v in self._loaded.items()}
+        self._copy_into(clone)
         return clone
 
     def _ensure(self, kind: str, code: str) -> None:
-        loaded = self._loaded.get(kind)
-        if loaded is None or code in loaded:
-            return
-        loaded.add(code)
+        super()._ensure(kind, code)
+        if kind == "addon":
+            return  # the add-on table is read whole
         from mohsedi.codes import refdata
 
         texts = refdata.rationales()

@@ -237,7 +237,6 @@ class StoredEditData(ShippedEditData):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
-        self.loaded: dict[str, set[str]] = {"ptp": set(), "mue": set(), "addon": set()}
         with engine.connect() as conn:
             rows = conn.execute(sa.select(DR).where(DR.c.kind.in_(list(TABLE_OF)))).all()
         self.stored = {row.id: (row.kind, Release(row.name, row.effective)) for row in rows if row.effective}
@@ -246,9 +245,8 @@ class StoredEditData(ShippedEditData):
 
     def _ensure(self, kind: str, code: str) -> None:
         super()._ensure(kind, code)
-        if code in self.loaded[kind] or not self.stored:
+        if not self.stored:
             return
-        self.loaded[kind].add(code)
         table, column = {"ptp": (PTP, "column1"), "mue": (MUE, "code"), "addon": (AOC, "addon")}[kind]
         ids = [i for i, (k, _) in self.stored.items() if k == kind]
         if not ids:
