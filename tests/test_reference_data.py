@@ -224,3 +224,11 @@ def test_import_codes_refuses_a_mixed_list(tmp_path: Path) -> None:
         cli, ["data", "import", "codes", str(listing), "--db", f"sqlite:///{tmp_path / 'm.db'}"]
     )
     assert result.exit_code == 2 and "CARC from RARC" in result.output
+
+
+def test_an_unknown_diagnosis_before_the_shipped_code_set_is_a_warning(tmp_path: Path) -> None:
+    """The shipped ICD-10-CM release is FY2026: a code missing from it may have been valid then."""
+    [old] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311 d20240301"]}) if f.rule == "CODE001"]
+    assert old.severity == "warning" and "newer than the date of service 2024-03-01" in old.message
+    [new] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311"]}) if f.rule == "CODE001"]
+    assert new.severity == "error"
