@@ -232,3 +232,11 @@ def test_an_unknown_diagnosis_before_the_shipped_code_set_is_a_warning(tmp_path:
     assert old.severity == "warning" and "newer than the date of service 2024-03-01" in old.message
     [new] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311"]}) if f.rule == "CODE001"]
     assert new.severity == "error"
+
+
+def test_no_mue_judges_a_date_before_the_mue_program(tmp_path: Path) -> None:
+    over = {"dx": ["C44311"], "lines": ["17311 x6 d{}"]}
+    now = [f for f in check(tmp_path, {**over, "lines": [over["lines"][0].format("20261006")]}) if f.rule == "NCCI003"]
+    assert now  # 17311: MUE 4 per date (MAI 3)
+    then = [f for f in check(tmp_path, {**over, "lines": [over["lines"][0].format("20050208")]}) if f.rule == "NCCI003"]
+    assert then == []

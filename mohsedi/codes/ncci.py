@@ -213,7 +213,10 @@ class EditData:
 # ---------------------------------------------------------------- the shipped default
 
 SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped with mohsedi)", date(2024, 7, 1))
-ADDON_TABLE = "addons.csv"  # CPT add-on instructions, one row per add-on with a citation
+ADDON_TABLE = "addons.csv"
+# The shipped MUE rows carry no dates of their own; CMS began the MUE program on 2007-01-01, so
+# they judge no earlier date (a 2005 claim is not held to a 2024 limit).
+MUE_PROGRAM_START = date(2007, 1, 1)  # CPT add-on instructions, one row per add-on with a citation
 
 
 def _day(value: str) -> date | None:
@@ -277,7 +280,9 @@ class ShippedEditData(EditData):
                 )
         else:
             for units, mai, rationale in refdata.query("SELECT units, mai, rationale FROM mue WHERE code = ?", (code,)):
-                self.mue[code].append(MueEdit(code, units, mai, texts[rationale], SHIPPED_RELEASE))
+                self.mue[code].append(
+                    MueEdit(code, units, mai, texts[rationale], SHIPPED_RELEASE, effective=MUE_PROGRAM_START)
+                )
 
 
 @functools.cache
