@@ -226,12 +226,16 @@ def test_import_codes_refuses_a_mixed_list(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "CARC from RARC" in result.output
 
 
-def test_an_unknown_diagnosis_before_the_shipped_code_set_is_a_warning(tmp_path: Path) -> None:
-    """The shipped ICD-10-CM release is FY2026: a code missing from it may have been valid then."""
+def test_an_unknown_diagnosis_outside_the_shipped_code_set_year_is_a_warning(tmp_path: Path) -> None:
+    """The shipped ICD-10-CM release is FY2026: a code missing from it may be valid in another year."""
     [old] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311 d20240301"]}) if f.rule == "CODE001"]
-    assert old.severity == "warning" and "newer than the date of service 2024-03-01" in old.message
-    [new] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311"]}) if f.rule == "CODE001"]
-    assert new.severity == "error"
+    assert old.severity == "warning" and "not the date of service 2024-03-01" in old.message
+    [later] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311 d20261006"]}) if f.rule == "CODE001"]
+    assert later.severity == "warning" and "2025-10-01 to 2026-09-30" in later.message
+    [same] = [f for f in check(tmp_path, {"dx": ["C44999"], "lines": ["17311 d20260315"]}) if f.rule == "CODE001"]
+    assert same.severity == "error"
+    [header] = [f for f in check(tmp_path, {"dx": ["C4431"], "lines": ["17311 d20240301"]}) if f.rule == "CODE001"]
+    assert header.severity == "error"  # a truncated code is not billable in any year
 
 
 def test_no_mue_judges_a_date_before_the_mue_program(tmp_path: Path) -> None:

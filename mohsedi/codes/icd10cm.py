@@ -29,6 +29,13 @@ def fiscal_year_start(day: date) -> date:
     return date(day.year if day.month >= 10 else day.year - 1, 10, 1)
 
 
+@functools.cache
+def covered() -> tuple[date, date]:
+    """The dates of service the shipped release's fiscal year covers (first and last day)."""
+    start = fiscal_year_start(release()[1])
+    return start, date(start.year + 1, 9, 30)
+
+
 _cache: dict[str, Status] = {}
 
 

@@ -140,7 +140,7 @@ def _import_codes(engine: Engine, kind: str, paths: Sequence[Path]) -> ImportRes
 
 def release_status(engine: Engine | None) -> list[ReleaseStatus]:
     """Every release in use, per kind: the shipped data (NCCI, add-ons, code sets) and what was imported."""
-    from mohsedi.codes import lists, refdata
+    from mohsedi.codes import icd10cm, lists, refdata
     from mohsedi.codes.ncci import shipped_addon_rows
 
     meta = refdata.meta()
@@ -179,7 +179,7 @@ def release_status(engine: Engine | None) -> list[ReleaseStatus]:
             "icd10cm",
             icd["source"],
             date.fromisoformat(icd["effective"]),
-            None,
+            icd10cm.covered()[1],
             int(icd["rows"]),
             "shipped",
             origin=f"{icd['billable']} billable codes",

@@ -39,7 +39,8 @@ def _lines_pointing_to(claim: Claim, code: str) -> list[int]:
         what="An ICD-10 diagnosis (2300 HI, qualifier ABK/ABF) that is not in the ICD-10-CM code "
         "set, or is a category or subcategory with codes below it (not billable: a truncated code).",
         why="A claim with an invalid or truncated diagnosis is returned or denied as missing or "
-        "invalid information (CO-16, M76).",
+        "invalid information (CO-16, M76). A code missing from the shipped release on a date of "
+        "service outside the fiscal year it covers is a warning: the code set of that year may have it.",
         example="C44.31 (a subcategory): bill C44.310, C44.311 or C44.319.",
         fix="manual: code the diagnosis to its full depth from the documentation.",
     ),
@@ -49,8 +50,8 @@ def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     if claim.frequency == VOID:
         return
     name, _ = icd10cm.release()
-    dates = claim.service_dates
-    earliest = min(dates) if dates else None
+    first, last = icd10cm.covered()
+    outside = [d for d in claim.service_dates if not first <= d <= last]
     for dx in claim.diagnoses:
         if not dx.qualifier.startswith("AB") or not dx.code:
             continue  # ICD-9 (BK/BF) is not this code set
@@ -69,9 +70,9 @@ def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         else:
             message = f"{dx.formatted} is not an ICD-10-CM code{where}"
             severity = None
-            if earliest is not None and earliest < icd10cm.fiscal_year_start(icd10cm.release()[1]):
-                # The code set in force then is not shipped: the code may have been valid.
-                message += f"; judged by {name}, newer than the date of service {earliest}"
+            if outside:
+                # The code set in force on that date is not shipped: the code may be valid there.
+                message += f"; judged by {name}, which covers {first} to {last}, not the date of service {outside[0]}"
                 severity = Severity.WARNING
         yield this.finding(
             message,
