@@ -14,7 +14,7 @@
     group = "commercial"
     timely_filing_days = 90           # a payer's own value wins over its group's
 
-A payer not in the file gets the Medicare defaults (XS, no prior authorization, 365 days,
+A payer not in the file gets the Medicare defaults (XS, no prior authorization, one calendar year,
 no repair modifier), or the `[defaults]` table when the file has one.
 """
 
@@ -36,7 +36,7 @@ class PolicyError(ValueError):
 class PayerPolicy:
     distinct_modifier: str = "XS"
     prior_auth: frozenset[str] = frozenset()
-    timely_filing_days: int = 365
+    timely_filing_days: int | None = None  # None: Medicare's rule, one calendar year after the date of service
     repair_modifier: bool = False
     name: str = "Medicare defaults"
 

@@ -246,9 +246,7 @@ def _fix_and_recheck(docs: list[Document], settings: Settings) -> tuple[FixOutco
         unsafe=settings.unsafe,
         normalizing=[get_rule(code) for code in NORMALIZING],
     )
-    if fixed.remaining is not None:
-        return fixed, fixed.remaining
-    return fixed, check_documents(docs, settings.rules, settings.options)
+    return fixed, fixed.remaining
 
 
 # ---------------------------------------------------------------- the batch

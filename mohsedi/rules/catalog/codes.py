@@ -2,7 +2,7 @@
 
 ICD-10-CM from the CMS release in mohsedi/data/reference.sqlite, place of service from the CMS
 POS list, deleted procedure codes from mohsedi/data/codes/deleted_procedures.csv. Void claims
-(frequency 8) are left to the X12 rules.
+(frequency 8) never reach these rules (the engine keeps them to the X12 rules).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from mohsedi.rules.registry import rule
 ICD10CM = Source("ICD-10-CM code set, CMS April 2026 release (via simple-icd-10-cm)", "CMS ICD-10-CM", True)
 POS = Source("CMS place of service code set, 2024-06", "CMS POS", True)
 CPT_DELETIONS = Source("CPT deletions (mohs-rules.md section 4a)", "AMA CPT", True)
-VOID = "8"
 
 
 def _lines_pointing_to(claim: Claim, code: str) -> list[int]:
@@ -47,8 +46,6 @@ def _lines_pointing_to(claim: Claim, code: str) -> list[int]:
 )
 def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    if claim.frequency == VOID:
-        return
     name, _ = icd10cm.release()
     first, last = icd10cm.covered()
     outside = [d for d in claim.service_dates if not first <= d <= last]
@@ -103,8 +100,6 @@ def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 )
 def place_of_service_unknown(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    if claim.frequency == VOID:
-        return
     known = lists.assigned_places_of_service()
     if claim.place_of_service and claim.place_of_service not in known:
         yield this.finding(
@@ -144,8 +139,6 @@ def place_of_service_unknown(this: Rule, ctx: ClaimContext) -> Iterator[Finding]
 )
 def procedure_deleted(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    if claim.frequency == VOID:
-        return
     deleted = lists.deleted_procedures()
     for line in claim.lines:
         entry = deleted.get(line.procedure)
