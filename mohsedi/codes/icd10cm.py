@@ -37,6 +37,7 @@ def covered() -> tuple[date, date]:
 
 
 _cache: dict[str, Status] = {}
+BILLABLE: set[str] = set()  # codes, as written on claims, found billable so far (a fast path for rules)
 
 
 def status(code: str) -> Status:
@@ -47,6 +48,8 @@ def status(code: str) -> Status:
     if found is None:
         rows = refdata.query("SELECT billable FROM icd10cm WHERE code = ?", (key,))
         found = _cache[key] = ("billable" if rows[0][0] else "header") if rows else "unknown"
+    if found == "billable":
+        BILLABLE.add(code)
     return found
 
 

@@ -46,15 +46,17 @@ def _lines_pointing_to(claim: Claim, code: str) -> list[int]:
 )
 def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    name, _ = icd10cm.release()
-    first, last = icd10cm.covered()
-    outside = [d for d in claim.service_dates if not first <= d <= last]
+    billable = icd10cm.BILLABLE
     for dx in claim.diagnoses:
-        if not dx.qualifier.startswith("AB") or not dx.code:
-            continue  # ICD-9 (BK/BF) is not this code set
+        # ICD-9 (BK/BF) is not this code set; a code seen billable before is one probe.
+        if dx.code in billable or not dx.qualifier.startswith("AB") or not dx.code:
+            continue
         state = icd10cm.status(dx.code)
         if state == "billable":
             continue
+        name, _ = icd10cm.release()
+        first, last = icd10cm.covered()
+        outside = [d for d in claim.service_dates if not first <= d <= last]
         lines = _lines_pointing_to(claim, dx.code)
         where = f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
         if state == "header":
