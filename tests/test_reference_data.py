@@ -244,3 +244,14 @@ def test_no_mue_judges_a_date_before_the_mue_program(tmp_path: Path) -> None:
     assert now  # 17311: MUE 4 per date (MAI 3)
     then = [f for f in check(tmp_path, {**over, "lines": [over["lines"][0].format("20050208")]}) if f.rule == "NCCI003"]
     assert then == []
+
+
+def test_status_of_an_imported_release_counts_its_deleted_edits(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'i.db'}")
+    ccipra = ROOT / "tests" / "fixtures" / "ncci" / "ccipra-v303r0-f1.txt"
+    import_release(engine, "ptp", [ccipra], effective=date(2026, 10, 1), name="PTP 2026-10-01")
+    from mohsedi.store.editdata import release_status
+
+    [row] = [s for s in release_status(engine) if s.name == "PTP 2026-10-01"]
+    assert row.source == ccipra.name and row.origin == "imported" and row.rows == 66
+    assert row.deleted >= 1 and row.last_deletion is not None and row.last_deletion >= date(2019, 12, 31)

@@ -134,10 +134,6 @@ class EditData:
             return True
         return any(len(column1) == len(lo) and lo <= column1 <= hi for lo, hi in ranges)
 
-    def complete_ptp(self, day: date) -> bool:
-        release = self.release_for("ptp", day)
-        return release is not None and release not in self.ptp_scope
-
     def add_release(self, kind: str, release: Release) -> None:
         known = self.releases[kind]
         if release not in known:
@@ -213,19 +209,14 @@ class EditData:
 # ---------------------------------------------------------------- the shipped default
 
 SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped with mohsedi)", date(2024, 7, 1))
-ADDON_TABLE = "addons.csv"
+ADDON_TABLE = "addons.csv"  # CPT add-on instructions, one row per add-on with a citation
 # The shipped MUE rows carry no dates of their own; CMS began the MUE program on 2007-01-01, so
 # they judge no earlier date (a 2005 claim is not held to a 2024 limit).
-MUE_PROGRAM_START = date(2007, 1, 1)  # CPT add-on instructions, one row per add-on with a citation
+MUE_PROGRAM_START = date(2007, 1, 1)
 
 
 def _day(value: str) -> date | None:
     return date.fromisoformat(value) if value else None
-
-
-def expand_codes(text: str) -> list[str]:
-    """'17311 17312' -> the codes; no ranges, so that every primary is written out and checkable."""
-    return text.split()
 
 
 @functools.cache
@@ -256,7 +247,7 @@ class ShippedEditData(EditData):
         self.add(
             AddOnEdit(r["addon_code"], primary, r["edit_type"], SHIPPED_RELEASE)
             for r in shipped_addon_rows()
-            for primary in expand_codes(r["primary_codes"])
+            for primary in r["primary_codes"].split()  # written out, no ranges
         )
 
     def copy(self) -> ShippedEditData:
