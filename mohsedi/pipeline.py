@@ -102,9 +102,16 @@ def run_fix(
     return reports
 
 
-def run_ingest(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[IngestReport]:
+def run_ingest(
+    paths: Sequence[str], db_url: str, *, progress: Progress = None, policy_path: str | None = None
+) -> list[IngestReport]:
+    """Store 835s; what counts as a denial takes the policy file's extra payment adjustments."""
+    from mohsedi.codes.denials import payment_adjustments
+    from mohsedi.policy.payers import load_policy
+
+    payment = payment_adjustments(load_policy(policy_path).payment_adjustments)
     with paused_gc():
-        return ingest_paths(open_store(db_url), paths, progress=progress)
+        return ingest_paths(open_store(db_url), paths, progress=progress, payment_adjustments=payment)
 
 
 def run_link(db_url: str) -> int:

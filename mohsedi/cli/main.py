@@ -481,7 +481,7 @@ DB_HELP = (
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 @click.option(
     "--format",
@@ -490,27 +490,41 @@ DB_HELP = (
     default=None,
     help="Output format. Default: table on a terminal, else json.",
 )
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False),
+    help="Payer policy file: its [denials] payment_adjustments are CARCs never counted as denials.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron).")
-def ingest(files, db_url, fmt, quiet):
+def ingest(files, db_url, fmt, policy_path, quiet):
     """Read 835 remittances into the store and link each denial to its line and rule.
 
-    Re-ingesting a file already stored changes nothing; a file that fails part-way leaves
-    nothing behind. Remits for claims not checked yet are linked when the claims arrive.
+    A payment is stored once: the same ERA again, even re-sent in a new envelope, changes
+    nothing (ERA004). A file cut short (no SE, GE or IEA) is refused and stores nothing. Each
+    payment is balanced (ERA001-ERA003) and the findings are kept with it. A directory means
+    the files in it. Remits for claims not checked yet are linked when the claims arrive.
 
     \b
     Examples:
       mohsedi ingest remits/*.835
+      mohsedi ingest remits/
       mohsedi ingest era.835 --db postgresql+psycopg://billing@db/mohsedi
     """
     import json
 
     from mohsedi.pipeline import run_ingest
+    from mohsedi.policy.payers import PolicyError
     from mohsedi.store.db import StoreError
+    from mohsedi.store.ingest import expand_inputs
 
-    paths = list(files)
+    paths = expand_inputs(list(files))
     tick, bar = progress_callback(paths)
     try:
-        reports = run_ingest(paths, store_url(db_url), progress=tick)
+        reports = run_ingest(paths, store_url(db_url), progress=tick, policy_path=policy_path)
+    except PolicyError as exc:
+        click.echo(f"mohsedi: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
@@ -531,26 +545,33 @@ def ingest(files, db_url, fmt, quiet):
 
 
 def ingest_json(r) -> dict:
+    """The contract's shape (contract.md, `mohsedi ingest --format json`), plus counts."""
     return {
         "path": r.path,
-        "already_stored": r.already_stored,
+        "kind": r.kind,
+        "status": r.status,
         "remittances": r.remittances,
-        "claim_payments": r.claim_payments,
+        "already_stored_remittances": r.already,
+        "claims": r.claim_payments,
         "service_payments": r.service_payments,
         "denials": r.denials,
+        "findings": [f.as_dict() for f in r.findings],
         "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
     }
 
 
 def ingest_line(r) -> str:
     if r.error:
-        return f"{r.path}: unreadable"
+        return f"{r.path}: refused, nothing stored"
     if r.already_stored:
-        return f"{r.path}: already stored, nothing changed"
-    return (
+        return f"{r.path}: already stored ({r.already} payment(s), ERA004), nothing changed"
+    text = (
         f"{r.path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
         f"{r.service_payments} service payment(s), {r.denials} denial adjustment(s)"
     )
+    if r.already:
+        text += f"; {r.already} payment(s) already stored (ERA004)"
+    return "\n".join([text, *(f"  {f.rule} {f.severity}: {f.claim or '-'}: {f.message}" for f in r.findings)])
 
 
 @cli.command()
