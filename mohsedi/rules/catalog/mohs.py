@@ -513,7 +513,7 @@ def _mohs_pair(ctx: DayContext, code: str) -> PtpEdit | None:
 @rule(
     "MOHS011",
     "biopsy-on-mohs-day",
-    "Primary biopsy (11102, 11104, 11106) on a Mohs date without a modifier that bypasses the pair",
+    "Biopsy primary (11102, 11104, 11106) on a Mohs date without a modifier that bypasses the pair",
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
