@@ -199,8 +199,13 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             yield unit
             continue
         step = walker.step
+        plain = walker.plain
+        keyed = walker.guide.key_positions
         for seg in unit.segments:
-            found = step(state, seg)
+            # Inlined: ids no node qualifies (most segments) are one probe of the plain table.
+            found = None if seg.id in keyed else plain.get((state, seg.id))
+            if found is None:
+                found = step(state, seg)
             if found == NOT_FOUND:
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(
