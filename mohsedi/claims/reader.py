@@ -99,6 +99,17 @@ def role_of(node: int) -> int:
     return role
 
 
+_ROLE_TABLE: list[int] = []
+
+
+def role_table() -> list[int]:
+    """Every guide node's role, indexed by node: one list index per segment in the hot loop."""
+    global _ROLE_TABLE
+    if len(_ROLE_TABLE) != len(NODES):  # guides compile lazily, so NODES may have grown
+        _ROLE_TABLE = [role_of(i) for i in range(len(NODES))]
+    return _ROLE_TABLE
+
+
 def read_line(
     segments: list[Segment],
     claim_diagnoses: list[Diagnosis],
@@ -247,7 +258,7 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
     header: list[Segment] = []  # the open claim's HI, REF, 2310B NM1 before its first line
     lines_found: list[list] = []  # per line of the open claim: [LX index, SV1, DTP*472, REF*6R, 2420A NM1]
     line: list | None = None
-    roles = _ROLES
+    roles = role_table()
 
     def close(end: int) -> None:
         nonlocal claim_start
@@ -263,7 +274,7 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
     # One pass: each segment's role comes from its guide node, and what a claim or line reads
     # is picked out here, so no segment is looked at twice.
     for i, seg in enumerate(segs):
-        role = roles.get(seg.node) or role_of(seg.node)
+        role = roles[seg.node]
         if not role:
             continue
         if role <= LINE_RENDERING and role >= LX:
