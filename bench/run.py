@@ -59,6 +59,9 @@ WORK = {
 }
 
 
+GROUPS = ("parse", "rules", "memory", "big", "store")
+
+
 def _segments_per_claim(kind: str, heavy: bool) -> float:
     """Measured on a sample of the generator's own output, so file sizes come out as asked."""
     text = "".join(_chunks(kind, 200, heavy, seed=1))
@@ -251,6 +254,11 @@ def _import_parser(name: str) -> None:
     if name.startswith("ours"):
         import mohsedi.claims.reader
         import mohsedi.remits.reader  # noqa: F401
+        from mohsedi.guide.compile import guide_for
+
+        # Compiling the guides is a once-per-process cost, timed in the start-up phase.
+        guide_for("00501", "005010X222A1", "HC")
+        guide_for("00501", "005010X221A1", "HP")
     elif name.startswith("openx12"):
         import openx12  # noqa: F401
     elif name.startswith("oxedi"):
@@ -350,6 +358,14 @@ def main() -> None:
     parser.add_argument(
         "--save", default=str(ROOT / "bench" / "last-run.txt"), help="where the stamped report is written"
     )
+    parser.add_argument(
+        "--groups",
+        default=",".join(GROUPS),
+        help=f"which groups of phases to run, comma-separated (default all: {','.join(GROUPS)})",
+    )
+    parser.add_argument(
+        "--peers", default="openx12,oxedi,pyx12", help="which peers to time (default: openx12,oxedi,pyx12)"
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -364,7 +380,17 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     header = stamp()
     print("\n".join(header), flush=True)
-    have_openx12, have_oxedi = _version("openx12") is not None, _version("oxedi") is not None
+    groups = set(args.groups.split(","))
+    peers = set(args.peers.split(","))
+    if not groups <= set(GROUPS):
+        parser.error(f"--groups: unknown {', '.join(sorted(groups - set(GROUPS)))}")
+    if "memory" not in groups:
+        args.memory_segments = 0
+    if "big" not in groups:
+        args.big_segments = 0
+    have_openx12 = "openx12" in peers and _version("openx12") is not None
+    have_oxedi = "oxedi" in peers and _version("oxedi") is not None
+    pyx12_rows = "pyx12" in peers
     print(f"generating files of about {args.segments:,} segments in {out} ...", flush=True)
     f837, f835, heavy = out / "bench.837", out / "bench.835", out / "bench-findings.837"
     n837 = generate(f837, args.segments, "837")
@@ -399,53 +425,55 @@ def main() -> None:
         return best
 
     def skipped(peer: str, what: str) -> None:
-        notes.append(f"{peer} not installed (pip install -e '.[bench]'): {what} not timed")
+        if peer in peers:
+            notes.append(f"{peer} not installed (pip install -e '.[bench]'): {what} not timed")
+        else:
+            notes.append(f"{peer} left out (--peers): {what} not timed")
 
+    def peer_rows(kind: str, path: Path, segments: int) -> list[tuple]:
+        """The same file for every reader: the floor, mohsedi, then each peer asked for and installed."""
+        rows = [
+            ("floor", "raw split", "floor", path, segments, None),
+            ("ours", "mohsedi", f"ours-{kind}", path, segments, None),
+        ]
+        what = f"{'837P' if kind == '837' else '835'} parse"
+        for peer, present, kinds in (("openx12", have_openx12, ("837", "835")), ("oxedi", have_oxedi, ("835",))):
+            if kind not in kinds:
+                continue
+            if present:
+                rows.append((peer, f"{peer} {_version(peer)}", f"{peer}-{kind}", path, segments, None))
+            else:
+                skipped(peer, what)
+        if pyx12_rows:
+            rows.append(("pyx12", "pyx12", f"pyx12-{kind}", path, segments, None))
+        else:
+            skipped("pyx12", what)
+        return rows
+
+    p837 = p835 = rules = fixes = stores = {}
     # 1. Parse: every reader on the same files. Imports are done before each clock starts.
-    group("start-up", [("startup", "mohsedi import + guides", "startup", f837, 0, None)], args.repeat)
-    parse837 = [
-        ("floor", "raw split", "floor", f837, n837, None),
-        ("ours", "mohsedi", "ours-837", f837, n837, None),
-        ("pyx12", "pyx12", "pyx12-837", f837, n837, None),
-    ]
-    if have_openx12:
-        parse837.insert(2, ("openx12", f"openx12 {_version('openx12')}", "openx12-837", f837, n837, None))
-    else:
-        skipped("openx12", "837P parse")
-    p837 = group("parse 837P", parse837, args.repeat)
-    parse835 = [
-        ("floor", "raw split", "floor", f835, n835, None),
-        ("ours", "mohsedi", "ours-835", f835, n835, None),
-        ("pyx12", "pyx12", "pyx12-835", f835, n835, None),
-    ]
-    if have_openx12:
-        parse835.insert(2, ("openx12", f"openx12 {_version('openx12')}", "openx12-835", f835, n835, None))
-    else:
-        skipped("openx12", "835 parse")
-    if have_oxedi:
-        parse835.insert(3, ("oxedi", f"oxedi {_version('oxedi')}", "oxedi-835", f835, n835, None))
-    else:
-        skipped("oxedi", "835 parse")
-    p835 = group("parse 835", parse835, args.repeat)
+    if "parse" in groups:
+        group("start-up", [("startup", "mohsedi import + guides", "startup", f837, 0, None)], args.repeat)
+        p837 = group("parse 837P", peer_rows("837", f837, n837), args.repeat)
+        p835 = group("parse 835", peer_rows("835", f835, n835), args.repeat)
 
     # 2. Rules: the finding-heavy 837P (every claim has findings) and the ordinary one.
-    rules = group(
-        "rules, finding-heavy 837P",
-        [
+    if "rules" in groups:
+        heavy_rows = [
             ("check-json", "check --format json -o", "check-json", heavy, nheavy, None),
             ("fix-db", "fix -o DIR --db", "fix-db", heavy, nheavy, None),
-            ("pyx12", "pyx12 (same file)", "pyx12-837", heavy, nheavy, None),
-        ],
-        args.repeat,
-    )
-    fixes = group(
-        "check + fix, 837P",
-        [
-            ("check-fix", "check + fix", "check-fix", f837, n837, None),
-            ("check-fix-2", "check + fix, --jobs 2", "check-fix-2", f837, n837, None),
-        ],
-        args.repeat,
-    )
+        ]
+        if pyx12_rows:
+            heavy_rows.append(("pyx12", "pyx12 (same file)", "pyx12-837", heavy, nheavy, None))
+        rules = group("rules, finding-heavy 837P", heavy_rows, args.repeat)
+        fixes = group(
+            "check + fix, 837P",
+            [
+                ("check-fix", "check + fix", "check-fix", f837, n837, None),
+                ("check-fix-2", "check + fix, --jobs 2", "check-fix-2", f837, n837, None),
+            ],
+            args.repeat,
+        )
 
     # 3. Memory: whole commands on big files, once each (peak memory is the figure).
     if args.memory_segments:
@@ -477,30 +505,22 @@ def main() -> None:
         big.unlink()
 
     # 4. Store.
-    sqlite_db = out / "bench-ingest.db"
-    sqlite_env = {"MOHSEDI_BENCH_DB": f"sqlite:///{sqlite_db}"}
-    ingest = [("sqlite", "ingest 835, SQLite", "ingest-sqlite", f835, n835, sqlite_env)]
-    if args.postgres_url:
-        ingest.append(
-            (
-                "postgresql",
-                "ingest 835, PostgreSQL",
-                "ingest-postgresql",
-                f835,
-                n835,
-                {"MOHSEDI_BENCH_DB": args.postgres_url},
-            )
-        )
-    else:
-        notes.append("no --postgres-url or $MOHSEDI_BENCH_POSTGRES_URL: PostgreSQL ingest not timed")
-    stores = group("ingest", ingest, args.repeat)
-    if args.report_lines:
-        report_db = out / "bench-report.db"
-        report_db.unlink(missing_ok=True)
-        env = {"MOHSEDI_BENCH_DB": f"sqlite:///{report_db}", "MOHSEDI_BENCH_LINES": str(args.report_lines)}
-        n = args.report_lines
-        group("denial report", [("build", "build a store of lines", "build-report-store", f835, n, env)], 1)
-        group("denial report", [("report", "report denials (SQLite)", "report-store", f835, n, env)], args.repeat)
+    if "store" in groups:
+        sqlite_env = {"MOHSEDI_BENCH_DB": f"sqlite:///{out / 'bench-ingest.db'}"}
+        ingest = [("sqlite", "ingest 835, SQLite", "ingest-sqlite", f835, n835, sqlite_env)]
+        if args.postgres_url:
+            pg_env = {"MOHSEDI_BENCH_DB": args.postgres_url}
+            ingest.append(("postgresql", "ingest 835, PostgreSQL", "ingest-postgresql", f835, n835, pg_env))
+        else:
+            notes.append("no --postgres-url or $MOHSEDI_BENCH_POSTGRES_URL: PostgreSQL ingest not timed")
+        stores = group("ingest", ingest, args.repeat)
+        if args.report_lines:
+            report_db = out / "bench-report.db"
+            report_db.unlink(missing_ok=True)
+            env = {"MOHSEDI_BENCH_DB": f"sqlite:///{report_db}", "MOHSEDI_BENCH_LINES": str(args.report_lines)}
+            n = args.report_lines
+            group("denial report", [("build", "build a store of lines", "build-report-store", f835, n, env)], 1)
+            group("denial report", [("report", "report denials (SQLite)", "report-store", f835, n, env)], args.repeat)
 
     lines = [*header, ""]
     lines.append("Each phase's work:")

@@ -82,7 +82,6 @@ ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualif
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
 _ROLES: dict[int, int] = {}
 PAD8 = [""] * 8
-EMPTY8 = PAD8
 # Amounts and dates repeat across a batch; Decimal and date are immutable, so one object per
 # distinct text is shared (a C-level cache, bounded).
 _decimal = functools.lru_cache(maxsize=8192)(to_decimal)
@@ -124,30 +123,37 @@ def read_line(
     """
     lx = segments[0]
     pointers: list[int] = []
-    procedure: list[str] = []
-    # SV1 padded once to SV107, instead of a bounds check per element read.
-    sv = (sv1.elements + PAD8)[:8] if sv1 is not None else EMPTY8
+    qualifier = procedure = ""
+    modifiers: list[str] = []
     if sv1 is not None:
+        sv = sv1.elements
+        if len(sv) < 8:  # padded once to SV107, instead of a bounds check per element read
+            sv = sv + PAD8
         component = sv1.delimiters.component
-        procedure = sv[1].split(component)
-        pointers = [int(p) for p in sv[7].split(component) if p.isdigit()]
-    date_from, date_to = (None, None)
+        qualifier, procedure, mods = _composite_procedure(sv[1], component)
+        modifiers = list(mods)
+        pointers = list(_pointers(sv[7], component))
+        charge, unit_basis, units, place = _decimal(sv[2]), sv[3], _decimal(sv[4]), sv[5]
+    else:
+        charge, unit_basis, units, place = None, "", None, ""
+    date_from = date_to = None
     if dtp is not None:
         dtp_elements = dtp.elements
         if len(dtp_elements) > 3:
             date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
     number = lx.elements[1] if len(lx.elements) > 1 else ""
+    count = len(claim_diagnoses)
     return ServiceLine(
         number=int(number) if number.isdigit() else None,
-        qualifier=procedure[0] if procedure else "",
-        procedure=procedure[1] if len(procedure) > 1 else "",
-        modifiers=[m for m in procedure[2:6] if m],
-        charge=_decimal(sv[2]) if sv1 else None,
-        unit_basis=sv[3],
-        units=_decimal(sv[4]) if sv1 else None,
-        place_of_service=sv[5],
+        qualifier=qualifier,
+        procedure=procedure,
+        modifiers=modifiers,
+        charge=charge,
+        unit_basis=unit_basis,
+        units=units,
+        place_of_service=place,
         diagnosis_pointers=pointers,
-        diagnoses=[claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= len(claim_diagnoses)],
+        diagnoses=[claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= count],
         date_from=date_from,
         date_to=date_to,
         line_id=ref6r.element(2) if ref6r is not None else None,
@@ -156,6 +162,23 @@ def read_line(
         sv1=sv1,
         segments=segments,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _composite_procedure(value: str, component: str) -> tuple[str, str, tuple[str, ...]]:
+    """SV101 as (qualifier, code, modifiers): the same few texts recur across a batch."""
+    parts = value.split(component)
+    return (
+        parts[0] if parts else "",
+        parts[1] if len(parts) > 1 else "",
+        tuple(m for m in parts[2:6] if m),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _pointers(value: str, component: str) -> tuple[int, ...]:
+    """SV107 diagnosis pointers as numbers (what is not a number is left out)."""
+    return tuple(int(p) for p in value.split(component) if p.isdigit())
 
 
 def patient_key(subscriber: Subscriber | None, patient: Patient | None) -> str:
