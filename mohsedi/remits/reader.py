@@ -167,6 +167,17 @@ def _claim_segment(payment: ClaimPayment, seg: Segment) -> None:
             payment.date_to = _date(seg.element(2))
 
 
+_LOOPS: list[str] = []
+
+
+def _loop_table() -> list[str]:
+    """Every guide node's loop id, indexed by node: one list index per segment in the hot loop."""
+    global _LOOPS
+    if len(_LOOPS) != len(NODES):  # guides compile lazily, so NODES may have grown
+        _LOOPS = [node.loop for node in NODES]
+    return _LOOPS
+
+
 # With this many placement errors the walker stopped recording them: read nothing of the set.
 PLACEMENT_ERROR_CAP = 20
 
@@ -199,10 +210,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     payment: ClaimPayment | None = None
     service: ServicePayment | None = None
     dropped: dict[int, X12Error] = {}  # id(claim payment) -> its first misplaced segment
-    nodes = NODES
+    loops = _loop_table()
     for seg in ts.segments:
         # A misplaced segment keeps the node of the one before it (see place_units).
-        loop = nodes[seg.node].loop
+        loop = loops[seg.node]
         sid = seg.id
         if misplaced and seg.number in misplaced:
             if payment is None or not loop.startswith(("2100", "2110")):
