@@ -314,6 +314,7 @@ def stamp() -> list[str]:
         f"python:   {platform.python_implementation()} {platform.python_version()}",
         f"machine:  {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; load {load}",
         f"peers:    {peers}",
+        f"args:     {' '.join(sys.argv[1:]) or '(defaults)'}",
     ]
 
 
