@@ -7,7 +7,7 @@ OUT ?= out
 DB ?= sqlite:///$(OUT)/mohsedi.db
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint docs bench samples clean data-subset
+.PHONY: install demo test lint docs bench samples clean reference-data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ lint: install
 docs: install
 	$(MOHSEDI) rules docs --write docs
 
-bench: install
+# The peers (openx12, oxedi) are the `bench` extra: installed here, never for `make install`.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# BENCH_ARGS="--quick" for a one-minute run while developing; see bench/run.py --help.
+bench: $(VENV)/.bench-installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 samples: install
@@ -48,7 +54,9 @@ samples: install
 clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
 
-# Rebuild the shipped NCCI subset from the CSV form of a release: make data-subset NCCI=DIR.
-data-subset: install
-	@test -n "$(NCCI)" || { echo "make data-subset NCCI=DIR (the folder holding the release's CSV form)"; exit 2; }
-	$(PY) -m mohsedi.codes.ncci_subset $(NCCI)
+# Rebuild mohsedi/data/reference.sqlite (whole NCCI PTP and MUE tables, ICD-10-CM codes) from the
+# CSV form of a CMS release in DIR/ncci and the simple-icd-10-cm package: make reference-data REFERENCE_SOURCE=DIR.
+reference-data: install
+	@test -n "$(REFERENCE_SOURCE)" || { echo "make reference-data REFERENCE_SOURCE=DIR (the folder holding ncci/*.csv)"; exit 2; }
+	$(PY) -m pip install --quiet -e '.[data]'
+	$(PY) -m mohsedi.codes.build_reference $(REFERENCE_SOURCE)

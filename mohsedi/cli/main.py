@@ -899,10 +899,14 @@ def data_import(kind, files, effective, name, db_url):
     from mohsedi.store.editdata import import_release
 
     if kind == "codes":
-        names = " ".join(Path(f).name.lower() for f in files)
-        kind = "carc" if "carc" in names else "rarc" if "rarc" in names else ""
-        if not kind:
-            raise click.UsageError("cannot tell CARC from RARC by the file name: use `data import carc` or `rarc`")
+        from mohsedi.codes.importers import code_list_kind
+
+        kinds = {code_list_kind(Path(f)) for f in files}
+        if len(kinds) != 1 or None in kinds:
+            raise click.UsageError(
+                "cannot tell CARC from RARC (or the files mix both): use `data import carc` or `rarc`"
+            )
+        kind = kinds.pop()
     day = None
     if effective:
         try:
@@ -941,7 +945,8 @@ def data_import(kind, files, effective, name, db_url):
     help="Output format. Default: table on a terminal, else json.",
 )
 def data_status(db_url, fmt):
-    """List the NCCI releases in use (shipped and imported) and the dates they cover.
+    """List the reference data in use, per kind (ptp, mue, addon, icd10cm, pos, carc, rarc): rows,
+    effective date, the dates it covers, deletion dates, and where it comes from (shipped or imported).
 
     \b
     Example:
@@ -963,20 +968,24 @@ def data_status(db_url, fmt):
             "covers_until": r.covers_until.isoformat() if r.covers_until else None,
             "rows": r.rows,
             "source": r.source,
+            "deleted": r.deleted,
+            "last_deletion": r.last_deletion.isoformat() if r.last_deletion else None,
+            "origin": r.origin,
         }
         for r in rows
     ]
     if chosen == "json":
         click.echo(json.dumps(records, indent=2))
     elif chosen == "csv":
-        click.echo("kind,release,effective,covers_until,rows,source")
+        click.echo("kind,release,effective,covers_until,rows,source,deleted,last_deletion,origin")
         for r in records:
             click.echo(",".join(f'"{v}"' if isinstance(v, str) and "," in v else str(v or "") for v in r.values()))
     else:
         for r in records:
+            deleted = f", {r['deleted']} deleted (last {r['last_deletion']})" if r["deleted"] else ""
             click.echo(
-                f"{r['kind']:<6} {r['effective'] or '-':<10} .. {r['covers_until'] or '-':<10} "
-                f"{r['rows']:>8} rows  {r['release']}  [{r['source']}]"
+                f"{r['kind']:<7} {r['effective'] or '-':<10} .. {r['covers_until'] or '-':<10} "
+                f"{r['rows']:>8} rows{deleted}  {r['release']}  [{r['source']}]"
             )
 
 
