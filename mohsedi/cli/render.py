@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import textwrap
@@ -18,7 +19,9 @@ from mohsedi.rules.registry import get_rule
 SEVERITY_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
+@functools.cache
 def _predicts(code: str) -> list[dict[str, Any]]:
+    """A rule's predictions, worked out once per rule (not per finding); callers do not mutate it."""
     try:
         return get_rule(code).predictions_json()
     except KeyError:

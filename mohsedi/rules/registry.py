@@ -114,5 +114,10 @@ def redirected(code: str) -> str:
 
 
 def get_rule(code: str) -> Rule:
-    all_rules()
-    return RULES[redirected(code.upper())]
+    code = redirected(code.upper())
+    rule = RULES.get(code)
+    if rule is None:
+        import mohsedi.rules.catalog  # noqa: F401  (registers the families on first use)
+
+        rule = RULES[code]
+    return rule
