@@ -21,7 +21,7 @@ from mohsedi.store.db import default_url, existing_store, open_store
 from mohsedi.store.editdata import load_edit_data
 from mohsedi.store.ingest import IngestReport, ingest_paths
 from mohsedi.store.link import link_pending
-from mohsedi.store.record import record_documents
+from mohsedi.store.record import RecordedFile, record_documents
 
 Progress = Callable[[str], None] | None
 
@@ -57,7 +57,7 @@ def run_check(
     if db_url:
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
-        record_documents(open_store(db_url), docs, findings, [], "check")
+        note_unstored(reports, record_documents(open_store(db_url), docs, findings, [], "check"))
     return reports
 
 
@@ -98,8 +98,17 @@ def run_fix(
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]
         applied = [a for r in reports for a in r.applied]
-        record_documents(open_store(db_url), docs, findings, applied, "fix")
+        note_unstored(reports, record_documents(open_store(db_url), docs, findings, applied, "fix"))
     return reports
+
+
+def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile]) -> None:
+    """Claims the store could not keep (over-long values) are told with the file's report."""
+    by_path = {r.path: r for r in reports}
+    for rec in recorded:
+        report = by_path.get(rec.path)
+        if report is not None:
+            report.notices += [f"{f.rule} claim {f.claim}: {f.message}" for f in rec.findings]
 
 
 def run_ingest(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[IngestReport]:

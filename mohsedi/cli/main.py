@@ -260,7 +260,7 @@ def check(
     tick, bar = progress_callback(paths)
     try:
         reports = run_check(paths, rules, options, db_url=configured_store(db_url), jobs=jobs, progress=tick)
-    except StoreError as exc:
+    except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
         if bar is not None:
@@ -342,7 +342,7 @@ def fix(
             jobs=jobs,
             progress=tick,
         )
-    except StoreError as exc:
+    except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
         if bar is not None:
@@ -470,7 +470,15 @@ def store_url(db_url: str | None) -> str:
 
 
 def store_failure(exc: Exception) -> None:
-    click.echo(f"mohsedi: {exc}", err=True)
+    """One line, exit 2. A database error is told by its first line only: its full text
+    holds the SQL and the values bound to it (account numbers)."""
+    if isinstance(exc, SQLAlchemyError):
+        from mohsedi.store.db import describe_db_error
+
+        message = f"the store failed: {describe_db_error(exc)}"
+    else:
+        message = str(exc)
+    click.echo(f"mohsedi: {message}", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -517,8 +525,9 @@ def ingest(files, db_url, fmt, quiet):
         if bar is not None:
             bar.__exit__(None, None, None)
     failed = any(r.error or r.quarantined for r in reports)
+    unstored = any(f.severity == "error" for r in reports for f in r.findings)
     chosen = pick_format(fmt, None)
-    if not quiet or failed:
+    if not quiet or failed or unstored:
         if chosen == "json":
             click.echo(json.dumps({"files": [ingest_json(r) for r in reports]}, indent=2))
         else:
@@ -527,7 +536,9 @@ def ingest(files, db_url, fmt, quiet):
     for r in reports:
         for problem in ([r.error] if r.error else []) + r.quarantined:
             click.echo(f"mohsedi: {problem.describe()}", err=True)
-    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
+        for f in r.findings:
+            click.echo(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if unstored else EXIT_CLEAN)
 
 
 def ingest_json(r) -> dict:
@@ -538,6 +549,7 @@ def ingest_json(r) -> dict:
         "claim_payments": r.claim_payments,
         "service_payments": r.service_payments,
         "denials": r.denials,
+        "findings": [f.as_json() for f in r.findings],
         "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
     }
 

@@ -14,7 +14,8 @@ from mohsedi.errors import X12Error
 from mohsedi.remits.model import Remittance
 from mohsedi.remits.reader import read_remit_file
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
+from mohsedi.store.db import bulk_insert, describe_db_error, insert_returning_ids, text_for_store, write_transaction
+from mohsedi.store.limits import StoreFinding, fit_remittance
 from mohsedi.store.link import is_denial, link_claim_payments
 from mohsedi.x12.envelope import Envelope
 
@@ -30,6 +31,7 @@ class IngestReport:
     already_stored: bool = False
     error: X12Error | None = None
     quarantined: list[X12Error] = field(default_factory=list)
+    findings: list[StoreFinding] = field(default_factory=list)
 
 
 def ingest_paths(
@@ -66,7 +68,7 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
         report.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
         return report
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             if conn.execute(
                 sa.select(m.StoredFile.id).where(m.StoredFile.kind == "835", m.StoredFile.sha256 == sha)
             ).first():
@@ -102,7 +104,10 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
                 if unit.error is not None:
                     report.quarantined.append(unit.error.located(path))
                 elif unit.remittance is not None:
-                    claim_payment_ids += _store_remittance(conn, file_id, sha, unit.remittance, report)
+                    remittance, too_long = fit_remittance(unit.remittance)
+                    report.findings += too_long
+                    if remittance is not None:
+                        claim_payment_ids += _store_remittance(conn, file_id, sha, remittance, report)
             conn.execute(
                 sa.update(m.StoredFile.__table__)
                 .where(m.StoredFile.__table__.c.id == file_id)
@@ -114,10 +119,26 @@ def ingest_file(engine: Engine, path: str) -> IngestReport:
             link_claim_payments(conn, claim_payment_ids)
     except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept
         return IngestReport(path, error=exc.located(path))
-    except sa.exc.IntegrityError as exc:  # e.g. one payer and TRN twice in the file: nothing is kept
-        problem = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        return IngestReport(path, error=X12Error(f"the store refused the file: {problem}", source=path))
+    except sa.exc.SQLAlchemyError as exc:
+        return store_refusal(engine, path, sha, exc)
     return report
+
+
+def store_refusal(engine: Engine, path: str, sha: str, exc: sa.exc.SQLAlchemyError) -> IngestReport:
+    """What a database error means for this one file (the batch goes on): the same file stored
+    meanwhile by another process (it won the race: nothing to do), or a one-line refusal that
+    never shows the SQL or its values."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        try:
+            with engine.connect() as conn:
+                if conn.execute(
+                    sa.select(m.StoredFile.id).where(m.StoredFile.kind == "835", m.StoredFile.sha256 == sha)
+                ).first():
+                    return IngestReport(path, already_stored=True)
+        except sa.exc.SQLAlchemyError:
+            pass
+    problem = f"the store refused the file, nothing of it was stored: {describe_db_error(exc)}"
+    return IngestReport(path, error=X12Error(problem, source=path))
 
 
 def _store_remittance(conn: Connection, file_id: int, sha: str, r: Remittance, report: IngestReport) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection, Engine
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
+from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store, write_transaction
+from mohsedi.store.limits import StoreFinding, fit_claims
 from mohsedi.store.link import link_pending
 from mohsedi.store.privacy import installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
@@ -25,6 +26,7 @@ class RecordedFile:
     path: str
     claims: int
     already_stored: bool
+    findings: list[StoreFinding] = field(default_factory=list)  # claims that could not be stored
 
 
 def _now() -> datetime:
@@ -50,22 +52,37 @@ def record_documents(
             continue
         data = encode(doc.emit())
         sha = hashlib.sha256(data).hexdigest()
-        with engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
-            ).first()
-            if exists:
-                out.append(RecordedFile(doc.source, 0, True))
-                continue
-            claim_ids = _record_one(conn, doc, data, sha, by_source.get(doc.source, []), fixed_keys, command, secret)
-            out.append(RecordedFile(doc.source, len(claim_ids), False))
-        link_pending(engine, pcns={text_for_store(c.patient_control_number) for c in doc.claims()})
+        claims, too_long = fit_claims(doc.claims())
+        try:
+            with write_transaction(engine) as conn:
+                exists = conn.execute(
+                    sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
+                ).first()
+                if exists:
+                    out.append(RecordedFile(doc.source, 0, True, too_long))
+                    continue
+                claim_ids = _record_one(
+                    conn, doc, claims, data, sha, by_source.get(doc.source, []), fixed_keys, command, secret
+                )
+                out.append(RecordedFile(doc.source, len(claim_ids), False, too_long))
+        except sa.exc.IntegrityError:
+            # Another process stored the same file between our look and our insert (PostgreSQL;
+            # on SQLite the write lock taken up front makes the look final).
+            with engine.connect() as conn:
+                if not conn.execute(
+                    sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
+                ).first():
+                    raise
+            out.append(RecordedFile(doc.source, 0, True, too_long))
+            continue
+        link_pending(engine, pcns={text_for_store(c.patient_control_number) for c in claims})
     return out
 
 
 def _record_one(
     conn: Connection,
     doc: Document,
+    claims: list,
     data: bytes,
     sha: str,
     findings: list[Finding],
@@ -92,7 +109,6 @@ def _record_one(
             }
         ],
     )[0]
-    claims = doc.claims()
     claim_rows = []
     for ordinal, claim in enumerate(claims):
         dates = claim.service_dates
