@@ -712,9 +712,10 @@ def data_status(db_url, fmt):
     if chosen == "json":
         click.echo(json.dumps(records, indent=2))
     elif chosen == "csv":
-        click.echo("kind,release,effective,covers_until,rows,source")
-        for r in records:
-            click.echo(",".join(f'"{v}"' if isinstance(v, str) and "," in v else str(v or "") for v in r.values()))
+        from mohsedi.cli.render import csv_text
+
+        header = ["kind", "release", "effective", "covers_until", "rows", "source"]
+        click.echo(csv_text(header, ([r[k] if r[k] is not None else "" for k in header] for r in records)), nl=False)
     else:
         for r in records:
             click.echo(

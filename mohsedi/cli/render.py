@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -15,6 +17,34 @@ from mohsedi.rules.batch import FileReport
 from mohsedi.rules.registry import get_rule
 
 SEVERITY_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP "CSV injection");
+# values from an 835 or a claim come from outside the practice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell a spreadsheet shows as text: one that would start a formula gets a
+    leading quote. Numbers stay numbers, including decimal strings such as "-12.50"."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS) or PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
+def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+    """Every CSV mohsedi writes goes through here."""
+    # Rows end in "\n" as before; each is written with "\r\n" as its terminator only so that the
+    # csv module quotes a value holding a lone CR (it quotes the terminator's characters alone).
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    lines = []
+    for row in [header, *([csv_cell(v) for v in row] for row in rows)]:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(row)
+        lines.append(buf.getvalue()[:-2])
+    return "".join(line + "\n" for line in lines)
 
 
 def _predicts(code: str) -> list[dict[str, Any]]:
@@ -57,16 +87,15 @@ def summary_counts(reports: list[FileReport]) -> dict[str, int]:
 
 
 def report_csv(reports: list[FileReport]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"])
+    header = ["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"]
+    rows = []
     for r in reports:
         if r.error:
-            writer.writerow([r.path, "", "", "", "", "error", "none", r.error.describe(), ""])
+            rows.append([r.path, "", "", "", "", "error", "none", r.error.describe(), ""])
         for q in r.quarantined:
-            writer.writerow([r.path, "", "", "", "", "error", "none", q.describe(), ""])
+            rows.append([r.path, "", "", "", "", "error", "none", q.describe(), ""])
         for f in r.findings:
-            writer.writerow(
+            rows.append(
                 [
                     r.path,
                     f.claim or "",
@@ -79,7 +108,7 @@ def report_csv(reports: list[FileReport]) -> str:
                     f.fix.description if f.fix else "",
                 ]
             )
-    return buf.getvalue()
+    return csv_text(header, rows)
 
 
 def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str:
@@ -160,17 +189,15 @@ def rules_table(rules: list[Rule]) -> str:
 
 
 def rules_csv(rules: list[Rule]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"])
+    rows = []
     for r in rules:
         predicts = " ".join(
             f"{p['group']}-{p['carc']}" + (f"/{','.join(p['rarc'])}" if p["rarc"] else "") for p in r.predictions_json()
         )
-        writer.writerow(
+        rows.append(
             [r.code, r.name, r.severity.value, r.fix_safety.value, r.scope.value, r.title, predicts, r.verified]
         )
-    return buf.getvalue()
+    return csv_text(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"], rows)
 
 
 def explain(r: Rule) -> str:
@@ -301,11 +328,9 @@ def audit_table(data: dict[str, Any]) -> str:
 
 
 def audit_csv(data: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["claim", "payer", "line", "line_id", "rule", "severity", "fix", "message"])
-    for f in data["findings"]:
-        writer.writerow(
+    return csv_text(
+        ["claim", "payer", "line", "line_id", "rule", "severity", "fix", "message"],
+        (
             [
                 f["claim"],
                 f["payer"],
@@ -316,18 +341,15 @@ def audit_csv(data: dict[str, Any]) -> str:
                 f["fix"],
                 f["message"],
             ]
-        )
-    return buf.getvalue()
+            for f in data["findings"]
+        ),
+    )
 
 
 def denials_csv(data: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        ["payer", "claim", "line_id", "procedure", "modifiers", "group", "carc", "rarc", "amount", "rule", "basis"]
-    )
-    for d in data["denials"]:
-        writer.writerow(
+    return csv_text(
+        ["payer", "claim", "line_id", "procedure", "modifiers", "group", "carc", "rarc", "amount", "rule", "basis"],
+        (
             [
                 d["payer"],
                 d["claim"],
@@ -341,5 +363,6 @@ def denials_csv(data: dict[str, Any]) -> str:
                 d["rule"] or "",
                 d["basis"],
             ]
-        )
-    return buf.getvalue()
+            for d in data["denials"]
+        ),
+    )
