@@ -30,3 +30,24 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
 def atomic_write(path: str | Path, data: bytes) -> None:
     with atomic_output(path) as fh:
         fh.write(data)
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: the same path once resolved, or (both existing) one
+    inode, so a hard link or a symlinked directory does not slip through."""
+    pa, pb = Path(a), Path(b)
+    if pa.resolve() == pb.resolve():
+        return True
+    try:
+        return os.path.samefile(pa, pb)
+    except OSError:
+        return False
+
+
+def clobbered_input(outputs: list[str | Path], inputs: list[str | Path]) -> tuple[Path, Path] | None:
+    """The first (output, input) pair where writing the output would overwrite an input."""
+    for out in outputs:
+        for given in inputs:
+            if same_file(out, given):
+                return Path(out), Path(given)
+    return None

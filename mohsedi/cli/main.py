@@ -19,7 +19,7 @@ from mohsedi.cli.render import (
     rules_table,
     severity_at_or_above,
 )
-from mohsedi.files import atomic_write
+from mohsedi.files import atomic_write, clobbered_input
 from mohsedi.pipeline import run_check, run_fix
 from mohsedi.rules.batch import FileReport
 from mohsedi.rules.context import RuleOptions
@@ -44,6 +44,23 @@ def emit_output(text: str, output: str | None) -> None:
         atomic_write(output, text.encode("utf-8"))
     else:
         click.echo(text, nl=False)
+
+
+def store_files(url: str | None) -> list[str]:
+    """The files a SQLite store is made of (none for a server)."""
+    if not url or not url.startswith("sqlite:///"):
+        return []
+    path = url.removeprefix("sqlite:///")
+    return [] if path in ("", ":memory:") else [path + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def refuse_overwriting_inputs(outputs: list, inputs: list, *, db_url: str | None = None) -> None:
+    """Usage error (exit 2) when an output would overwrite something read: an input file, the
+    policy or case log, the store. The inputs stay untouched."""
+    hit = clobbered_input([o for o in outputs if o], [i for i in inputs if i] + store_files(db_url))
+    if hit is not None:
+        output, given = hit
+        raise click.UsageError(f"{output} would overwrite an input ({given}); write the output elsewhere")
 
 
 def split_codes(values: tuple[str, ...]) -> list[str]:
@@ -254,9 +271,10 @@ def check(
     Files are read one transaction set at a time, so a file of any size fits in memory
     (not with --db or --tr3, which need each file whole).
     """
+    paths = list(files)
+    refuse_overwriting_inputs([output], [*paths, policy_path, case_log_path], db_url=store_url(db_url))
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
-    paths = list(files)
     tick, bar = progress_callback(paths)
     try:
         reports = run_check(paths, rules, options, db_url=configured_store(db_url), jobs=jobs, progress=tick)
@@ -326,6 +344,11 @@ def fix(
         targets[path] = target
     if len({t.resolve() for t in targets.values()}) != len(targets):
         raise click.UsageError("two inputs have the same name; fix them into different directories")
+    if not in_place:
+        refuse_overwriting_inputs(list(targets.values()), [*paths, policy_path, case_log_path])
+    refuse_overwriting_inputs(
+        [output], [*paths, *targets.values(), policy_path, case_log_path], db_url=store_url(db_url)
+    )
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     tick, bar = progress_callback(paths)
@@ -392,9 +415,12 @@ def ack(files, out_dir, quiet):
     from mohsedi.x12.segments import decode
 
     failed = False
-    for name in files:
+    targets = {name: (Path(out_dir) if out_dir else Path(name).parent) / (Path(name).name + ".999") for name in files}
+    if len({t.resolve() for t in targets.values()}) != len(targets):
+        raise click.UsageError("two inputs have the same name: their 999s would overwrite each other in one directory")
+    refuse_overwriting_inputs(list(targets.values()), list(files))
+    for name, target in targets.items():
         path = Path(name)
-        target = (Path(out_dir) if out_dir else path.parent) / (path.name + ".999")
         try:
             text, writer = acknowledge(decode(path.read_bytes()), source=str(path))
         except X12Error as exc:
@@ -769,6 +795,7 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
     from mohsedi.reports.denials import Period
     from mohsedi.reports.periods import parse_day
 
+    refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
     try:
         period = Period(parse_day(since), parse_day(until))
     except ValueError as exc:
@@ -817,6 +844,7 @@ def audit_command(days, db_url, fmt, output):
     from mohsedi.cli.render import audit_csv, audit_table
     from mohsedi.pipeline import run_audit
 
+    refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
     try:
         data = run_audit(store_url(db_url), days)
     except StoreError as exc:
