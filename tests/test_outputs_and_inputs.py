@@ -45,7 +45,14 @@ FORMS: dict[str, Callable[[Path], list[str]]] = {
         "-o",
         str(t / "in" / "policy.toml"),
     ],
-    "fix X -o out --report X": lambda t: ["fix", str(copy(t)), "-o", str(t / "out"), "--report", str(t / "in" / CLAIMS)],
+    "fix X -o out --report X": lambda t: [
+        "fix",
+        str(copy(t)),
+        "-o",
+        str(t / "out"),
+        "--report",
+        str(t / "in" / CLAIMS),
+    ],
     "fix X -o out --report out/X": lambda t: [
         "fix",
         str(copy(t)),
