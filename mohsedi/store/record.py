@@ -16,7 +16,7 @@ from mohsedi.store import models as m
 from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store, write_transaction
 from mohsedi.store.limits import StoreFinding, fit_claims
 from mohsedi.store.link import link_pending
-from mohsedi.store.privacy import installation_secret, keyed_hash
+from mohsedi.store.privacy import SecretError, fingerprint, installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
 from mohsedi.x12.segments import encode
 
@@ -41,7 +41,7 @@ def record_documents(
     command: str,
 ) -> list[RecordedFile]:
     """Store each readable document's claims, lines and findings; one transaction per file."""
-    secret = installation_secret()
+    secret = store_secret(engine)
     out = []
     by_source: dict[str, list[Finding]] = {}
     for f in findings:
@@ -77,6 +77,39 @@ def record_documents(
             continue
         link_pending(engine, pcns={text_for_store(c.patient_control_number) for c in claims})
     return out
+
+
+SECRET_KEY = "secret_fingerprint"
+
+
+def store_secret(engine: Engine) -> bytes:
+    """The installation secret, checked against the one the store's hashes were made with. The
+    first recording keeps its fingerprint (a store filled before fingerprints adopts the secret
+    in use then: nothing else can be known). A missing secret is not made anew for a store that
+    has one: that would give every patient a second key."""
+    meta = m.StoreMeta.__table__
+    query = sa.select(meta.c.value).where(meta.c.key == SECRET_KEY)
+    with engine.connect() as conn:
+        known = conn.execute(query).scalar()
+    secret = installation_secret(create=known is None)
+    mine = fingerprint(secret)
+    if known is None:
+        try:
+            with write_transaction(engine) as conn:
+                known = conn.execute(query).scalar()
+                if known is None:
+                    conn.execute(sa.insert(meta).values(key=SECRET_KEY, value=mine))
+                    known = mine
+        except sa.exc.IntegrityError:  # another process recorded its fingerprint first (PostgreSQL)
+            with engine.connect() as conn:
+                known = conn.execute(query).scalar()
+    if known != mine:
+        raise SecretError(
+            f"the installation secret in use (fingerprint {mine[:12]}) is not the one this store's member and "
+            f"patient hashes were made with (fingerprint {known[:12]}): use that secret ($MOHSEDI_SECRET or "
+            "$MOHSEDI_SECRET_FILE), or a store of its own for this secret"
+        )
+    return secret
 
 
 def _record_one(
