@@ -117,3 +117,12 @@ def test_ack_of_two_names_writes_both(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["ack", str(first), str(second), "-o", str(tmp_path / "acks"), "-q"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "acks").iterdir()) == sorted([first.name + ".999", second.name + ".999"])
+
+
+def test_fix_in_place_keeps_the_files_permissions(tmp_path: Path) -> None:
+    given = copy(tmp_path)
+    given.chmod(0o640)
+    result = CliRunner().invoke(cli, ["fix", str(given), "--in-place", "--fail-on", "never", "-q"])
+    assert result.exit_code == 0, result.output
+    assert given.read_bytes() != (SAMPLES / CLAIMS).read_bytes()  # it was fixed
+    assert given.stat().st_mode & 0o777 == 0o640

@@ -24,7 +24,7 @@ from mohsedi.pipeline import run_check, run_fix
 from mohsedi.rules.batch import FileReport
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules, get_rule, select_rules
-from mohsedi.runtime import tune_for_batches
+from mohsedi.runtime import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, clean_up_on_signals, tune_for_batches
 from mohsedi.store.db import StoreError, default_url
 from mohsedi.x12.segments import encode
 
@@ -221,7 +221,22 @@ def progress_callback(paths: list[str]):
     return (lambda _path: bar.update(1)), bar
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class MohsediGroup(click.Group):
+    """Ctrl-C and SIGTERM end a run with 130 and 143 (click's default is 1, which here means
+    findings), after every temporary file and spool has been removed on the way out."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("mohsedi: interrupted; nothing half-written was left", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("mohsedi: terminated; nothing half-written was left", err=True)
+            sys.exit(EXIT_TERMINATED)
+
+
+@click.group(cls=MohsediGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mohsedi")
 def cli() -> None:
     """X12 837P/835 processor for Mohs-surgery and dermatology billing.
@@ -237,6 +252,7 @@ def cli() -> None:
     unreadable input or internal error.
     """
     tune_for_batches()
+    clean_up_on_signals()
 
 
 @cli.command()
