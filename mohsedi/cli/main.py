@@ -26,6 +26,7 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules, get_rule, select_rules
 from mohsedi.runtime import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, clean_up_on_signals, tune_for_batches
 from mohsedi.store.db import StoreError, default_url
+from mohsedi.text import printable
 from mohsedi.x12.segments import encode
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -445,7 +446,7 @@ def ack(files, out_dir, quiet):
             continue
         atomic_write(target, text.encode("utf-8"))
         if not quiet:
-            click.echo(f"{path}: 999 written to {target} ({writer})")
+            click.echo(printable(f"{path}: 999 written to {target} ({writer})"))
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
@@ -511,6 +512,22 @@ def store_url(db_url: str | None) -> str:
     return db_url or default_url()
 
 
+def require_existing_store(url: str) -> None:
+    """Reading commands never create a store: a SQLite path that is not there is a mistake
+    (a typo, the wrong machine), not an empty store."""
+    from mohsedi.store.db import existing_store
+
+    if not existing_store(url):
+        click.echo(
+            printable(
+                f"mohsedi: no store at {url}: check --db / $MOHSEDI_DATABASE_URL, "
+                "or fill one with `mohsedi ingest` and `mohsedi check --db`"
+            ),
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+
 def store_failure(exc: Exception) -> None:
     """One line, exit 2. A database error is told by its first line only: its full text
     holds the SQL and the values bound to it (account numbers)."""
@@ -520,7 +537,7 @@ def store_failure(exc: Exception) -> None:
         message = f"the store failed: {describe_db_error(exc)}"
     else:
         message = str(exc)
-    click.echo(f"mohsedi: {message}", err=True)
+    click.echo(printable(f"mohsedi: {message}"), err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -579,7 +596,7 @@ def ingest(files, db_url, fmt, quiet):
         for problem in ([r.error] if r.error else []) + r.quarantined:
             click.echo(f"mohsedi: {problem.describe()}", err=True)
         for f in r.findings:
-            click.echo(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}", err=True)
+            click.echo(printable(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}"), err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if unstored else EXIT_CLEAN)
 
 
@@ -597,12 +614,13 @@ def ingest_json(r) -> dict:
 
 
 def ingest_line(r) -> str:
+    path = printable(r.path)
     if r.error:
-        return f"{r.path}: unreadable"
+        return f"{path}: unreadable"
     if r.already_stored:
-        return f"{r.path}: already stored, nothing changed"
+        return f"{path}: already stored, nothing changed"
     return (
-        f"{r.path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
+        f"{path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
         f"{r.service_payments} service payment(s), {r.denials} denial adjustment(s)"
     )
 
@@ -619,6 +637,7 @@ def link(db_url):
     from mohsedi.pipeline import run_link
     from mohsedi.store.db import StoreError
 
+    require_existing_store(store_url(db_url))
     try:
         count = run_link(store_url(db_url))
     except StoreError as exc:
@@ -636,11 +655,19 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(db_url, revision):
     """Apply the migrations (an empty database is also migrated on first use)."""
+    from alembic.util import CommandError
+
     from mohsedi.store.db import current_revision, make_engine, upgrade
 
     url = store_url(db_url)
-    upgrade(url, revision)
-    click.echo(f"{url}: at {current_revision(make_engine(url))}")
+    try:
+        upgrade(url, revision)
+        reached = current_revision(make_engine(url))
+    except CommandError as exc:  # an unknown revision, or one that is not ahead
+        raise click.BadParameter(str(exc).splitlines()[0], param_hint="--revision") from None
+    except (StoreError, SQLAlchemyError) as exc:
+        store_failure(exc)
+    click.echo(f"{url}: at {reached}")
 
 
 @db.command("current")
@@ -650,7 +677,12 @@ def db_current(db_url):
     from mohsedi.store.db import current_revision, head_revision, make_engine
 
     url = store_url(db_url)
-    click.echo(f"{url}: at {current_revision(make_engine(url))}, code needs {head_revision()}")
+    require_existing_store(url)
+    try:
+        current = current_revision(make_engine(url))
+    except (StoreError, SQLAlchemyError) as exc:
+        store_failure(exc)
+    click.echo(f"{url}: at {current}, code needs {head_revision()}")
 
 
 @cli.group()
@@ -812,6 +844,7 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
     from mohsedi.reports.periods import parse_day
 
     refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
+    require_existing_store(store_url(db_url))
     try:
         period = Period(parse_day(since), parse_day(until))
     except ValueError as exc:
@@ -861,6 +894,7 @@ def audit_command(days, db_url, fmt, output):
     from mohsedi.pipeline import run_audit
 
     refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
+    require_existing_store(store_url(db_url))
     try:
         data = run_audit(store_url(db_url), days)
     except StoreError as exc:

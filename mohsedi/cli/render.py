@@ -15,6 +15,7 @@ import click
 from mohsedi.rules.base import Rule, Severity
 from mohsedi.rules.batch import FileReport
 from mohsedi.rules.registry import get_rule
+from mohsedi.text import printable
 
 SEVERITY_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -117,34 +118,35 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str
     def style(text: str, **kw: Any) -> str:
         return click.style(text, **kw) if color else text
 
+    p = printable  # every value from a file or its name; our own styling is added around them
     for r in reports:
-        header = f"{r.path}: {r.claims} claim{'s' if r.claims != 1 else ''}"
+        header = f"{p(r.path)}: {r.claims} claim{'s' if r.claims != 1 else ''}"
         if fixing and r.output:
-            header += f" -> {r.output}"
+            header += f" -> {p(r.output)}"
         out.append(style(header, bold=True))
         if r.error:
             out.append("  " + style("unreadable: ", fg="red", bold=True) + r.error.describe())
         for q in r.quarantined:
             out.append("  " + style("transaction set left out: ", fg="red", bold=True) + q.describe())
         for notice in r.notices:
-            out.append("  " + style("note: ", fg="yellow") + notice)
+            out.append("  " + style("note: ", fg="yellow") + p(notice))
         for a in r.applied:
             where = f"line {a.line}" if a.line is not None else "claim"
-            out.append(f"  fixed  {a.claim or '-':<14} {where:<8} {a.rule:<8} {a.description}")
+            out.append(f"  fixed  {p(a.claim or '-'):<14} {where:<8} {a.rule:<8} {p(a.description)}")
         current = object()
         for f in r.findings:
             if f.claim != current:
                 current = f.claim
-                out.append("  " + style(f"claim {f.claim}" if f.claim else "envelope", underline=True))
+                out.append("  " + style(f"claim {p(f.claim)}" if f.claim else "envelope", underline=True))
             where = f"line {f.line}" if f.line is not None else "claim"
             sev = style(f"{f.severity.value:<7}", fg=SEVERITY_COLORS[f.severity.value])
             offer = ""
             if f.fix is not None:
-                offer = f"  [{f.fix_safety.value} fix: {f.fix.description}]"
+                offer = f"  [{f.fix_safety.value} fix: {p(f.fix.description)}]"
             elif f.fix_safety.value == "manual":
                 offer = "  [manual]"
             data = f" (judged by {f.data_release})" if f.data_release else ""
-            out.append(f"    {where:<8} {f.rule:<8} {sev} {f.message}{data}{offer}")
+            out.append(f"    {where:<8} {f.rule:<8} {sev} {p(f.message)}{p(data)}{offer}")
     s = summary_counts(reports)
     line = (
         f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "
@@ -250,7 +252,7 @@ def _section(heading: str, rows: list[dict], columns: list[Column]) -> list[str]
         for key, _, width in columns:
             value = r.get(key)
             text = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-            values.append(cell(text, width))
+            values.append(cell(printable(text), width))
         out.append("  " + " ".join(values).rstrip())
     return out
 

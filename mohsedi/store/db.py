@@ -135,7 +135,8 @@ def describe_db_error(exc: sa.exc.SQLAlchemyError) -> str:
     """One line for the user: the database's own message, never the SQL nor its parameters
     (they hold account numbers)."""
     orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else type(exc).__name__
+    # Without a driver error there was no statement (a URL, a missing driver): its text is safe.
+    text = str(orig) if orig is not None else (str(exc) or type(exc).__name__)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first[:300]
 
