@@ -83,9 +83,9 @@ def make_engine(url: str) -> Engine:
             # here SQLAlchemy's begin says BEGIN itself (see _sqlite_begin).
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            _wal(cursor)
             cursor.close()
 
         @sa.event.listens_for(engine, "begin")
@@ -96,6 +96,23 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _wal(cursor) -> None:  # type: ignore[no-untyped-def]
+    """Put the database in WAL mode (readers and one writer at once; the mode stays with the
+    file). Switching answers "locked" at once, without the busy timeout, while another process
+    opens or migrates a new store: wait a little and try again, within the busy timeout."""
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() in ("wal", "memory"):
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError; SQLAlchemy wraps it later
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.1))
 
 
 def _is_lock_contention(exc: sa.exc.OperationalError) -> bool:

@@ -43,7 +43,11 @@ def counts(url: str) -> dict[str, int]:
 
 def _ingest_after(barrier, url: str, path: str, queue) -> None:  # type: ignore[no-untyped-def]
     barrier.wait()
-    [report] = run_ingest([path], url)
+    try:
+        [report] = run_ingest([path], url)
+    except Exception as exc:  # told to the test, which fails on it at once
+        queue.put((path, f"{type(exc).__name__}: {exc}", None))
+        return
     queue.put((path, report.error.describe() if report.error else None, report.already_stored))
 
 
@@ -122,3 +126,13 @@ def test_a_store_locked_past_every_retry_fails_that_file_only_in_one_line(tmp_pa
         assert "\n" not in text and "INSERT" not in text and "SELECT" not in text
         assert "database is locked" in text and r.path in text
     assert run_ingest(files, url)[1].remittances == 1  # the lock gone, the files go in
+
+
+def test_the_same_file_raced_on_either_database_is_stored_once(store_url: str, tmp_path: Path) -> None:
+    """PostgreSQL lets both writers in; the loser meets the unique file row and reports
+    already_stored. The first use of the empty database (the migration) is raced as well."""
+    [path] = variants(tmp_path, 1)
+    results = race(store_url, [str(path)] * 4)
+    assert sorted(r[1:] for r in results) == [(None, False), (None, True), (None, True), (None, True)], results
+    got = counts(store_url)
+    assert got["stored_file"] == 1 and got["remittance"] == 1
