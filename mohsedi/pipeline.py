@@ -17,6 +17,7 @@ from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.stream import stream_paths
 from mohsedi.runtime import paused_gc
+from mohsedi.store.claimnumbers import StoredClaimNumbers
 from mohsedi.store.db import default_url, existing_store, open_store
 from mohsedi.store.editdata import load_edit_data
 from mohsedi.store.ingest import IngestReport, ingest_paths
@@ -34,7 +35,9 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
     url = db_url or default_url()
     if not existing_store(url):
         return options
-    return dataclasses.replace(options, edits=load_edit_data(open_store(url)))
+    engine = open_store(url)
+    # The store also knows the payer's claim numbers of claims it holds remits for (X12006).
+    return dataclasses.replace(options, edits=load_edit_data(engine), payer_claim_numbers=StoredClaimNumbers(engine))
 
 
 def run_check(
@@ -111,9 +114,16 @@ def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile
             report.notices += [f"{f.rule} claim {f.claim}: {f.message}" for f in rec.findings]
 
 
-def run_ingest(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[IngestReport]:
+def run_ingest(
+    paths: Sequence[str], db_url: str, *, progress: Progress = None, policy_path: str | None = None
+) -> list[IngestReport]:
+    """Store 835s; what counts as a denial takes the policy file's extra payment adjustments."""
+    from mohsedi.codes.denials import payment_adjustments
+    from mohsedi.policy.payers import load_policy
+
+    payment = payment_adjustments(load_policy(policy_path).payment_adjustments)
     with paused_gc():
-        return ingest_paths(open_store(db_url), paths, progress=progress)
+        return ingest_paths(open_store(db_url), paths, progress=progress, payment_adjustments=payment)
 
 
 def run_link(db_url: str) -> int:

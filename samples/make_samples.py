@@ -171,7 +171,7 @@ CASE_LOG_ERRORS = [
     ClaimSpec("MOHS-0505", (NOSE_BCC,), [line("17311"), line("88314", mods=("59",))], **patient(505)),
     # DOC006: stage 2 has no map.
     ClaimSpec("MOHS-0506", (NOSE_BCC,), [line("17311"), line("17312", 1)], **patient(506)),
-    # MOHS010 with the log: a MART-1 stain justifies 59 (an unsafe fix).
+    # MOHS010 with the log: a PAS stain (non-routine, histochemical) justifies XS (an unsafe fix).
     ClaimSpec("MOHS-0507", (NOSE_BCC,), [line("17311"), line("88314")], **patient(507)),
 ]
 
@@ -238,7 +238,7 @@ CASE_LOG = [
     ("MOHS-0505", "A", "nose", "C44.311", 1, 3, "H&E", "yes", "clear", "no"),
     ("MOHS-0506", "A", "nose", "C44.311", 1, 3, "H&E", "yes", "positive", "no"),
     ("MOHS-0506", "A", "nose", "C44.311", 2, 2, "H&E", "no", "clear", "no"),
-    ("MOHS-0507", "A", "nose", "C44.311", 1, 3, "H&E;MART-1", "yes", "clear", "no"),
+    ("MOHS-0507", "A", "nose", "C44.311", 1, 3, "H&E;PAS", "yes", "clear", "no"),
     # A malformed row: the site is not in the vocabulary. It is reported with its line and skipped.
     ("MOHS-9999", "A", "elbow-ish", "C44.622", 1, 3, "H&E", "yes", "clear", "no"),
 ]

@@ -22,7 +22,7 @@ from mohsedi.policy.caselog import (
     expected_units,
     parse_case_log,
 )
-from mohsedi.policy.payers import MEDICARE_DEFAULTS, PolicyError, parse_policy
+from mohsedi.policy.payers import MEDICARE_DEFAULTS, TABLES, PolicyError, parse_policy
 from tests.conftest import ROOT, SAMPLES
 
 HEADER = ",".join(COLUMNS)
@@ -102,7 +102,17 @@ def test_schemas_match_the_code() -> None:
     assert case["items"]["required"] == list(COLUMNS)
     assert set(case["items"]["properties"]["site"]["enum"]) == set(SITE_FAMILY)
     policy = json.loads((ROOT / "schemas" / "payer-policy.schema.json").read_text())
-    assert set(policy["properties"]) == {"practice", "defaults", "groups", "payers"}
+    assert set(policy["properties"]) == {"practice", "defaults", "groups", "payers", "denials"} == set(TABLES)
+
+
+def test_denials_table_adds_payment_adjustments_and_names_mistakes() -> None:
+    policy = parse_policy('[denials]\npayment_adjustments = ["b10", " 45 "]\n', "p.toml")
+    assert policy.payment_adjustments == frozenset({"B10", "45"})
+    assert parse_policy("", "p.toml").payment_adjustments == frozenset()
+    with pytest.raises(PolicyError, match=r"p.toml, line 2: \[denials\]: payment_adjustments must be a list"):
+        parse_policy('[denials]\npayment_adjustments = "B10"\n', "p.toml")
+    with pytest.raises(PolicyError, match=r"line 2: \[denials\]: carcs is not a setting"):
+        parse_policy('[denials]\ncarcs = ["B10"]\n', "p.toml")
 
 
 # ---------------------------------------------------------------- stage and block arithmetic

@@ -65,7 +65,12 @@ def test_numbers_match_a_hand_count(stored: str) -> None:
     assert sum(Decimal(r["amount"]) for r in report["by_procedure"]) == hand_total
     assert sum(Decimal(r["amount"]) for r in report["by_carc"]) == hand_total
     by_rule = {r["rule"]: r for r in report["by_rule"]}
-    assert by_rule["unexplained"] == {"rule": "unexplained", "count": 1, "amount": "742.80"}
+    assert by_rule["unexplained"] == {
+        "rule": "unexplained",
+        "title": "no rule predicts this denial yet",
+        "count": 1,
+        "amount": "742.80",
+    }
     assert report["unexplained"][0]["carc"] == "197"
     # The reversal of MOHS-0001 and its corrected payment: paid counts it once.
     paid_hand = Decimal("13631.79")
@@ -94,6 +99,44 @@ def test_html_is_self_contained_with_charts(stored: str, tmp_path: Path) -> None
     assert "MOHS005" in page and "@media print" in page
 
 
+@pytest.fixture
+def stored_weeks(stored: str, tmp_path: Path) -> str:
+    """The samples plus two synthetic payments four and two weeks later (a gap week between)."""
+    from tests.store.era import clp, interchange, svc, transaction
+
+    def denied(pcn: str, trace: str, day: str, st: str) -> list[str]:
+        return transaction(
+            trace, "300", day, clp(pcn, "1", "500", "300", svc("17311", "500", "300", "CO*45*100", "CO*50*100")), st=st
+        )
+
+    path = tmp_path / "later.835"
+    path.write_text(interchange(denied("LATE-1", "W1", "20261120", "0001"), denied("LATE-2", "W2", "20261204", "0002")))
+    [report] = run_ingest([str(path)], stored)
+    assert report.status == "stored"
+    return stored
+
+
+def test_html_weekly_chart_has_rule_titles_and_a_date_axis(stored_weeks: str) -> None:
+    data = run_denial_report(stored_weeks, Period(None, None))
+    assert [w["week"] for w in data["weekly"] if w["rule"] == "unexplained"] == [
+        "2026-11-02",
+        "2026-11-16",
+        "2026-11-30",
+    ]
+    tree = lxml_html.fromstring(render_html(data))
+    heading = next(h for h in tree.xpath("//h2") if h.text_content() == "Weekly trend")
+    svg = heading.getnext().xpath(".//svg")[0]
+    texts = " ".join(t.text_content() for t in svg.xpath(".//*[local-name()='text']"))
+    assert "None" not in texts
+    assert "Nov" in texts and "Dec" in texts and "2026" in texts, texts  # month ticks of a date axis
+    assert "unexplained: no rule predicts this denial yet" in texts
+    assert "MOHS003: A first-stage line (17311/17313)" in texts
+    rule_chart = tree.xpath("//h2[.='Denials by rule']")[0].getnext().xpath(".//svg")[0]
+    assert "MOHS005: A head, neck or genital diagnosis" in rule_chart.text_content()
+    page = lxml_html.tostring(tree, encoding="unicode")
+    assert "SYNTHETIC MEDICARE CONTRACTOR" in page and "EFT2611060002" in page and "2026-10-06" in page
+
+
 def chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
@@ -103,9 +146,11 @@ def chromium() -> str | None:
 
 
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs it)")
-def test_html_opens_in_headless_chromium(stored: str, tmp_path: Path) -> None:
+def test_html_opens_in_headless_chromium(stored_weeks: str, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    result = CliRunner().invoke(cli, ["report", "denials", "--db", stored, "--format", "html", "-o", str(page), "-q"])
+    result = CliRunner().invoke(
+        cli, ["report", "denials", "--db", stored_weeks, "--format", "html", "-o", str(page), "-q"]
+    )
     assert result.exit_code == 0 and result.output == ""
     shot = Path(os.environ.get("MOHSEDI_SCREENSHOT_DIR", tmp_path)) / "denial-report.png"
     shot.parent.mkdir(parents=True, exist_ok=True)

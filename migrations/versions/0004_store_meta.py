@@ -1,10 +1,8 @@
 """store_meta: facts about the store itself (the installation secret's fingerprint)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30 00:40:00
-
-Written beside another lane's 0003; at merge it is chained after 0003 (down_revision "0003").
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -16,12 +16,12 @@ from mohsedi.claims.model import (
 )
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
-from mohsedi.guide.compile import NODES
+from mohsedi.guide.compile import CLAIM_837P_FAMILY, CLAIM_837P_VERSION, NODES
 from mohsedi.guide.loops import date_or_range, to_decimal
 from mohsedi.x12.envelope import TransactionSet, Unit
 from mohsedi.x12.segments import Segment, read_chunks
 
-IMPLEMENTATION_837P = "005010X222A1"
+IMPLEMENTATION_837P = CLAIM_837P_VERSION
 
 
 @dataclass(slots=True)
@@ -213,7 +213,8 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
     # Past this check every segment is placed (node >= 0).
     if not ts.ok:
         return ClaimSet(ts, error=ts.problems()[0])
-    if ts.transaction_type != "837" or ts.implementation != IMPLEMENTATION_837P:
+    # Other labels of the 837P guide (X222A2, a bare X222) are read with A1 and reported (X12008).
+    if ts.transaction_type != "837" or not ts.implementation.startswith(CLAIM_837P_FAMILY):
         first = ts.segments[0]
         return ClaimSet(
             ts,

@@ -548,7 +548,7 @@ DB_HELP = (
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 @click.option(
     "--format",
@@ -557,34 +557,50 @@ DB_HELP = (
     default=None,
     help="Output format. Default: table on a terminal, else json.",
 )
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False),
+    help="Payer policy file: its [denials] payment_adjustments are CARCs never counted as denials.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron).")
-def ingest(files, db_url, fmt, quiet):
+def ingest(files, db_url, fmt, policy_path, quiet):
     """Read 835 remittances into the store and link each denial to its line and rule.
 
-    Re-ingesting a file already stored changes nothing; a file that fails part-way leaves
-    nothing behind. Remits for claims not checked yet are linked when the claims arrive.
+    A payment is stored once: the same ERA again, even re-sent in a new envelope, changes
+    nothing (ERA004). A file cut short (no SE, GE or IEA) is refused and stores nothing. Each
+    payment is balanced (ERA001-ERA003) and the findings are kept with it. A directory means
+    the files in it. Remits for claims not checked yet are linked when the claims arrive.
 
     \b
     Examples:
       mohsedi ingest remits/*.835
+      mohsedi ingest remits/
       mohsedi ingest era.835 --db postgresql+psycopg://billing@db/mohsedi
     """
     import json
 
     from mohsedi.pipeline import run_ingest
+    from mohsedi.policy.payers import PolicyError
     from mohsedi.store.db import StoreError
+    from mohsedi.store.ingest import expand_inputs
 
-    paths = list(files)
+    paths = expand_inputs(list(files))
     tick, bar = progress_callback(paths)
     try:
-        reports = run_ingest(paths, store_url(db_url), progress=tick)
+        reports = run_ingest(paths, store_url(db_url), progress=tick, policy_path=policy_path)
+    except PolicyError as exc:
+        click.echo(printable(f"mohsedi: {exc}"), err=True)
+        sys.exit(EXIT_ERROR)
     except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     failed = any(r.error or r.quarantined for r in reports)
-    unstored = any(f.severity == "error" for r in reports for f in r.findings)
+    from mohsedi.store.limits import OVERLONG
+
+    unstored = any(f.rule == OVERLONG for r in reports for f in r.findings)  # a claim payment left out
     chosen = pick_format(fmt, None)
     if not quiet or failed or unstored:
         if chosen == "json":
@@ -596,19 +612,23 @@ def ingest(files, db_url, fmt, quiet):
         for problem in ([r.error] if r.error else []) + r.quarantined:
             click.echo(f"mohsedi: {problem.describe()}", err=True)
         for f in r.findings:
-            click.echo(printable(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}"), err=True)
+            if f.rule == OVERLONG:
+                click.echo(printable(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}"), err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if unstored else EXIT_CLEAN)
 
 
 def ingest_json(r) -> dict:
+    """The contract's shape (contract.md, `mohsedi ingest --format json`), plus counts."""
     return {
         "path": r.path,
-        "already_stored": r.already_stored,
+        "kind": r.kind,
+        "status": r.status,
         "remittances": r.remittances,
-        "claim_payments": r.claim_payments,
+        "already_stored_remittances": r.already,
+        "claims": r.claim_payments,
         "service_payments": r.service_payments,
         "denials": r.denials,
-        "findings": [f.as_json() for f in r.findings],
+        "findings": [f.as_dict() for f in r.findings],
         "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
     }
 
@@ -616,13 +636,17 @@ def ingest_json(r) -> dict:
 def ingest_line(r) -> str:
     path = printable(r.path)
     if r.error:
-        return f"{path}: unreadable"
+        return f"{path}: refused, nothing stored"
     if r.already_stored:
-        return f"{path}: already stored, nothing changed"
-    return (
+        return f"{path}: already stored ({r.already} payment(s), ERA004), nothing changed"
+    text = (
         f"{path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
         f"{r.service_payments} service payment(s), {r.denials} denial adjustment(s)"
     )
+    if r.already:
+        text += f"; {r.already} payment(s) already stored (ERA004)"
+    findings = (printable(f"  {f.rule} {f.severity}: {f.claim or '-'}: {f.message}") for f in r.findings)
+    return "\n".join([text, *findings])
 
 
 @cli.command()

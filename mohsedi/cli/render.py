@@ -265,11 +265,17 @@ def denials_table(data: dict[str, Any]) -> str:
     t = data["totals"]
     lines = [
         f"Denials, payments {period['since'] or 'from the start'} .. {period['until'] or 'today'}",
+        *(f"  note: {n}" for n in data.get("notes", [])),
         f"  billed {t['billed']}  paid {t['paid']}  denied {t['denied']} ({t['denial_rate']} of billed)  "
         f"{t['denials']} denied line(s) on {t['claims']} claim payment(s)",
+        f"  remitted (BPR02) {t.get('remitted', '0.00')} in {t.get('remittances', 0)} payment(s)  "
+        f"provider adjustments (PLB) {t.get('provider_adjustments', '0.00')}  "
+        f"patient responsibility {t.get('patient_responsibility', '0.00')}",
     ]
-    lines += _section("By rule", data["by_rule"], RULE_COLUMNS)
-    lines += _section("By payer", data["by_payer"], [("payer", "payer", 12), *RULE_COLUMNS[1:]])
+    lines += _section("By rule", data["by_rule"], [*RULE_COLUMNS, ("title", "  what it checks", 50)])
+    lines += _section(
+        "By payer", data["by_payer"], [("payer", "payer", 12), *RULE_COLUMNS[1:], ("payer_name", "  name", 36)]
+    )
     lines += _section("By procedure", data["by_procedure"], [("procedure", "code", 12), *RULE_COLUMNS[1:]])
     reason = [("group", "grp", 4), ("carc", "CARC", 6)]
     lines += _section("By reason", data["by_carc"], [*reason, *RULE_COLUMNS[1:], ("title", "  reason", 40)])
@@ -282,12 +288,37 @@ def denials_table(data: dict[str, Any]) -> str:
     lines += _section("Fired but sent anyway", data["fired_sent_anyway"], RULE_COLUMNS)
     lines += _section("Fixed but still denied", data["fixed_still_denied"], RULE_COLUMNS)
     lines += _section(
+        "Balancing (ERA001-ERA005)",
+        data.get("balancing", []),
+        [("rule", "finding", 7), ("payer", "payer", 10), ("check_number", "check/EFT", 14), ("message", "detail", 60)],
+    )
+    lines += _section(
+        "Provider-level adjustments (PLB)",
+        data.get("provider_adjustments", []),
+        [
+            ("payer", "payer", 10),
+            ("check_number", "check/EFT", 14),
+            ("reason", "why", 4),
+            ("reference", "reference", 16),
+            ("claim", "claim", 12),
+            ("amount", "amount", -10),
+        ],
+    )
+    lines += _section(
+        "Patient responsibility (not denials)",
+        data.get("patient_responsibility", []),
+        [("carc", "CARC", 5), ("count", "count", -6), ("amount", "amount", -12), ("title", "  reason", 40)],
+    )
+    lines += _section(
         "Every denial",
         data["denials"],
         [
             ("payer", "payer", 8),
             ("claim", "claim", 12),
             ("line_id", "line", 14),
+            ("service_date", "service", 10),
+            ("payment_date", "paid on", 10),
+            ("check_number", "check/EFT", 14),
             ("procedure", "code", 6),
             ("modifiers", "mods", 6),
             ("group", "grp", 4),

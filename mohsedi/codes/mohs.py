@@ -112,6 +112,73 @@ NCCI_OTHER_MODIFIERS = frozenset(["27", "59", "91", "XE", "XS", "XP", "XU"])
 NCCI_ASSOCIATED_MODIFIERS = NCCI_ANATOMIC_MODIFIERS | NCCI_GLOBAL_MODIFIERS | NCCI_OTHER_MODIFIERS
 X_MODIFIERS = frozenset({"XE", "XS", "XP", "XU"})
 DISTINCT_MODIFIERS = X_MODIFIERS | {"59"}
+# How each kind bypasses a PTP pair (mohs-rules.md section 2, "How each kind bypasses a pair"):
+BYPASS_ON_EITHER_LINE = frozenset({"59", "XE", "XS", "XP", "XU", "91", "27", "24", "58", "78", "79"})
+BYPASS_ON_EM_LINE = frozenset({"25", "57"})  # only on the E/M line of the pair
+
+
+# Immunohistochemical stains are 88342/88341 (first and each additional antibody), never 88314.
+IMMUNOSTAINS = frozenset(
+    {
+        "mart-1",
+        "mart1",
+        "melan-a",
+        "melana",
+        "sox10",
+        "sox-10",
+        "ck7",
+        "ck20",
+        "ck5/6",
+        "cytokeratin",
+        "ae1/ae3",
+        "pancytokeratin",
+        "s100",
+        "s-100",
+        "hmb-45",
+        "hmb45",
+        "ber-ep4",
+        "bcl-2",
+        "cd34",
+        "p63",
+        "ema",
+        "cea",
+        "ki-67",
+        "ihc",
+    }
+)
+
+
+def is_immunostain(stain: str) -> bool:
+    name = stain.strip().lower()
+    return name in IMMUNOSTAINS or "immuno" in name
+
+
+def is_evaluation_and_management(code: str) -> bool:
+    """E/M codes 99202-99499 (office, hospital, consultations, ...)."""
+    return code.isdigit() and 99202 <= int(code) <= 99499
+
+
+def _modifiers(mods: list[str]) -> set[str]:
+    # Case and blanks are X12005's finding; here "xs" still counts as XS.
+    return {m.strip().upper() for m in mods if m.strip()}
+
+
+def pair_bypassed(code1: str, mods1: list[str], code2: str, mods2: list[str]) -> bool:
+    """Whether the modifiers on two lines of a PTP pair show distinct services, as NCCI reads them.
+
+    59, X{EPSU}, 91, 27 and 24/58/78/79 count on either line; 25 and 57 only where they sit on
+    the E/M line of the pair (a 25 on a procedure bypasses nothing); anatomic modifiers only when
+    both lines carry them and they differ (RT on one, LT on the other; F1 and F2).
+    """
+    m1, m2 = _modifiers(mods1), _modifiers(mods2)
+    if (m1 | m2) & BYPASS_ON_EITHER_LINE:
+        return True
+    if (is_evaluation_and_management(code1) and m1 & BYPASS_ON_EM_LINE) or (
+        is_evaluation_and_management(code2) and m2 & BYPASS_ON_EM_LINE
+    ):
+        return True
+    a1, a2 = m1 & NCCI_ANATOMIC_MODIFIERS, m2 & NCCI_ANATOMIC_MODIFIERS
+    return bool(a1) and bool(a2) and a1 != a2
 
 
 # ICD-10-CM site groups (codes without the dot).
@@ -144,8 +211,11 @@ def is_limb(dx: str) -> bool:
 
 
 def is_mohs_covered_diagnosis(dx: str) -> bool:
-    """Malignant or in-situ skin neoplasm (MOHS008): C44.x1/.x2/.x9, C43, C4A, C49, D03, D04, C51, C60, C63.2."""
+    """Malignant or in-situ skin neoplasm (MOHS008): C44 (every malignant code, eyelid C44.1-
+    sub-codes such as C44.1021 included), C43, C4A (C4A.5-C4A.7 too), C49, D03, D04, C51, C60, C63.2.
+
+    Whether a C44 code is complete (billable) is the code set's question (CODE001), not coverage:
+    a truncated C44.31 is an invalid code, not an uncovered one.
+    """
     code = dx.upper().replace(".", "")
-    if code.startswith("C44"):
-        return len(code) >= 5 and code[4] in "129"
-    return code.startswith(("C43", "C4A", "C49", "D03", "D04", "C51", "C60", "C632"))
+    return code.startswith(("C44", "C43", "C4A", "C49", "D03", "D04", "C51", "C60", "C632"))

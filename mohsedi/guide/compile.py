@@ -276,4 +276,6 @@ def guide_for(icvn: str, vriic: str, fic: str) -> Guide | None:
 
 
 CLAIM_837P_MAP = "837.5010.X222.A1.xml"
+CLAIM_837P_VERSION = "005010X222A1"  # GS08/ST03 of the guide the map is
+CLAIM_837P_FAMILY = "005010X222"  # its other labels (X222A2, bare X222) are read with it
 REMIT_835_MAP = "835.5010.X221.A1.xml"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from mohsedi.errors import X12Error
-from mohsedi.guide.compile import NODES, Guide, GuideNode, guide_for
+from mohsedi.guide.compile import CLAIM_837P_FAMILY, CLAIM_837P_VERSION, NODES, Guide, GuideNode, guide_for
 from mohsedi.x12.envelope import Envelope, TransactionSet, Unit
 from mohsedi.x12.segments import Segment
 
@@ -153,6 +153,9 @@ def walker_for(isa: Segment | None, gs: Segment | None) -> GuideWalker | None:
     if isa is None or gs is None:
         return None
     guide = guide_for(isa.element(12), gs.element(8), gs.element(1))
+    if guide is None and gs.element(1) == "HC" and gs.element(8).startswith(CLAIM_837P_FAMILY):
+        # 005010X222A2 or a bare 005010X222: read with the A1 guide, and reported (X12008).
+        guide = guide_for(isa.element(12), CLAIM_837P_VERSION, "HC")
     if guide is None:
         return None
     walker = _WALKERS.get(guide.map_file)

@@ -14,7 +14,10 @@
     group = "commercial"
     timely_filing_days = 90           # a payer's own value wins over its group's
 
-A payer not in the file gets the Medicare defaults (XS, no prior authorization, 365 days,
+    [denials]                         # CARCs that are payment adjustments here, beyond the
+    payment_adjustments = ["B10"]     # defaults (mohsedi.codes.denials): never counted as denials
+
+A payer not in the file gets the Medicare defaults (XS, no prior authorization, one calendar year,
 no repair modifier), or the `[defaults]` table when the file has one.
 """
 
@@ -36,12 +39,13 @@ class PolicyError(ValueError):
 class PayerPolicy:
     distinct_modifier: str = "XS"
     prior_auth: frozenset[str] = frozenset()
-    timely_filing_days: int = 365
+    timely_filing_days: int | None = None  # None: Medicare's rule, one calendar year after the date of service
     repair_modifier: bool = False
     name: str = "Medicare defaults"
 
 
 MEDICARE_DEFAULTS = PayerPolicy()
+TABLES = ("defaults", "groups", "payers", "practice", "denials")  # the file's top-level tables
 SETTINGS = {"distinct_modifier", "prior_auth", "timely_filing_days", "repair_modifier"}
 
 
@@ -52,6 +56,7 @@ class PolicySet:
     clia_by_npi: dict[str, str] = field(default_factory=dict)
     clia_any: str | None = None  # a [[practice]] without billing_npi applies to every NPI
     source: str | None = None
+    payment_adjustments: frozenset[str] = frozenset()  # [denials]: added to the defaults
 
     def for_payer(self, payer_id: str) -> PayerPolicy:
         return self.payers.get(payer_id, self.defaults)
@@ -120,10 +125,8 @@ def parse_policy(text: str, path: str = "<policy>") -> PolicySet:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: {exc}") from None
     for key in data:
-        if key not in ("defaults", "groups", "payers", "practice"):
-            raise PolicyError(
-                f"{path}, line {_line_of(text, key) or 1}: unknown table [{key}] (defaults, groups, payers, practice)"
-            )
+        if key not in TABLES:
+            raise PolicyError(f"{path}, line {_line_of(text, key) or 1}: unknown table [{key}] ({', '.join(TABLES)})")
     defaults = _settings(data.get("defaults", {}), MEDICARE_DEFAULTS, ("defaults", "[defaults]"), text, path)
     groups: dict[str, PayerPolicy] = {}
     for name, raw in data.get("groups", {}).items():
@@ -161,7 +164,24 @@ def parse_policy(text: str, path: str = "<policy>") -> PolicySet:
             clia_by_npi[str(npi)] = clia.strip()
         if not npis:
             clia_any = clia.strip()
-    return PolicySet(defaults, payers, clia_by_npi, clia_any, path)
+    return PolicySet(defaults, payers, clia_by_npi, clia_any, path, _payment_adjustments(data, text, path))
+
+
+def _payment_adjustments(data: dict[str, Any], text: str, path: str) -> frozenset[str]:
+    raw = data.get("denials", {})
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{path}, line {_line_of(text, 'denials')}: [denials] must be a table")
+    for key in raw:
+        if key != "payment_adjustments":
+            line = _line_of(text, "denials", key)
+            raise PolicyError(f"{path}, line {line}: [denials]: {key} is not a setting (payment_adjustments)")
+    codes = raw.get("payment_adjustments", [])
+    if not isinstance(codes, list) or not all(
+        isinstance(c, str) and re.fullmatch(r"[A-Za-z0-9]{1,5}", c.strip()) for c in codes
+    ):
+        line = _line_of(text, "denials", "payment_adjustments")
+        raise PolicyError(f'{path}, line {line}: [denials]: payment_adjustments must be a list of CARCs, like ["B10"]')
+    return frozenset(c.strip().upper() for c in codes)
 
 
 def load_policy(path: str | Path | None) -> PolicySet:

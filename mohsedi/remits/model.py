@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from mohsedi.errors import X12Error
 from mohsedi.x12.segments import Segment
 
 
@@ -30,7 +31,8 @@ class ServicePayment:
     charge: Decimal | None  # SVC02
     paid: Decimal | None  # SVC03
     units: Decimal | None  # SVC05 (blank means 1)
-    original_procedure: str | None  # SVC06-2, when the payer changed the code
+    original_procedure: str | None  # SVC06-2: the code billed, when the payer adjudicated another
+    original_modifiers: list[str]  # SVC06-3..6
     date_from: date | None  # DTM*472, or DTM*150..151
     date_to: date | None
     line_id: str | None  # REF*6R
@@ -39,6 +41,15 @@ class ServicePayment:
     amounts: dict[str, Decimal]  # AMT by qualifier (B6 allowed)
     svc: Segment
     segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def billed_procedure(self) -> str:
+        """The code as billed (SVC06 when the payer adjudicated another one): what links to the claim."""
+        return self.original_procedure or self.procedure
+
+    @property
+    def billed_modifiers(self) -> list[str]:
+        return self.original_modifiers if self.original_procedure else self.modifiers
 
 
 @dataclass(slots=True)
@@ -95,3 +106,9 @@ class Remittance:
     claims: list[ClaimPayment]
     provider_adjustments: list[ProviderAdjustment]
     segments: list[Segment] = field(default_factory=list)
+    # Claim payments left out because a segment in them was out of place: (CLP01, CLP04, problem).
+    dropped: list[tuple[str, Decimal | None, X12Error]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.dropped

@@ -83,7 +83,8 @@ def _service(svc: Segment) -> ServicePayment:
         charge=to_decimal(svc.element(2)),
         paid=to_decimal(svc.element(3)),
         units=to_decimal(units) if units else Decimal("1"),
-        original_procedure=original[1] if len(original) > 1 else None,
+        original_procedure=(original[1] or None) if len(original) > 1 else None,
+        original_modifiers=[m for m in original[2:6] if m],
         date_from=None,
         date_to=None,
         line_id=None,
@@ -157,11 +158,19 @@ def _claim_segment(payment: ClaimPayment, seg: Segment) -> None:
             payment.date_to = to_date(seg.element(2))
 
 
+# With this many placement errors the walker stopped recording them: read nothing of the set.
+PLACEMENT_ERROR_CAP = 20
+
+
 def read_remittance(ts: TransactionSet) -> RemitSet:
-    """One 835 transaction set in a single pass, dispatching on each segment's loop."""
-    # Past this check every segment is placed, so NODES[seg.node] below is safe.
-    if not ts.ok:
+    """One 835 transaction set in a single pass, dispatching on each segment's loop.
+
+    A segment out of place inside a claim payment (loop 2100/2110) drops that claim payment
+    only, recorded in ``Remittance.dropped``; anywhere else it rejects the whole set.
+    """
+    if ts.error is not None or len(ts.placement_errors) >= PLACEMENT_ERROR_CAP:
         return RemitSet(ts, error=ts.problems()[0])
+    misplaced = {e.segment: e for e in ts.placement_errors}
     if ts.transaction_type != "835" or ts.implementation != IMPLEMENTATION_835:
         first = ts.segments[0]
         return RemitSet(
@@ -180,10 +189,16 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     plbs: list[ProviderAdjustment] = []
     payment: ClaimPayment | None = None
     service: ServicePayment | None = None
+    dropped: dict[int, X12Error] = {}  # id(claim payment) -> its first misplaced segment
     nodes = NODES
     for seg in ts.segments:
+        # A misplaced segment keeps the node of the one before it (see place_units).
         loop = nodes[seg.node].loop
         sid = seg.id
+        if misplaced and seg.number in misplaced:
+            if payment is None or not loop.startswith(("2100", "2110")):
+                return RemitSet(ts, error=misplaced[seg.number])
+            dropped.setdefault(id(payment), misplaced[seg.number])
         if loop == "2110" and payment is not None:
             if sid == "SVC":
                 service = _service(seg)
@@ -215,6 +230,8 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             payer_ref = seg.element(2)
         elif sid == "PLB":
             plbs.extend(read_plb(seg))
+    lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
+    claims = [c for c in claims if id(c) not in dropped]
     payee_qual = payee.element(3) if payee else ""
     payee_id = payee.element(4) if payee else ""
     remittance = Remittance(
@@ -233,6 +250,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
         claims=claims,
         provider_adjustments=plbs,
         segments=ts.segments,
+        dropped=lost,
     )
     return RemitSet(ts, remittance)
 

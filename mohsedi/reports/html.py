@@ -9,13 +9,14 @@ from __future__ import annotations
 import html
 import io
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: render to memory
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 # Payer ids and names, claim numbers and codes come from outside the practice: every chart text
@@ -45,6 +46,7 @@ th, td { border-bottom: 1px solid #e1e4e8; padding: .3rem .5rem; text-align: lef
 th { background: #f3f6f9; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .chart { margin: .5rem 0 1rem; } .chart svg { max-width: 100%; height: auto; }
 .empty { color: #666; font-style: italic; }
+.note { background: #fff6e0; border-left: 4px solid #e07b39; padding: .5rem .8rem; margin: .6rem 0; }
 @media print { body { margin: 1cm; } h2 { break-after: avoid; } .chart, table, .cards { break-inside: avoid; } }
 """
 
@@ -61,14 +63,27 @@ def _amount(row: dict) -> float:
     return float(Decimal(row["amount"]))
 
 
+def _short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
+
+
+def rule_label(rule: str, title: str | None) -> str:
+    """A rule's code with its title, so a chart reads without the catalog at hand."""
+    return f"{rule}: {_short(title)}" if title else rule
+
+
+def payer_label(payer: str, name: str | None) -> str:
+    return f"{_short(name, 36)} ({payer})" if name else payer
+
+
 def chart_by_rule(rows: list[dict]) -> str:
     rows = rows[:15]
     if not rows:
         return ""
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
-    labels = [r["rule"] for r in rows][::-1]
+    labels = [rule_label(r["rule"], r.get("title")) for r in rows][::-1]
     values = [_amount(r) for r in rows][::-1]
-    colors = ["#b5443c" if label == "unexplained" else PALETTE[0] for label in labels]
+    colors = ["#b5443c" if label.startswith("unexplained") else PALETTE[0] for label in labels]
     ax.barh(labels, values, color=colors)
     ax.set_xlabel("denied amount ($)")
     ax.set_title("Denials by rule (money at stake)")
@@ -79,29 +94,47 @@ def chart_by_rule(rows: list[dict]) -> str:
 
 
 def chart_weekly(rows: list[dict], top: int = 5) -> str:
-    """Stacked bars per week: the top rules by money, the rest together."""
+    """Stacked bars per week on a date axis: weeks with no denials stay empty (gaps are gaps);
+    the top rules by money, the rest together."""
+    rows = [r for r in rows if r.get("week") and r["week"] != "None"]
     if not rows:
         return ""
     totals: dict[str, float] = defaultdict(float)
+    titles: dict[str, str] = {}
     for r in rows:
         totals[r["rule"]] += _amount(r)
+        titles[r["rule"]] = r.get("title") or ""
     leaders = [rule for rule, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
-    weeks = sorted({r["week"] for r in rows})
-    series: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    weeks = sorted({date.fromisoformat(r["week"]) for r in rows})
+    series: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     for r in rows:
-        series[r["rule"] if r["rule"] in leaders else "other rules"][r["week"]] += _amount(r)
+        series[r["rule"] if r["rule"] in leaders else "other rules"][date.fromisoformat(r["week"])] += _amount(r)
     order = [name for name in leaders if name in series] + (["other rules"] if "other rules" in series else [])
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     bottom = [0.0] * len(weeks)
+    # A bar covers its week, Monday to Friday: the axis counts days, so a missing week is a gap.
+    centers = [w + timedelta(days=3) for w in weeks]
     for i, name in enumerate(order):
         values = [series[name].get(w, 0.0) for w in weeks]
         color = "#9aa4ad" if name == "other rules" else PALETTE[i % len(PALETTE)]
-        ax.bar(weeks, values, bottom=bottom, label=name, color=color, width=0.6)
+        label = (
+            name
+            if name == "other rules"
+            else rule_label(
+                name,
+                titles.get(name),
+            )
+        )
+        ax.bar(centers, values, bottom=bottom, label=label, color=color, width=5)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_xlim(weeks[0] - timedelta(days=7), weeks[-1] + timedelta(days=14))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_title(f"Denied amount by week of payment, top {len(leaders)} rules")
     ax.set_ylabel("$ denied")
-    ax.legend(fontsize=8, frameon=False, ncol=3)
-    ax.tick_params(axis="x", rotation=45)
+    ax.set_xlabel("week of payment (BPR16)")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.22), ncol=1)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
@@ -111,7 +144,7 @@ def chart_by_payer(rows: list[dict]) -> str:
     if not rows:
         return ""
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2))
-    labels = [r["payer"] for r in rows][::-1]
+    labels = [payer_label(r["payer"], r.get("payer_name")) for r in rows][::-1]
     ax.barh(labels, [_amount(r) for r in rows][::-1], color=PALETTE[1])
     ax.set_xlabel("denied amount ($)")
     ax.set_title("Denials by payer")
@@ -123,7 +156,7 @@ def _table(rows: list[dict], columns: list[tuple[str, str]], *, limit: int | Non
     if not rows:
         return '<p class="empty">None.</p>'
     shown = rows[:limit] if limit else rows
-    numeric = {"count", "amount"}
+    numeric = {"count", "amount", "claims"}
     head = "".join(f'<th class="{"num" if key in numeric else ""}">{html.escape(label)}</th>' for key, label in columns)
     body = []
     for r in shown:
@@ -133,6 +166,8 @@ def _table(rows: list[dict], columns: list[tuple[str, str]], *, limit: int | Non
             if isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
             text = "" if value is None else str(value)
+            if isinstance(value, bool):
+                text = "yes" if value else "no"
             if key == "amount" and text:
                 text = f"${Decimal(text):,.2f}"
             cells.append(f'<td class="{"num" if key in numeric else ""}">{html.escape(text)}</td>')
@@ -154,23 +189,32 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
             ("denied", f"${Decimal(totals['denied']):,.2f}"),
             ("denial rate (by amount)", totals["denial_rate"]),
             ("denied lines", str(totals["denials"])),
+            ("remitted (BPR02)", f"${Decimal(totals.get('remitted', '0')):,.2f}"),
+            ("provider adjustments (PLB)", f"${Decimal(totals.get('provider_adjustments', '0')):,.2f}"),
+            ("patient responsibility", f"${Decimal(totals.get('patient_responsibility', '0')):,.2f}"),
         ]
     )
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in report.get("notes", []))
+    weekly = chart_weekly(report["weekly"]) or '<p class="empty">No dated denials in this period.</p>'
+    rule_columns = [("rule", "rule"), ("title", "what it checks"), ("count", "denials"), ("amount", "amount")]
     sections = [
         (
             "Denials by rule",
             '<div class="chart">'
             + chart_by_rule(report["by_rule"])
             + "</div>"
-            + _table(report["by_rule"], [("rule", "rule"), ("count", "denials"), ("amount", "amount")]),
+            + _table(report["by_rule"], rule_columns),
         ),
-        ("Weekly trend", '<div class="chart">' + chart_weekly(report["weekly"]) + "</div>"),
+        ("Weekly trend", '<div class="chart">' + weekly + "</div>"),
         (
             "By payer",
             '<div class="chart">'
             + chart_by_payer(report["by_payer"])
             + "</div>"
-            + _table(report["by_payer"], [("payer", "payer"), ("count", "denials"), ("amount", "amount")]),
+            + _table(
+                report["by_payer"],
+                [("payer_name", "payer"), ("payer", "payer id"), ("count", "denials"), ("amount", "amount")],
+            ),
         ),
         (
             "By procedure code",
@@ -203,29 +247,89 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
                 ],
             ),
         ),
+        ("Fired but sent anyway", _table(report["fired_sent_anyway"], rule_columns)),
+        ("Fixed but still denied", _table(report["fixed_still_denied"], rule_columns)),
         (
-            "Fired but sent anyway",
-            _table(report["fired_sent_anyway"], [("rule", "rule"), ("count", "denials"), ("amount", "amount")]),
+            "Patient responsibility (not denials of the claim)",
+            _table(
+                report.get("patient_responsibility", []),
+                [
+                    ("group", "group"),
+                    ("carc", "CARC"),
+                    ("title", "reason"),
+                    ("not_covered", "not covered"),
+                    ("count", "adjustments"),
+                    ("amount", "amount"),
+                ],
+            ),
         ),
         (
-            "Fixed but still denied",
-            _table(report["fixed_still_denied"], [("rule", "rule"), ("count", "denials"), ("amount", "amount")]),
+            "Remittances (payment totals as BPR02)",
+            _table(
+                report.get("remittances", []),
+                [
+                    ("payment_date", "paid on"),
+                    ("payer_name", "payer"),
+                    ("payer", "payer id"),
+                    ("check_number", "check/EFT"),
+                    ("claims", "claims"),
+                    ("amount", "amount"),
+                    ("complete", "complete"),
+                ],
+                limit=200,
+            ),
+        ),
+        (
+            "Balancing (ERA001-ERA005)",
+            _table(
+                report.get("balancing", []),
+                [
+                    ("rule", "finding"),
+                    ("title", "what"),
+                    ("payer_name", "payer"),
+                    ("check_number", "check/EFT"),
+                    ("claim", "claim"),
+                    ("message", "detail"),
+                ],
+                limit=200,
+            ),
+        ),
+        (
+            "Provider-level adjustments (PLB)",
+            _table(
+                report.get("provider_adjustments", []),
+                [
+                    ("payment_date", "paid on"),
+                    ("payer_name", "payer"),
+                    ("check_number", "check/EFT"),
+                    ("reason", "reason"),
+                    ("reference", "reference"),
+                    ("claim", "recouped claim"),
+                    ("amount", "amount"),
+                ],
+                limit=200,
+            ),
         ),
         (
             "Every denial",
             _table(
-                report["denials"],
+                [{**d, "payer_label": payer_label(d["payer"], d.get("payer_name"))} for d in report["denials"]],
                 [
-                    ("payer", "payer"),
+                    ("payer_label", "payer"),
                     ("claim", "claim"),
                     ("line_id", "line"),
+                    ("service_date", "service date"),
+                    ("payment_date", "paid on"),
+                    ("check_number", "check/EFT"),
                     ("procedure", "code"),
                     ("modifiers", "modifiers"),
                     ("group", "group"),
                     ("carc", "CARC"),
                     ("rarc", "RARC"),
+                    ("reason", "reason"),
                     ("amount", "amount"),
                     ("rule", "rule"),
+                    ("rule_title", "rule checks"),
                     ("basis", "basis"),
                 ],
                 limit=500,
@@ -240,5 +344,5 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
         f"<title>mohsedi denial report {html.escape(span)}</title><style>{CSS}</style></head><body>"
         f'<h1>Denial root causes</h1><p class="meta">Payments from {html.escape(span)}'
         + (f", payer {html.escape(report['payer'])}" if report.get("payer") else "")
-        + f'. Generated {when} by mohsedi.</p><div class="cards">{cards}</div>{body}</body></html>\n'
+        + f'. Generated {when} by mohsedi.</p>{notes}<div class="cards">{cards}</div>{body}</body></html>\n'
     )

@@ -17,6 +17,7 @@ from mohsedi.rules.engine import (
     drop_quarantined,
     fix_documents,
     load_document,
+    settle,
 )
 from mohsedi.rules.registry import get_rule
 
@@ -132,8 +133,8 @@ def fix_paths(
     # A fixed file never carries a transaction set that could not be read.
     dropped = {doc.source: drop_quarantined(doc, normalizing[0]) for doc in docs}
     remaining = outcome.remaining
-    if remaining is None or any(dropped.values()):
-        remaining = check_documents(docs, rules, options)
+    if any(dropped.values()):
+        remaining = settle(check_documents(docs, rules, options), outcome)
     reports = _reports(docs, [loc.finding for loc in remaining])
     initial = [loc.finding for loc in outcome.initial]
     for report, doc, original in zip(reports, docs, originals, strict=True):

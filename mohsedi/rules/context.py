@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,6 +27,8 @@ class RuleOptions:
     policy: PolicySet | None = None  # payer policies; None: Medicare defaults for every payer
     case_log: CaseLog | None = None  # the Mohs log of the claims checked, when given
     tr3: bool = False  # also run pyx12's implementation-guide validation (slow: opt-in)
+    # CLM01 -> the payer's claim control number (CLP07) of the original, from the store (X12006).
+    payer_claim_numbers: Mapping[str, str] = field(default_factory=dict)
 
     def edit_data(self) -> EditData:
         return self.edits if self.edits is not None else shipped_edits()

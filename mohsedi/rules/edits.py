@@ -10,6 +10,8 @@ from mohsedi.guide.compile import NODES
 from mohsedi.rules.base import InsertAfter, SetElements
 from mohsedi.x12.segments import Segment
 
+MAX_MODIFIERS = 4  # SV101-3..6
+
 
 def with_element(seg: Segment, index: int, value: str) -> SetElements:
     elements = list(seg.elements)
@@ -20,14 +22,22 @@ def with_element(seg: Segment, index: int, value: str) -> SetElements:
 
 
 def with_procedure(line: ServiceLine, code: str | None = None, modifiers: Sequence[str] | None = None) -> SetElements:
-    """SV101 rebuilt with another code and/or modifiers (at most four, X12 keeps the order given)."""
+    """SV101 rebuilt with another code and/or modifiers (SV101-3..6, at most four, in the order given).
+
+    What follows the modifiers (SV101-7, the description unlisted and NOC codes require) is kept
+    as it was; the modifier slots before it are padded so it stays in its place.
+    """
     assert line.sv1 is not None
     sv1 = line.sv1
     parts = sv1.components(1) or ["HC", ""]
     qualifier = parts[0]
     procedure = code if code is not None else (parts[1] if len(parts) > 1 else "")
     mods = list(modifiers) if modifiers is not None else [m for m in parts[2:6] if m]
-    composite = sv1.delimiters.component.join([qualifier, procedure, *mods[:4]])
+    if len(mods) > MAX_MODIFIERS:
+        raise ValueError(f"SV101 holds at most {MAX_MODIFIERS} modifiers, not {len(mods)}")
+    rest = parts[6:]
+    slots = [*mods, *[""] * (MAX_MODIFIERS - len(mods))] if any(rest) else mods
+    composite = sv1.delimiters.component.join([qualifier, procedure, *slots, *rest]).rstrip(sv1.delimiters.component)
     return with_element(sv1, 1, composite)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +20,8 @@ from mohsedi.claims.model import Claim, ServiceLine
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
+from mohsedi.guide.compile import NODES
+from mohsedi.guide.limits import segment_problems
 from mohsedi.guide.walker import replace_set
 from mohsedi.rules.base import (
     Delete,
@@ -106,11 +108,33 @@ def day_keys(claim: Claim) -> Iterator[tuple[DayKey, ServiceLine]]:
             yield (claim.patient_key, claim.rendering_npi_for(line), line.date_from), line
 
 
+VOID = "8"  # CLM05-3
+REPLACEMENT = "7"
+FREQUENCY_RULE_PREFIX = "X12"  # a void is checked by the X12 rules only
+
+
+def counts_toward_days(claim: Claim, replaced: set[tuple[str, str]]) -> bool:
+    """Whether a claim's lines count toward its dates' units and pairs: not a void, and not an
+    original whose replacement (same patient and CLM01) is in the batch."""
+    if claim.frequency == VOID:
+        return False
+    return claim.frequency == REPLACEMENT or (claim.patient_key, claim.patient_control_number) not in replaced
+
+
 def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int]]]:
     groups: dict[DayKey, list[tuple[DayLine, int, int]]] = defaultdict(list)
+    replaced = {
+        (c.patient_key, c.patient_control_number)
+        for doc in docs
+        for _, cs in doc.claim_sets
+        for c in cs.claims
+        if c.frequency == REPLACEMENT
+    }
     for d, doc in enumerate(docs):
         for u, cs in doc.claim_sets:
             for claim in cs.claims:
+                if not counts_toward_days(claim, replaced):
+                    continue
                 for key, line in day_keys(claim):
                     groups[key].append((DayLine(claim, line), d, u))
     return groups
@@ -136,7 +160,11 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
             for u, cs in doc.claim_sets:
                 for claim in cs.claims:
                     cctx = ClaimContext(claim, options)
-                    for r in runnable(claim_rules, frozenset([ln.procedure for ln in claim.lines]), claim_cache):
+                    codes = frozenset([ln.procedure for ln in claim.lines])
+                    chosen = runnable(claim_rules, codes, claim_cache)
+                    if claim.frequency == VOID:
+                        chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
+                    for r in chosen:
                         for f in r.check(r, cctx):
                             found.append(Located(f, d, u))
     if by_scope[Scope.DAY]:
@@ -191,22 +219,48 @@ class Applied:
     description: str
     source: str
     justification: str | None = None
+    safety: FixSafety = FixSafety.SAFE
 
 
 @dataclass
 class FixOutcome:
     applied: list[Applied] = field(default_factory=list)
-    dropped: list[tuple[Finding, str]] = field(default_factory=list)  # fixes that broke structure
+    # Fixes withheld, with why: the edit would break the guide's limits, or two fixes undo each other.
+    dropped: list[tuple[Finding, str]] = field(default_factory=list)
     passes: int = 0
-    # The findings of the last check when nothing changed after it (saves a re-check).
-    remaining: list[Located] | None = None
+    # What remains after fixing, withheld fixes shown as manual with their reason.
+    remaining: list[Located] = field(default_factory=list)
     initial: list[Located] = field(default_factory=list)  # the first check, before any fix
+
+
+FindingKey = tuple[str | None, str, str | None, int | None]
+
+
+def finding_key(f: Finding) -> FindingKey:
+    return (f.source, f.rule, f.claim, f.line)
 
 
 def allowed(f: Finding, unsafe: bool) -> bool:
     if f.fix is None:
         return False
     return f.fix_safety == FixSafety.SAFE or (unsafe and f.fix_safety == FixSafety.UNSAFE)
+
+
+def settle(found: list[Located], outcome: FixOutcome) -> list[Located]:
+    """Findings whose fix was withheld become manual, saying why; the rest pass through."""
+    if not outcome.dropped:
+        return found
+    reasons = {finding_key(f): why for f, why in outcome.dropped}
+    out = []
+    for loc in found:
+        why = reasons.get(finding_key(loc.finding))
+        if why is not None and loc.finding.fix is not None:
+            f = dataclasses.replace(
+                loc.finding, fix_safety=FixSafety.MANUAL, fix=None, message=f"{loc.finding.message} (not fixed: {why})"
+            )
+            loc = dataclasses.replace(loc, finding=f)
+        out.append(loc)
+    return out
 
 
 def _edit_target(edit: Edit) -> Segment:
@@ -253,26 +307,72 @@ def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     return new if new.error is None else None
 
 
-def _apply_to_unit(doc: Document, u: int, findings: list[Finding], outcome: FixOutcome) -> bool:
-    """Apply the findings' edits to one unit; keep what leaves the structure intact."""
+def _repeat_problems(cs: ClaimSet) -> Counter[str]:
+    """Loops and segments repeated beyond what the guide allows, per claim and line."""
+    out: Counter[str] = Counter()
+    for claim in cs.claims:
+        if claim.lines:
+            limit = NODES[NODES[claim.lines[0].lx.node].parent].max_use
+            if limit is not None and len(claim.lines) > limit:
+                where = f"claim {claim.patient_control_number}"
+                out[f"{where} has {len(claim.lines)} service lines, the guide allows {limit}"] += 1
+        first_line = claim.lines[0].lx if claim.lines else None
+        claim_own: list[Segment] = []
+        for seg in claim.segments:
+            if seg is first_line:
+                break
+            claim_own.append(seg)
+        scopes = [(claim.patient_control_number, claim_own)]
+        scopes += [(f"{claim.patient_control_number} line {i}", ln.segments) for i, ln in enumerate(claim.lines, 1)]
+        for where, segments in scopes:
+            counts = Counter(seg.node for seg in segments if seg.node >= 0)
+            for node, n in counts.items():
+                max_use = NODES[node].max_use
+                if max_use is not None and n > max_use:
+                    name = NODES[node].path.rsplit("/", 1)[-1]
+                    out[f"{where}: {name} appears {n} times, the guide allows {max_use}"] += 1
+    return out
+
+
+def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
+    """What ``after`` breaks of the guide's limits that ``before`` did not: element limits of the
+    segments that changed, and repeat counts. A fixed set must never be less valid than its input."""
+    old = before.transaction.segments
+    new = after.transaction.segments
+    old_ids = {id(s) for s in old}
+    new_ids = {id(s) for s in new}
+    gained = Counter(p for s in new if id(s) not in old_ids for p in segment_problems(s))
+    gained -= Counter(p for s in old if id(s) not in new_ids for p in segment_problems(s))
+    gained.update(_repeat_problems(after) - _repeat_problems(before))
+    return sorted(gained)
+
+
+def _apply_to_unit(
+    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
+) -> list[tuple[Finding, Applied]]:
+    """Apply the findings' edits to one unit; keep what leaves the set within the guide."""
     unit = doc.units[u]
     if isinstance(unit, Envelope):
         for f in findings:
             for edit in f.fix.edits if f.fix else ():
                 if isinstance(edit, SetElements) and edit.segment is unit.segment:
                     unit.segment = apply_edits([unit.segment], [edit])[0]
-                    outcome.applied.append(applied_fix(f, doc.source))
-                    return True
-        return False
+                    done = applied_fix(f, doc.source)
+                    outcome.applied.append(done)
+                    return [(f, done)]
+        return []
     segments = unit.transaction.segments
     edits = [e for f in findings if f.fix for e in f.fix.edits]
     rebuilt = _rebuild(doc, u, apply_edits(segments, edits))
-    if rebuilt is not None:
+    if rebuilt is not None and not added_problems(unit, rebuilt):
         doc.units[u] = rebuilt
-        outcome.applied.extend(applied_fix(f, doc.source) for f in findings)
-        return True
-    # Something broke the structure: keep the fixes one at a time that do not.
-    changed = False
+        done_all = [(f, applied_fix(f, doc.source)) for f in findings]
+        outcome.applied.extend(a for _, a in done_all)
+        return done_all
+    if rebuilt is not None:
+        replace_set(unit.transaction, segments)  # shared segments get their nodes back
+    # Something broke the structure or the guide's limits: keep the fixes, one at a time, that do not.
+    done: list[tuple[Finding, Applied]] = []
     for f in findings:
         assert f.fix is not None
         current = doc.units[u]
@@ -282,10 +382,16 @@ def _apply_to_unit(doc: Document, u: int, findings: list[Finding], outcome: FixO
         if candidate is None:
             outcome.dropped.append((f, "the edit would leave a segment with no place in the guide"))
             continue
+        problems = added_problems(current, candidate)
+        if problems:
+            replace_set(current.transaction, current.transaction.segments)
+            outcome.dropped.append((f, "the edit would break the implementation guide: " + "; ".join(problems[:3])))
+            continue
         doc.units[u] = candidate
-        outcome.applied.append(applied_fix(f, doc.source))
-        changed = True
-    return changed
+        one = applied_fix(f, doc.source)
+        outcome.applied.append(one)
+        done.append((f, one))
+    return done
 
 
 def _retarget(edits: Sequence[Edit], old: Sequence[Segment], new: Sequence[Segment]) -> list[Edit]:
@@ -310,7 +416,7 @@ def _retarget(edits: Sequence[Edit], old: Sequence[Segment], new: Sequence[Segme
 
 def applied_fix(f: Finding, source: str) -> Applied:
     assert f.fix is not None
-    return Applied(f.rule, f.claim, f.line, f.fix.description, source, f.fix.justification)
+    return Applied(f.rule, f.claim, f.line, f.fix.description, source, f.fix.justification, f.fix_safety)
 
 
 def _unit_of(doc: Document, seg: Segment) -> int | None:
@@ -327,6 +433,14 @@ def _signature(doc: Document, u: int) -> str:
     return hashlib.blake2b(emit(segs).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
+@dataclass
+class _History:
+    """The states one unit went through in the fix loop, and the fixes that led from each."""
+
+    states: list[str]
+    steps: list[list[tuple[Finding, Applied]]] = field(default_factory=list)
+
+
 def fix_documents(
     docs: list[Document],
     rules: Sequence[Rule],
@@ -336,43 +450,145 @@ def fix_documents(
     normalizing: Sequence[Rule] = (),
     progress: Callable[[int], None] | None = None,
 ) -> FixOutcome:
-    """Fix the documents in place (their units are replaced); report what was applied."""
+    """Fix the documents in place (their units are replaced); report what was applied and what remains.
+
+    A unit whose fixes bring it back to a state it was in (two rules undoing each other) is left
+    in that state, the state before the cycle: the fixes of the cycle are withdrawn and their
+    findings become manual with the reason. A fix that would break the guide's limits is withheld
+    likewise. A claim that would end with a finding its fixes created is not fixed at all: the
+    run starts again from the files as read, with that claim's fixes withheld and the reason given.
+    """
+    saved = [_snapshot(doc) for doc in docs]
+    held_back: dict[tuple[str, str], str] = {}
+    for _ in range(MAX_RETRIES + 1):
+        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back)
+        created = _created_findings(outcome)
+        if not created:
+            return outcome
+        for f in created:
+            held_back.setdefault(
+                (f.source or "", f.claim or ""), f"fixing it would leave a new {f.rule} finding: {f.message}"
+            )
+        for doc, snapshot in zip(docs, saved, strict=True):
+            _restore(doc, snapshot)
+    return outcome
+
+
+MAX_RETRIES = 3  # runs again from the files as read, each withholding more claims' fixes
+
+
+def _created_findings(outcome: FixOutcome) -> list[Finding]:
+    """Findings left on a claim only safe fixes changed that its first check did not have (a rule
+    new to the claim). An unsafe fix changes what is billed, and what that brings up is shown."""
+    before = {(loc.finding.source, loc.finding.rule, loc.finding.claim) for loc in outcome.initial}
+    unsafe = {(a.source, a.claim) for a in outcome.applied if a.safety != FixSafety.SAFE}
+    fixed = {(a.source, a.claim) for a in outcome.applied if a.claim} - unsafe
+    return [
+        loc.finding
+        for loc in outcome.remaining
+        if loc.finding.claim
+        and (loc.finding.source, loc.finding.claim) in fixed
+        and (loc.finding.source, loc.finding.rule, loc.finding.claim) not in before
+    ]
+
+
+def _snapshot(doc: Document) -> list[tuple[Envelope | ClaimSet, Segment | None]]:
+    return [(u, u.segment if isinstance(u, Envelope) else None) for u in doc.units]
+
+
+def _restore(doc: Document, snapshot: list[tuple[Envelope | ClaimSet, Segment | None]]) -> None:
+    """The document as it was read: its units, their envelope segments, and every segment's place."""
+    doc.units = [u for u, _ in snapshot]
+    for unit, segment in snapshot:
+        if isinstance(unit, Envelope) and segment is not None:
+            unit.segment = segment
+        elif isinstance(unit, ClaimSet) and unit.error is None:
+            replace_set(unit.transaction, unit.transaction.segments)
+
+
+def _fix_loop(
+    docs: list[Document],
+    rules: Sequence[Rule],
+    options: RuleOptions,
+    unsafe: bool,
+    normalizing: Sequence[Rule],
+    progress: Callable[[int], None] | None,
+    held_back: dict[tuple[str, str], str],
+) -> FixOutcome:
+    """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
-    seen: dict[tuple[int, int], set[str]] = defaultdict(set)
+    history: dict[tuple[int, int], _History] = {}
+    frozen: set[tuple[int, int]] = set()
     touched: dict[tuple[int, int], set[str]] = defaultdict(set)  # unit -> CLM01s edited
+    everything: list[Located] = []
+    clean_last_check = False
     for n in range(1, MAX_PASSES + 1):
         outcome.passes = n
         if progress:
             progress(n)
         everything = check_documents(docs, rules, options)
+        clean_last_check = True
         if n == 1:
             outcome.initial = everything
-        located = [loc for loc in everything if allowed(loc.finding, unsafe)]
-        if not located:
-            outcome.remaining = everything if not touched else None
-            break
+        withheld = {finding_key(f) for f, _ in outcome.dropped}
         per_unit: dict[tuple[int, int], list[Finding]] = defaultdict(list)
-        for loc in located:
+        for loc in everything:
+            f = loc.finding
+            if not allowed(f, unsafe) or finding_key(f) in withheld:
+                continue
+            why = held_back.get((f.source or "", f.claim or "")) if f.claim else None
+            if why is not None:
+                outcome.dropped.append((f, why))
+                continue
             u = loc.unit
             if u is None:
-                u = _unit_of(docs[loc.doc], _edit_target(loc.finding.fix.edits[0]))  # type: ignore[union-attr]
-            if u is not None:
-                per_unit[(loc.doc, u)].append(loc.finding)
+                u = _unit_of(docs[loc.doc], _edit_target(f.fix.edits[0]))  # type: ignore[union-attr]
+            if u is not None and (loc.doc, u) not in frozen:
+                per_unit[(loc.doc, u)].append(f)
+        if not per_unit:
+            break
         progressed = False
         for (d, u), findings in per_unit.items():
             unit = docs[d].units[u]
             if isinstance(unit, ClaimSet) and unit.error is not None:
                 continue  # a set that could not be read is left out of the fixed file, not fixed
-            if _apply_to_unit(docs[d], u, findings, outcome):
-                signature = _signature(docs[d], u)
-                if signature not in seen[(d, u)]:
-                    progressed = True
-                seen[(d, u)].add(signature)
-                touched[(d, u)].update(f.claim for f in findings if f.claim)
+            hist = history.get((d, u))
+            if hist is None:
+                hist = history[(d, u)] = _History([_signature(docs[d], u)])
+            step = _apply_to_unit(docs[d], u, findings, outcome)
+            if not step:
+                continue
+            clean_last_check = False
+            signature = _signature(docs[d], u)
+            touched[(d, u)].update(f.claim for f in findings if f.claim)
+            if signature in hist.states:
+                _withdraw_cycle(hist, hist.states.index(signature), step, outcome)
+                frozen.add((d, u))
+                continue
+            hist.states.append(signature)
+            hist.steps.append(step)
+            progressed = True
         if not progressed:
             break
     _normalize(docs, touched, normalizing, options)
+    if not clean_last_check or touched:
+        everything = check_documents(docs, rules, options)
+    outcome.remaining = settle(everything, outcome)
     return outcome
+
+
+def _withdraw_cycle(hist: _History, start: int, last: list[tuple[Finding, Applied]], outcome: FixOutcome) -> None:
+    """The unit is back in state ``start``: the fixes applied since then undo each other."""
+    cycle = [*[pair for step in hist.steps[start:] for pair in step], *last]
+    rules = sorted({f.rule for f, _ in cycle})
+    why = f"the fixes of {' and '.join(rules)} undo each other; the claim is left as it was before them"
+    withdrawn = {id(a) for _, a in cycle}
+    outcome.applied = [a for a in outcome.applied if id(a) not in withdrawn]
+    seen: set[FindingKey] = set()
+    for f, _ in cycle:
+        if finding_key(f) not in seen:
+            seen.add(finding_key(f))
+            outcome.dropped.append((f, why))
 
 
 def drop_quarantined(doc: Document, envelope_rule: Rule) -> list[X12Error]:

@@ -247,9 +247,7 @@ def _fix_and_recheck(docs: list[Document], settings: Settings) -> tuple[FixOutco
         unsafe=settings.unsafe,
         normalizing=[get_rule(code) for code in NORMALIZING],
     )
-    if fixed.remaining is not None:
-        return fixed, fixed.remaining
-    return fixed, check_documents(docs, settings.rules, settings.options)
+    return fixed, fixed.remaining
 
 
 # ---------------------------------------------------------------- the batch
@@ -262,10 +260,10 @@ def _init_worker(settings: Settings, parent_pid: int) -> None:
     global _WORKER
     as_worker(parent_pid)
     _WORKER = settings
-    edits = settings.options.edits
-    engine = getattr(edits, "engine", None)
-    if engine is not None:
-        engine.dispose(close=False)  # connections opened before the fork stay the parent's
+    for holder in (settings.options.edits, settings.options.payer_claim_numbers):
+        engine = getattr(holder, "engine", None)
+        if engine is not None:
+            engine.dispose(close=False)  # connections opened before the fork stay the parent's
 
 
 def _run_in_worker(task: RangeTask) -> RangeResult:

@@ -34,7 +34,7 @@ class StoreFinding:
     line_id: str | None
     message: str
 
-    def as_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -103,8 +103,10 @@ def fit_remittance(r: Any) -> tuple[Any | None, list[StoreFinding]]:
         for s in c.services:
             checks += [
                 ("SVC01-02", s.procedure, SP.procedure),
+                ("SVC06-02", s.original_procedure, SP.procedure),  # the billed code, when the payer changed it
                 ("REF02", s.line_id, SP.line_id),
                 ("SVC01-03..06 together", ",".join(s.modifiers), SP.modifiers),
+                ("SVC06-03..06 together", ",".join(s.billed_modifiers), SP.modifiers),
             ]
             checks += [("CAS01", a.group, A.group_code) for a in s.adjustments]
             checks += [("CAS02", a.carc, A.carc) for a in s.adjustments]

@@ -3,7 +3,7 @@
 - A claim payment (CLP) links to the current stored claim with its CLP01.
 - A service payment (SVC) links to a stored line by REF*6R, else by CLP01 plus procedure,
   modifiers and date of service.
-- A denial (any adjustment whose CARC is not one of the normal ones) gets a rule and a basis:
+- A denial (mohsedi.codes.denials: CO/OA/PI and not a payment adjustment) gets a rule and a basis:
   ``fired`` when that rule reported the line when it was checked (``fixed`` tells whether
   the fix was applied and it was denied all the same), ``predicted`` when the rule, run now
   on the stored claim, predicts this group, CARC and one of its RARCs, else ``unexplained``.
@@ -27,9 +27,6 @@ from mohsedi.store import models as m
 from mohsedi.store.db import write_transaction
 from mohsedi.synth import ClaimSpec, Envelope837, LineSpec, build_837p
 
-# Adjustments every paid claim carries; anything else is a denial or a cut to explain.
-NORMAL_CARCS = frozenset({"45", "253", "59", "1", "2", "3", "23", "94"})
-
 C, SL, F = m.Claim.__table__, m.ServiceLine.__table__, m.StoredFinding.__table__
 CP, SP, A, R = (
     m.ClaimPayment.__table__,
@@ -37,10 +34,6 @@ CP, SP, A, R = (
     m.Adjustment.__table__,
     m.Remark.__table__,
 )
-
-
-def is_denial(carc: str) -> bool:
-    return carc not in NORMAL_CARCS
 
 
 def _chunks(items: list, size: int = 500) -> Iterable[list]:

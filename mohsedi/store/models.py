@@ -131,8 +131,12 @@ class Remittance(Base):
     """One 835 transaction set: BPR, TRN, payer and payee."""
 
     __tablename__ = "remittance"
+    # A payment is stored once: its key is the payer and trace (TRN02, TRN03) with the amount,
+    # date and the set's position among the file's sets sharing that trace (see
+    # mohsedi.remits.identity), never the file's bytes.
     __table_args__ = (
-        UniqueConstraint("payer_id", "trace_number", "file_sha256", name="uq_remittance_payer_trace_file"),
+        UniqueConstraint("payment_key", name="uq_remittance_payment_key"),
+        Index("ix_remittance_trace", "payer_id", "trace_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -143,10 +147,13 @@ class Remittance(Base):
     payee_npi: Mapped[str | None] = mapped_column(String(15))
     payee_id: Mapped[str | None] = mapped_column(String(80))
     trace_number: Mapped[str] = mapped_column(String(50))  # TRN02
+    trace_payer_id: Mapped[str | None] = mapped_column(String(50))  # TRN03
+    payment_key: Mapped[str] = mapped_column(String(64))
     amount: Mapped[Decimal | None] = mapped_column(Money)  # BPR02
     credit_debit: Mapped[str] = mapped_column(String(1))
     method: Mapped[str] = mapped_column(String(3))
     payment_date: Mapped[date | None] = mapped_column(Date)
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)  # False: claim payments were dropped
 
 
 class ClaimPayment(Base):
@@ -164,6 +171,7 @@ class ClaimPayment(Base):
     paid: Mapped[Decimal | None] = mapped_column(Money)
     patient_responsibility: Mapped[Decimal | None] = mapped_column(Money)
     payer_claim_control_number: Mapped[str] = mapped_column(String(50))
+    date_from: Mapped[date | None] = mapped_column(Date)  # DTM*232, else the earliest line date
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="SET NULL"), index=True)
 
 
@@ -174,8 +182,11 @@ class ServicePayment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payment.id", ondelete="CASCADE"), index=True)
-    procedure: Mapped[str] = mapped_column(String(48))
+    procedure: Mapped[str] = mapped_column(String(48))  # as billed: SVC06 when present, else SVC01
     modifiers: Mapped[str] = mapped_column(String(20))
+    # What the payer adjudicated instead (SVC01) when SVC06 says another code was billed.
+    adjudicated_procedure: Mapped[str | None] = mapped_column(String(48))
+    adjudicated_modifiers: Mapped[str | None] = mapped_column(String(20))
     charge: Mapped[Decimal | None] = mapped_column(Money)
     paid: Mapped[Decimal | None] = mapped_column(Money)
     units: Mapped[Decimal | None] = mapped_column(Quantity)
@@ -205,6 +216,37 @@ class Adjustment(Base):
     basis: Mapped[str | None] = mapped_column(String(12))  # fired, predicted, unexplained; None until linked
     fixed: Mapped[bool | None] = mapped_column(Boolean)  # for fired: the fix was applied and it still denied
     linked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ProviderAdjustment(Base):
+    """One PLB reason/reference/amount; a WO (overpayment recovery) links to the claim payment it names."""
+
+    __tablename__ = "provider_adjustment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittance.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[str] = mapped_column(String(50))  # PLB01
+    fiscal_date: Mapped[date | None] = mapped_column(Date)  # PLB02
+    reason: Mapped[str] = mapped_column(String(2))  # PLB03-1
+    reference: Mapped[str] = mapped_column(String(50))  # PLB03-2
+    amount: Mapped[Decimal] = mapped_column(Money)  # positive: taken from the payment
+    claim_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claim_payment.id", ondelete="SET NULL"), index=True
+    )
+
+
+class RemitFinding(Base):
+    """A balancing finding on an ingested 835 (ERA001-ERA003), stored with its remittance."""
+
+    __tablename__ = "remit_finding"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittance.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(8))
+    claim: Mapped[str | None] = mapped_column(String(38))  # CLP01
+    line_id: Mapped[str | None] = mapped_column(String(50))  # REF*6R
+    message: Mapped[str] = mapped_column(Text)
 
 
 class Remark(Base):

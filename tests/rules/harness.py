@@ -131,23 +131,29 @@ def subscriber_segments(hl: int, patient: str) -> list[str]:
 def wrap(claims: list[dict[str, Any]], envelope: dict[str, str] | None = None) -> str:
     """A whole 837P file around the claims: one HL 22 per claim, one patient unless told.
 
-    ``envelope`` may override se01, se02, ge01 or iea01 to seed envelope errors.
+    ``envelope`` may override se01, se02, ge01 or iea01 to seed envelope errors, st03 or gs08
+    to label the set with another guide version, and ``cut`` (SE, GE or IEA) ends the file just
+    before that segment, as a transfer cut short would.
     """
     envelope = envelope or {}
     body: list[str] = list(HEADER)
+    if "st03" in envelope:
+        body[0] = f"ST*837*0001*{envelope['st03']}"
     for i, claim in enumerate(claims, start=1):
         body += subscriber_segments(i + 1, claim.get("patient", "A"))
         body += claim_segments(claim, f"C{i}")
     body.append(f"SE*{envelope.get('se01', len(body) + 1)}*{envelope.get('se02', '0001')}")
     isa = "ISA*00*          *00*          *ZZ*CASESUB        *ZZ*CASEREC        *261008*1200*^*00501*000000001*0*T*:"
-    envelope = [
+    segments = [
         isa,
-        "GS*HC*CASESUB*CASEREC*20261008*1200*1*X*005010X222A1",
+        f"GS*HC*CASESUB*CASEREC*20261008*1200*1*X*{envelope.get('gs08', '005010X222A1')}",
         *body,
         f"GE*{envelope.get('ge01', 1)}*1",
         f"IEA*{envelope.get('iea01', 1)}*000000001",
     ]
-    return "~\n".join(envelope) + "~\n"
+    if "cut" in envelope:
+        segments = segments[: max(i for i, seg in enumerate(segments) if seg.startswith(envelope["cut"] + "*"))]
+    return "~\n".join(segments) + "~\n"
 
 
 @dataclass

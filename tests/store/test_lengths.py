@@ -48,7 +48,7 @@ def test_an_overlong_clp01_is_a_finding_and_the_rest_is_stored(store_url: str, t
     [report, after] = run_ingest([str(long_file), str(later)], store_url)
     assert report.error is None and after.error is None  # the run went on to the next file
     [finding] = report.findings
-    assert finding.as_json() == {
+    assert finding.as_dict() == {
         "rule": "STORE001",
         "severity": "error",
         "claim": LONG,

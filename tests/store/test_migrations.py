@@ -37,3 +37,31 @@ def test_up_down_up_and_models_match(store_url: str) -> None:
     upgrade(store_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_0003_keys_the_remittances_already_stored(store_url: str) -> None:
+    """Rows from before 0003 get a legacy key each (their TRN03 was never kept) and stay complete."""
+    upgrade(store_url, "0002")
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO stored_file (id, kind, name, sha256, size, command, stored_at) "
+                "VALUES (1, '835', 'old.835', :sha, 10, 'ingest', '2026-11-01 10:00:00')"
+            ),
+            {"sha": "a" * 64},
+        )
+        for rid, trace in [(1, "T1"), (2, "T2")]:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO remittance (id, file_id, file_sha256, payer_id, payer_name, trace_number, amount, "
+                    "credit_debit, method, payment_date) VALUES (:id, 1, :sha, 'P', 'PAYER', :trace, 10.00, 'C', "
+                    "'ACH', '2026-11-01')"
+                ),
+                {"id": rid, "sha": "a" * 64, "trace": trace},
+            )
+    upgrade(store_url, "0003")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT payment_key, complete FROM remittance ORDER BY id")).all()
+    engine.dispose()
+    assert [(k, bool(c)) for k, c in rows] == [("legacy:1", True), ("legacy:2", True)]

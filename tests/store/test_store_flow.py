@@ -186,17 +186,22 @@ def test_undecodable_bytes_are_stored_without_failing(store_url: str, tmp_path: 
     assert "MOHS-\ufffd0001" in pcns
 
 
-def test_a_repeated_payer_and_trace_number_is_refused_cleanly(store_url: str, tmp_path: Path) -> None:
+def test_a_payer_splitting_one_trace_over_two_sets_stores_both(store_url: str, tmp_path: Path) -> None:
+    """Issue 14: two sets sharing payer and trace inside one file are both stored (this used to
+    be refused as a duplicate); the same file again stores nothing."""
     text = (SAMPLES / "01-mohs-paid.835").read_text()
-    start, end = text.index("ST*"), text.index("GE*")
+    start, end = text.index("ST*835*"), text.index("\nGE*") + 1
     body = text[start:end]
-    twice = text[:start] + body + body.replace("ST*835*0001", "ST*835*0002").replace("SE*", "SE*", 1)
-    twice = twice.replace("GE*1*", "GE*2*", 1)
+    second = body.replace("ST*835*0001", "ST*835*0002").replace("SE*", "SE*", 1)
+    second = second[: second.rindex("*0001")] + "*0002" + second[second.rindex("*0001") + 5 :]
+    twice = text[:end] + second + text[end:].replace("GE*1*", "GE*2*", 1)
     path = tmp_path / "twice.835"
     path.write_text(twice)
     [report] = run_ingest([str(path)], store_url)
-    assert report.error is not None and "twice.835" in report.error.describe()
+    assert report.error is None and report.status == "stored" and report.remittances == 2
+    [again] = run_ingest([str(path)], store_url)
+    assert again.status == "already_stored" and [f.rule for f in again.findings] == ["ERA004", "ERA004"]
     engine = open_store(store_url)
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(m.Remittance)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(m.Remittance)).scalar() == 2
     engine.dispose()

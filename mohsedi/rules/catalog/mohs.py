@@ -12,6 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from mohsedi.claims.model import ServiceLine
 from mohsedi.codes import mohs as vocab
+from mohsedi.guide.compile import NODES
 from mohsedi.rules.base import (
     Docs,
     Finding,
@@ -25,7 +26,7 @@ from mohsedi.rules.base import (
     Severity,
     Source,
 )
-from mohsedi.rules.context import ClaimContext, DayContext
+from mohsedi.rules.context import ClaimContext, DayContext, DayLine
 from mohsedi.rules.edits import (
     format_number,
     insert_segment,
@@ -56,8 +57,30 @@ def _lacks(line: ServiceLine, modifiers: frozenset[str] | set[str]) -> bool:
     return not any(m.strip().upper() in modifiers for m in line.modifiers)
 
 
-def _add_modifier(line: ServiceLine, modifier: str) -> Fix:
-    return Fix(f"append modifier {modifier}", (with_procedure(line, modifiers=[*line.modifiers, modifier]),))
+def _add_modifier(line: ServiceLine, modifier: str) -> Fix | None:
+    """The edit appending ``modifier``; None when SV101 has no free modifier slot (four in use)."""
+    try:
+        return Fix(f"append modifier {modifier}", (with_procedure(line, modifiers=[*line.modifiers, modifier]),))
+    except ValueError:
+        return None
+
+
+def _line_clia(line: ServiceLine) -> str | None:
+    """2400 REF*X4, the CLIA number given on the line itself."""
+    for seg in line.segments:
+        if seg.id == "REF" and seg.element(1) == "X4" and NODES[seg.node].loop == "2400":
+            return seg.element(2) or None
+    return None
+
+
+def _bypassed_on_mohs_day(ctx: DayContext, dl: DayLine) -> bool:
+    """Whether the line's pairs with the day's Mohs lines are each bypassed by a modifier that
+    bypasses that pair (mohs-rules.md section 2): the first stages when there are any, which
+    CMS pairs with these codes, else every Mohs line."""
+    firsts = [m for m in ctx.mohs_lines if m.line.procedure in vocab.FIRST_STAGE_CODES] or ctx.mohs_lines
+    return all(
+        vocab.pair_bypassed(m.line.procedure, m.line.modifiers, dl.line.procedure, dl.line.modifiers) for m in firsts
+    )
 
 
 # ---------------------------------------------------------------- add-ons and families
@@ -204,7 +227,7 @@ def _split_line(line: ServiceLine) -> Fix:
 @rule(
     "MOHS004",
     "second-first-stage-modifier",
-    "A second or later first-stage line on the same date carries no distinct-lesion modifier",
+    "The same first-stage code repeated on one date without a distinct-lesion modifier",
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.DAY,
@@ -212,26 +235,46 @@ def _split_line(line: ServiceLine) -> Fix:
     predicts=(Prediction("OA", ("18",), ("N522",)), Prediction("CO", ("97",))),
     sources=(CMS_MOHS, PROBABLE),
     docs=Docs(
-        what="When one patient has first stages (17311/17313) for several tumors on one date, "
-        "every first-stage line after the first carries 59 or an X modifier (XS).",
+        what="When the same first-stage code (17311, or 17313) appears on two or more lines of one "
+        "patient, provider and date (claims of the batch included), every later line carries 59 "
+        "or an X modifier (XS). 17311 with 17313 are different codes, never duplicates; a void "
+        "claim is not counted, and an original with its replacement in one batch is not a repeat.",
         why="Without it the second line looks like an exact duplicate (OA-18, N522) or a "
         "bundled service (CO-97). The modifier does not avoid the multiple-procedure "
         "reduction (CARC 59): that is normal, not a denial.",
-        example="17311 (nose) and 17311 (ear) on one claim, neither with XS.",
-        fix="safe: append the payer's preferred distinct-lesion modifier (XS by default, 59 "
-        "where the payer policy says so) to each later line.",
+        example="17311 (nose, C44.311) and 17311 (ear, C44.212) on one claim, neither with XS.",
+        fix="safe when the repeated lines point to different diagnosis codes or the case log shows "
+        "different tumors: append the payer's preferred distinct-lesion modifier (XS by default, 59 "
+        "where the payer policy says so); unsafe when they share a diagnosis and no log says "
+        "otherwise (the modifier asserts a separate lesion: without proof it can mask a true duplicate).",
     ),
 )
 def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    firsts = ctx.with_code(*vocab.FIRST_STAGE_CODES)
-    for dl in firsts[1:]:
-        if _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
+    log = ctx.options.case_log
+    for code in sorted(vocab.FIRST_STAGE_CODES):
+        lines = ctx.with_code(code)
+        for i, dl in enumerate(lines[1:], start=1):
+            if not _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
+                continue
+            earlier = lines[:i]
+            own = dl.line.diagnoses[:1]
+            different_dx = bool(own) and all(e.line.diagnoses[:1] != own for e in earlier)
+            claims = {e.claim.patient_control_number for e in lines}
+            tumors = [t for pcn in claims for t in (log.for_claim(pcn) if log is not None else [])]
+            different_tumors = len({(t.claim, t.tumor) for t in tumors}) >= len(lines)
             modifier = ctx.options.modifier_for(dl.claim.payer_id)
+            if different_dx:
+                why, safety = f"it points to {dl.line.diagnoses[0]}, the earlier line to another diagnosis", None
+            elif different_tumors:
+                why, safety = f"the case log shows {len(tumors)} tumors", None
+            else:
+                why, safety = "the lines share a diagnosis: the modifier asserts a separate lesion", FixSafety.UNSAFE
             yield this.on(
                 dl.claim,
                 dl.line,
-                f"{dl.line.procedure} is a second first stage on {ctx.day} without 59/XS",
+                f"{code} is repeated on {ctx.day} without 59/XS ({why})",
                 fix=_add_modifier(dl.line, modifier),
+                safety=safety,
             )
 
 
@@ -346,8 +389,9 @@ def limb_site_undetermined(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     predicts=(Prediction("CO", ("50", "11"), ("N115",)),),
     sources=(PROBABLE,),
     docs=Docs(
-        what="Every Mohs line points to a malignant or in-situ skin neoplasm: C44.x1/.x2/.x9, "
-        "C43, C4A, C49, D03, D04, C51, C60, C63.2.",
+        what="Every Mohs line points to a malignant or in-situ skin neoplasm: C44 (eyelid C44.1- "
+        "sub-codes such as C44.1021 included), C43, C4A (C4A.5-C4A.7 too), C49, D03, D04, C51, C60, "
+        "C63.2. Whether the code itself is valid and billable is CODE001's question.",
         why="LCDs cover Mohs for these; anything else denies as not medically necessary (CO-50 or CO-11, N115).",
         example="17311 pointing to L82.1 (seborrheic keratosis).",
         fix="manual: point the line to the tumor's diagnosis, or correct the diagnosis.",
@@ -387,14 +431,14 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     if not ctx.mohs_lines:
         return
     for dl in ctx.lines:
-        if vocab.is_surgical_pathology(dl.line.procedure) and _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
+        if vocab.is_surgical_pathology(dl.line.procedure) and not _bypassed_on_mohs_day(ctx, dl):
             yield this.on(dl.claim, dl.line, f"{dl.line.procedure} on a Mohs date: Mohs pathology is included")
 
 
 @rule(
     "MOHS010",
     "special-stain-without-59",
-    "Special stain 88314 on a Mohs date without 59",
+    "Special stain 88314 on a Mohs date without 59 or an X modifier",
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
@@ -403,11 +447,14 @@ def pathology_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     sources=(CMS_MOHS,),
     suppresses=("NCCI001",),
     docs=Docs(
-        what="88314 billed on a Mohs date without 59.",
+        what="88314 billed on a Mohs date without a modifier that bypasses the pair (59, or an X "
+        "modifier: XS and XU are valid bypasses too).",
         why="Routine stains (H&E, toluidine blue) are part of Mohs; 88314 is paid only for a "
-        "non-routine stain, with 59, per block (CO-236, M80 otherwise).",
+        "non-routine histochemical stain, with a distinct-service modifier, per block (CO-236, M80 "
+        "otherwise). Immunostains (MART-1, SOX10, CK7, ...) are 88342/88341, not 88314.",
         example="17311 and 88314 with no modifier.",
-        fix="unsafe when the case log names a non-routine stain (append 59); else manual.",
+        fix="unsafe when the case log names a non-routine histochemical stain for the tumor (append "
+        "the payer's distinct modifier); else manual.",
     ),
 )
 def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -415,23 +462,35 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         return
     log = ctx.options.case_log
     for dl in ctx.with_code(vocab.SPECIAL_STAIN):
-        if "59" in dl.line.modifiers:
+        if _bypassed_on_mohs_day(ctx, dl):
             continue
         tumors = log.for_claim(dl.claim.patient_control_number) if log is not None else []
         own = [t for t in tumors if t.diagnosis in dl.line.diagnoses] or tumors
-        stained = [t for t in own if t.non_routine_stains]
+        histochemical = [(t, [st for st in t.non_routine_stains if not vocab.is_immunostain(st)]) for t in own]
+        stained = [(t, stains) for t, stains in histochemical if stains]
+        immuno = sorted({st for t in own for st in t.non_routine_stains if vocab.is_immunostain(st)})
         if stained:
-            t = stained[0]
-            why = f"tumor {t.tumor}: {', '.join(t.non_routine_stains)}, case log {t.lines}"
+            t, stains = stained[0]
+            why = f"tumor {t.tumor}: {', '.join(stains)}, case log {t.lines}"
+            modifier = ctx.options.modifier_for(dl.claim.payer_id)
+            fix = _add_modifier(dl.line, modifier)
             yield this.on(
                 dl.claim,
                 dl.line,
-                f"88314 on a Mohs date without 59; the case log names a non-routine stain ({why})",
-                fix=Fix(f"append modifier 59 ({why})", _add_modifier(dl.line, "59").edits, justification=why),
+                f"88314 on a Mohs date without 59/X; the case log names a non-routine stain ({why})",
+                fix=Fix(f"append modifier {modifier} ({why})", fix.edits, justification=why) if fix else None,
+            )
+        elif immuno:
+            yield this.on(
+                dl.claim,
+                dl.line,
+                f"88314 on a Mohs date; the case log names only immunostains ({', '.join(immuno)}), "
+                "which are 88342/88341, not 88314",
+                safety=FixSafety.MANUAL,
             )
         else:
             yield this.on(
-                dl.claim, dl.line, "88314 on a Mohs date needs 59 and a non-routine stain", safety=FixSafety.MANUAL
+                dl.claim, dl.line, "88314 on a Mohs date needs 59/X and a non-routine stain", safety=FixSafety.MANUAL
             )
 
 
@@ -498,7 +557,7 @@ def excision_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
         return
     mohs_dx = ctx.mohs_diagnoses
     for dl in ctx.lines:
-        if not vocab.is_malignant_excision(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
+        if not vocab.is_malignant_excision(dl.line.procedure) or _bypassed_on_mohs_day(ctx, dl):
             continue
         if set(dl.line.diagnoses) & mohs_dx:
             yield this.on(
@@ -665,7 +724,7 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 @rule(
     "MOHS017",
     "clia-missing",
-    "A claim with Mohs codes lacks the CLIA number (2300 REF*X4)",
+    "A claim with Mohs codes lacks the CLIA number (2300 REF*X4, or 2400 REF*X4 on each Mohs line)",
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
@@ -673,7 +732,8 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     predicts=(Prediction("CO", ("16",), ("MA120",)),),
     sources=(CMS_MOHS,),
     docs=Docs(
-        what="Mohs codes are CLIA-edited: the claim carries the lab's CLIA number in 2300 REF*X4.",
+        what="Mohs codes are CLIA-edited: the claim carries the lab's CLIA number in 2300 REF*X4, "
+        "or each Mohs line carries it in 2400 REF*X4.",
         why="Without it the claim denies as incomplete (CO-16, MA120).",
         example="CLM*... with 17311 and no REF*X4.",
         fix="safe when the practice's CLIA number is configured (payer policy file or "
@@ -682,7 +742,10 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 )
 def clia_missing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    if claim.clia_number or not any(ln.procedure in vocab.MOHS_CODES for ln in claim.lines):
+    if claim.clia_number:
+        return
+    mohs = [ln for ln in claim.lines if ln.procedure in vocab.MOHS_CODES]
+    if all(_line_clia(ln) for ln in mohs):  # 2400 REF*X4 on each Mohs line is an accepted place
         return
     clia = ctx.options.clia_for(claim.billing_npi)
     fix = None

@@ -21,8 +21,8 @@ MUE = Source("CMS NCCI practitioner MUE table (quarterly release in force on the
 AOC = Source("CMS NCCI add-on code edits; Mohs add-ons from CPT (mohs-rules.md section 1)", "CMS NCCI AOC", True)
 
 
-def _ncci_modifier(dl: DayLine) -> bool:
-    return any(m.strip().upper() in vocab.NCCI_ASSOCIATED_MODIFIERS for m in dl.line.modifiers)
+def _bypassed(first: DayLine, second: DayLine) -> bool:
+    return vocab.pair_bypassed(first.line.procedure, first.line.modifiers, second.line.procedure, second.line.modifiers)
 
 
 def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, PtpEdit]]:
@@ -33,7 +33,7 @@ def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, 
 @rule(
     "NCCI001",
     "ptp-pair-without-modifier",
-    "A PTP pair (modifier indicator 1) with no NCCI-associated modifier on either line",
+    "A PTP pair (modifier indicator 1) with no modifier that bypasses that pair",
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
@@ -41,8 +41,10 @@ def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, 
     sources=(PTP,),
     docs=Docs(
         what="Two codes billed for one patient, provider and date (across lines and claims of the "
-        "batch) form a practitioner PTP edit with modifier indicator 1, and neither line carries "
-        "an NCCI-associated modifier (anatomic, global 24/25/57/58/78/79, or 27/59/91/XE/XS/XP/XU).",
+        "batch) form a practitioner PTP edit with modifier indicator 1, and no modifier bypasses "
+        "that pair: 59, XE/XS/XP/XU, 91, 27 or 24/58/78/79 on either line; 25 or 57 on the E/M "
+        "line of the pair (not on a procedure); anatomic modifiers only when the two lines carry "
+        "different ones (RT and LT, F1 and F2).",
         why="The column 2 code is bundled into column 1 and denied (CO-236, M80/N20) unless a "
         "modifier shows the services were distinct.",
         example="11402 (excision) and 12032 (repair) of the same site on one date, no modifier.",
@@ -53,14 +55,14 @@ def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, 
 def ptp_pair_without_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     seen: set[int] = set()
     for first, second, edit in _pairs(ctx, "1"):
-        if _ncci_modifier(first) or _ncci_modifier(second) or id(second.line) in seen:
+        if id(second.line) in seen or _bypassed(first, second):
             continue
         seen.add(id(second.line))
         yield this.on(
             second.claim,
             second.line,
             f"{edit.column2} is bundled into {edit.column1} on {ctx.day} (PTP, modifier indicator 1; "
-            f"{edit.rationale}) and neither line has an NCCI-associated modifier",
+            f"{edit.rationale}) and no modifier on either line bypasses this pair",
             related_lines=(first.line.number or 0,),
             data_release=str(edit.release),
         )

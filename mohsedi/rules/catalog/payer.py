@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 from mohsedi.rules.base import Docs, Finding, FixSafety, Prediction, Rule, Scope, Severity, Source
 from mohsedi.rules.context import ClaimContext
@@ -51,15 +52,17 @@ def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Findi
 @rule(
     "PAY002",
     "timely-filing",
-    "A date of service older than the payer's filing limit (Medicare 365 days)",
+    "The claim's earliest date of service is older than the payer's filing limit",
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
     predicts=(Prediction("CO", ("29",), ("N211",)),),
     sources=(MEDICARE_FILING, POLICY),
     docs=Docs(
-        what="A line's date of service is more days before today than the payer's timely filing "
-        "limit (timely_filing_days; Medicare 365).",
+        what="The claim's earliest date of service is past the payer's timely filing limit: for "
+        "Medicare (and any payer without its own limit) one calendar year after the date of "
+        "service; for other payers, timely_filing_days from the policy file. One finding per claim, "
+        "naming the oldest date.",
         why="A claim filed late is denied outright (CO-29, N211) and cannot be billed to the patient.",
         example="A 2025-06-01 date of service sent on 2026-11-22 to a payer with a 180-day limit.",
         fix="manual: send proof of timely filing or an exception request if one applies.",
@@ -67,15 +70,28 @@ def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Findi
 )
 def timely_filing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    limit = ctx.options.payer_policy(claim.payer_id).timely_filing_days
+    dates = claim.service_dates
+    if not dates:
+        return
+    oldest = dates[0]
+    days = ctx.options.payer_policy(claim.payer_id).timely_filing_days
     today = ctx.options.current_date()
-    for line in claim.lines:
-        if line.date_from is not None and (today - line.date_from).days > limit:
-            yield this.finding(
-                f"date of service {line.date_from} is {(today - line.date_from).days} days ago; "
-                f"payer {claim.payer_id} allows {limit}",
-                claim=claim.patient_control_number,
-                line=line.number,
-                line_id=line.line_id,
-                segment=line.lx.number,
-            )
+    if days is None:
+        deadline, limit = one_calendar_year_after(oldest), "one calendar year (Medicare)"
+    else:
+        deadline, limit = oldest + timedelta(days=days), f"{days} days"
+    if today > deadline:
+        yield this.finding(
+            f"the oldest date of service, {oldest}, was due by {deadline}; payer {claim.payer_id} "
+            f"allows {limit} and today is {today}",
+            claim=claim.patient_control_number,
+            segment=claim.clm.number,
+        )
+
+
+def one_calendar_year_after(day: date) -> date:
+    """The same date a year later (29 February: 28 February), the last day Medicare accepts a claim."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)

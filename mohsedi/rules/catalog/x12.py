@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from mohsedi.claims.reader import ClaimSet
+from mohsedi.claims.reader import IMPLEMENTATION_837P, ClaimSet
 from mohsedi.rules.base import (
     Docs,
     Finding,
@@ -235,8 +235,9 @@ def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Findi
     predicts=(Prediction("CO", ("4",)),),
     sources=(GUIDE,),
     docs=Docs(
-        what="Procedure codes, modifiers (SV101) and diagnosis codes (HI) are upper case with "
-        "no blanks; a modifier appears once per line.",
+        what="Procedure codes and modifiers (SV101-1 to SV101-6) and diagnosis codes (HI) are "
+        "upper case with no blanks; a modifier appears once per line. SV101-7, the free-text "
+        "description unlisted and NOC codes (17999, J3490) require, is never moved, upper-cased or dropped.",
         why="Payers match codes exactly: 'xs' is not XS, and a repeated modifier is read as an "
         "invalid combination (CO-4).",
         example="SV1*HC:17311:xs*742.8*UN*1***2~",
@@ -251,14 +252,18 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
             continue
         raw = sv1.elements[1] if len(sv1.elements) > 1 else ""
         parts = raw.split(sv1.delimiters.component)
-        if raw == raw.upper() and " " not in raw and len(set(parts[2:])) == len(parts[2:]):
+        # SV101-1 qualifier, -2 code, -3..6 modifiers; SV101-7 on is free text, never touched.
+        coded, rest = parts[:6], parts[6:]
+        mods_raw = [m for m in coded[2:] if m]
+        if all(p == p.upper() and " " not in p for p in coded) and len(set(mods_raw)) == len(mods_raw):
             continue  # already clean: the common case, checked without rebuilding it
-        clean = [p.strip().upper() for p in parts]
+        clean = [p.strip().upper() for p in coded]
         mods: list[str] = []
         for m in clean[2:]:
             if m and m not in mods:
                 mods.append(m)
-        wanted = clean[:2] + mods
+        slots = [*mods, *[""] * (4 - len(mods))] if rest else mods
+        wanted = clean[:2] + slots + rest
         if wanted != parts:
             composite = sv1.delimiters.component.join(wanted)
             yield this.finding(
@@ -282,4 +287,192 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
                 claim=claim.patient_control_number,
                 fix=Fix("upper-case and trim the HI codes", (SetElements(seg, changed),)),
                 segment=seg.number,
+            )
+
+
+# ---------------------------------------------------------------- rules added after the first release
+
+
+@rule(
+    "X12006",
+    "corrected-claim-without-original",
+    "A replacement (CLM05-3 = 7) or void (8) claim lacks 2300 REF*F8",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.CLAIM,
+    predicts=(Prediction("CO", ("16",)),),
+    sources=(GUIDE,),
+    docs=Docs(
+        what="A replacement (CLM05-3 = 7) or void (8) claim carries 2300 REF*F8, the payer's claim "
+        "control number of the original (CLP07 of its 835).",
+        why="Without it the payer cannot find the claim to replace or void: the claim is rejected "
+        "at the front door or denied as incomplete (CO-16).",
+        example="CLM*C1*742.8***11:B:7*Y*A*Y*Y~ with no REF*F8.",
+        fix="safe when the store holds the original's CLP07: insert REF*F8 with it; else manual.",
+    ),
+)
+def corrected_claim_without_original(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    if claim.frequency not in ("7", "8") or claim.payer_claim_control_number:
+        return
+    kind = "replacement" if claim.frequency == "7" else "void"
+    original = ctx.options.payer_claim_numbers.get(claim.patient_control_number)
+    fix = None
+    if original:
+        anchor = insertion_anchor(claim.segments, "2300", "REF[F8]")
+        if anchor is not None:
+            fix = Fix(
+                f"insert REF*F8*{original} (CLP07 of the stored 835)", (insert_segment(anchor, "REF", "F8", original),)
+            )
+    yield this.finding(
+        f"a {kind} claim (CLM05-3 = {claim.frequency}) without REF*F8, the payer's claim number of the original",
+        claim=claim.patient_control_number,
+        fix=fix,
+        safety=FixSafety.SAFE if fix else None,
+        segment=claim.clm.number,
+    )
+
+
+@rule(
+    "X12007",
+    "incomplete-envelope",
+    "An interchange, group or transaction set is not closed (a file cut in transfer)",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.ENVELOPE,
+    predicts=(),
+    sources=(X12_STANDARD,),
+    docs=Docs(
+        what="Every ISA has its IEA, every GS its GE, every ST its SE.",
+        why="A file cut short in transfer is rejected whole (TA1 or 999); what it holds may be "
+        "only part of the batch that was meant to go.",
+        example="ISA*...~GS*...~ST*837*0001*005010X222A1~ ... CLM*...~ and the file ends.",
+        fix="manual: get the whole file again from where it came from.",
+    ),
+)
+def incomplete_envelope(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
+    open_isa: Segment | None = None
+    open_gs: Segment | None = None
+    for unit in ctx.units:
+        if isinstance(unit, Envelope):
+            seg = unit.segment
+            if seg.id == "ISA":
+                if open_isa is not None:
+                    yield _unclosed(this, open_isa, "IEA", "the next ISA")
+                open_isa, open_gs = seg, None
+            elif seg.id == "GS":
+                if open_gs is not None:
+                    yield _unclosed(this, open_gs, "GE", "the next GS")
+                open_gs = seg
+            elif seg.id == "GE":
+                open_gs = None
+            elif seg.id == "IEA":
+                if open_gs is not None:
+                    yield _unclosed(this, open_gs, "GE", "IEA")
+                open_isa = open_gs = None
+            continue
+        ts = _transaction_sets(unit)
+        if ts is not None and ts.segments and ts.segments[0].id == "ST" and ts.segments[-1].id != "SE":
+            st = ts.segments[0]
+            yield this.finding(
+                f"transaction set {st.element(2) or '?'} has no SE",
+                segment=st.number,
+            )
+    if open_gs is not None:
+        yield _unclosed(this, open_gs, "GE", "the end of the file")
+    if open_isa is not None:
+        yield _unclosed(this, open_isa, "IEA", "the end of the file")
+
+
+def _unclosed(this: Rule, opener: Segment, closer: str, reached: str) -> Finding:
+    control = opener.element(13) if opener.id == "ISA" else opener.element(6)
+    return this.finding(
+        f"{opener.id} {control} has no {closer}: {reached} came first",
+        segment=opener.number,
+    )
+
+
+@rule(
+    "X12008",
+    "implementation-version",
+    "GS08 or ST03 is not 005010X222A1",
+    severity=Severity.WARNING,
+    fix=FixSafety.UNSAFE,
+    scope=Scope.ENVELOPE,
+    predicts=(),
+    sources=(GUIDE,),
+    docs=Docs(
+        what="The implementation convention reference, ST03 (and GS08), names the 837P guide "
+        "005010X222A1, not 005010X222A2 or a bare 005010X222. Such a set is still read with the A1 "
+        "guide and checked.",
+        why="A clearinghouse validates against the guide the label names; an unknown label is rejected in the 999.",
+        example="ST*837*0001*005010X222A2~",
+        fix="unsafe: set ST03 to 005010X222A1 (GS08, in the group header, by hand).",
+    ),
+)
+def implementation_version(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
+    for unit in ctx.units:
+        ts = _transaction_sets(unit)
+        if ts is None or not ts.segments or ts.segments[0].id != "ST" or ts.transaction_type != "837":
+            continue
+        st = ts.segments[0]
+        st03 = st.element(3)
+        gs08 = ts.gs.element(8) if ts.gs is not None else ""
+        if st03 and st03 != IMPLEMENTATION_837P:
+            yield this.finding(
+                f"ST03 of transaction set {st.element(2)} is {st03}, not {IMPLEMENTATION_837P}",
+                fix=Fix(f"set ST03 to {IMPLEMENTATION_837P}", (with_element(st, 3, IMPLEMENTATION_837P),)),
+                segment=st.number,
+            )
+        elif gs08 and gs08 != IMPLEMENTATION_837P and st03 != IMPLEMENTATION_837P:
+            yield this.finding(
+                f"GS08 of the group holding transaction set {st.element(2)} is {gs08}, not {IMPLEMENTATION_837P}",
+                safety=FixSafety.MANUAL,
+                segment=st.number,
+            )
+
+
+MAX_SERVICE_LINES = 50  # 2400 repeat in 005010X222A1
+MAX_DIAGNOSES = 12  # HI01-HI12
+
+
+@rule(
+    "X12009",
+    "837p-limits",
+    "An 837P limit is exceeded: service lines, modifiers or diagnosis codes",
+    severity=Severity.ERROR,
+    fix=FixSafety.MANUAL,
+    scope=Scope.CLAIM,
+    predicts=(),
+    sources=(GUIDE,),
+    docs=Docs(
+        what="A claim has at most 50 service lines, a line at most 4 modifiers (SV101-3 to "
+        "SV101-6), a claim at most 12 diagnosis codes. Fixes are held to the same limits.",
+        why="A claim past a limit of the guide is rejected at the front door (999).",
+        example="A claim with 51 LX loops.",
+        fix="manual: split the claim, or drop what does not belong.",
+    ),
+)
+def claim_limits(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
+    claim = ctx.claim
+    if len(claim.lines) > MAX_SERVICE_LINES:
+        yield this.finding(
+            f"the claim has {len(claim.lines)} service lines; the guide allows {MAX_SERVICE_LINES}",
+            claim=claim.patient_control_number,
+            segment=claim.clm.number,
+        )
+    if len(claim.diagnoses) > MAX_DIAGNOSES:
+        yield this.finding(
+            f"the claim has {len(claim.diagnoses)} diagnosis codes; the guide allows {MAX_DIAGNOSES}",
+            claim=claim.patient_control_number,
+            segment=claim.clm.number,
+        )
+    for line in claim.lines:
+        parts = line.sv1.components(1) if line.sv1 is not None else []
+        # Four modifiers and then a two-character code where the description goes: a fifth modifier.
+        if len(line.modifiers) == 4 and len(parts) > 6 and len(parts[6]) == 2 and parts[6].isalnum():
+            yield this.on(
+                claim,
+                line,
+                f"SV101 carries a fifth modifier ({parts[6]}) in SV101-7; a line takes at most 4",
             )

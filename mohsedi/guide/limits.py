@@ -1,0 +1,160 @@
+"""The guide's limits on one segment's elements, read from pyx12's maps: what a fix may write.
+
+A fix edits segments; before the edited set is kept, each segment it changed or added is
+checked here against the element definitions of its node in the implementation guide: usage
+(required, not used), minimum and maximum length, data type, and the codes the guide lists.
+The checks mirror pyx12's own element validation (``pyx12.map_if._element``), so a gate built
+on them keeps a fix from adding an error pyx12 would report. The definitions are read lazily,
+only for the nodes a fix touched, from the same map files the walker compiled.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from lxml import etree
+
+from mohsedi.guide.compile import NODES, _path_qualifier, _text, pyx12_map_dir
+from mohsedi.x12.segments import Segment
+
+
+@dataclass(frozen=True, slots=True)
+class ElementLimit:
+    ref: str  # the guide's reference: SV101-03, CLM02
+    name: str
+    usage: str  # R required, S situational, N not used
+    data_type: str | None
+    min_len: int
+    max_len: int
+    codes: frozenset[str]  # empty: any value of the type (or an external code list)
+    components: tuple[ElementLimit, ...] = ()  # a composite's elements
+
+
+@functools.cache
+def _map_tree(map_file: str) -> etree._ElementTree:
+    return etree.parse(str(pyx12_map_dir() / map_file))
+
+
+@functools.cache
+def _data_elements() -> dict[str, tuple[str | None, int, int]]:
+    """Data element number -> (type, min length, max length), from pyx12's dataele.xml."""
+    tree = etree.parse(str(pyx12_map_dir() / "dataele.xml"))
+    return {
+        e.get("ele_num") or "": (e.get("data_type"), int(e.get("min_len") or 0), int(e.get("max_len") or 0))
+        for e in tree.iter("data_ele")
+    }
+
+
+def _element_limit(elem: etree._Element) -> ElementLimit:
+    data_ele = _text(elem, "data_ele") or ""
+    codes_elem = elem.find("valid_codes")
+    codes = frozenset(c.text or "" for c in codes_elem.findall("code")) if codes_elem is not None else frozenset()
+    if codes_elem is not None and codes_elem.get("external"):
+        codes = frozenset()  # an external code list: not ours to check here
+    if elem.tag == "composite":
+        parts = sorted(elem.findall("element"), key=lambda e: int(_text(e, "seq") or 0))
+        return ElementLimit(
+            ref=elem.get("xid") or "",
+            name=_text(elem, "name") or "",
+            usage=_text(elem, "usage") or "S",
+            data_type=None,
+            min_len=0,
+            max_len=0,
+            codes=frozenset(),
+            components=tuple(_element_limit(p) for p in parts),
+        )
+    data_type, min_len, max_len = _data_elements().get(data_ele, (None, 0, 0))
+    return ElementLimit(
+        ref=elem.get("xid") or "",
+        name=_text(elem, "name") or "",
+        usage=_text(elem, "usage") or "S",
+        data_type=data_type,
+        min_len=min_len,
+        max_len=max_len,
+        codes=codes,
+    )
+
+
+def _segment_xml(node_index: int) -> etree._Element | None:
+    """The map's <segment> for a compiled node: down its loop path by xid, then by position and qualifier."""
+    node = NODES[node_index]
+    steps = node.path.split("/")[1:-1]
+    here: etree._Element = _map_tree(node.guide).getroot()
+    for step in steps:
+        found = next((c for c in here.findall("loop") if c.get("xid") == step), None)
+        if found is None:
+            return None
+        here = found
+    candidates = [
+        s for s in here.findall("segment") if s.get("xid") == node.id and int(_text(s, "pos") or 0) == node.pos
+    ]
+    if len(candidates) > 1:
+        last = node.path.rsplit("/", 1)[-1]
+        wanted = last[len(node.id) + 1 : -1] if "[" in last else None
+        candidates = [s for s in candidates if _path_qualifier(node.id, s) == wanted] or candidates[:1]
+    return candidates[0] if candidates else None
+
+
+@functools.cache
+def segment_limits(node_index: int) -> tuple[ElementLimit, ...] | None:
+    """The element limits of a segment node, in element order; None when the map has no such node."""
+    xml = _segment_xml(node_index)
+    if xml is None:
+        return None
+    items = [e for e in xml if e.tag in ("element", "composite")]
+    items.sort(key=lambda e: int(_text(e, "seq") or 0))
+    return tuple(_element_limit(e) for e in items)
+
+
+def _value_problems(limit: ElementLimit, value: str, *, required_when_empty: bool) -> list[str]:
+    from pyx12.validation import IsValidDataType  # a module of regular expressions; light to import
+
+    if value == "":
+        return [f"{limit.ref} ({limit.name}) is required"] if required_when_empty else []
+    if limit.usage == "N":
+        return [f"{limit.ref} ({limit.name}) is not used by the guide"]
+    out: list[str] = []
+    dtype = limit.data_type or ""
+    measured = value.replace("-", "").replace(".", "") if dtype == "R" or dtype.startswith("N") else value
+    if len(measured) < limit.min_len:
+        out.append(f"{limit.ref} ({limit.name}) {value!r} is shorter than {limit.min_len}")
+    if limit.max_len and len(measured) > limit.max_len:
+        out.append(f"{limit.ref} ({limit.name}) {value!r} is longer than {limit.max_len}")
+    if limit.codes and value not in limit.codes:
+        out.append(f"{limit.ref} ({limit.name}) {value!r} is not a code the guide allows")
+    if dtype and not IsValidDataType(value, dtype, "E", "00501"):
+        out.append(f"{limit.ref} ({limit.name}) {value!r} is not a valid {dtype}")
+    if dtype in ("AN", "ID") and value != value.rstrip(" ") and len(value.rstrip(" ")) >= limit.min_len:
+        out.append(f"{limit.ref} ({limit.name}) {value!r} has trailing blanks")
+    return out
+
+
+def segment_problems(seg: Segment) -> list[str]:
+    """What in this placed segment breaks its node's element limits (empty when none, or unplaced)."""
+    if seg.node < 0:
+        return []
+    limits = segment_limits(seg.node)
+    if limits is None:
+        return []
+    elements = seg.elements
+    out: list[str] = []
+    if len(elements) - 1 > len(limits):
+        out.append(f"{seg.id} has {len(elements) - 1} elements, the guide defines {len(limits)}")
+    component = seg.delimiters.component
+    for i, limit in enumerate(limits, start=1):
+        value = elements[i] if i < len(elements) else ""
+        if not limit.components:
+            out.extend(_value_problems(limit, value, required_when_empty=limit.usage == "R"))
+            continue
+        if value == "":
+            if limit.usage == "R":
+                out.append(f"{limit.ref} ({limit.name}) is required")
+            continue
+        parts = value.split(component)
+        if len(parts) > len(limit.components):
+            out.append(f"{limit.ref} has {len(parts)} components, the guide defines {len(limit.components)}")
+        for j, part_limit in enumerate(limit.components):
+            part = parts[j] if j < len(parts) else ""
+            out.extend(_value_problems(part_limit, part, required_when_empty=part_limit.usage == "R"))
+    return out
