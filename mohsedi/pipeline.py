@@ -37,7 +37,7 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
         return options
     engine = open_store(url)
     # The store also knows the payer's claim numbers of claims it holds remits for (X12006).
-    return dataclasses.replace(options, edits=load_edit_data(engine), payer_claim_numbers=StoredClaimNumbers(engine))
+    return dataclasses.replace(options, edits=load_edit_data(engine), original_claim_number=StoredClaimNumbers(engine))
 
 
 def run_check(

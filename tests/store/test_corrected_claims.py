@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mohsedi.pipeline import run_fix, run_ingest
+from mohsedi.pipeline import run_check, run_fix, run_ingest
 from mohsedi.rules.base import FixSafety
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
@@ -23,7 +23,8 @@ def replacement_of_mohs_0001(tmp_path: Path) -> Path:
 
 
 def test_the_stored_clp07_is_inserted_as_ref_f8(store_url: str, tmp_path: Path) -> None:
-    run_ingest([str(SAMPLES / "01-mohs-paid.835")], store_url)  # CLP*MOHS-0001*...*PCN0001
+    run_check([str(SAMPLES / "01-mohs-clean.837")], all_rules(), RuleOptions(), db_url=store_url)  # the original
+    run_ingest([str(SAMPLES / "01-mohs-paid.835")], store_url)  # CLP*MOHS-0001*...*PCN0001, linked to it
     path = replacement_of_mohs_0001(tmp_path)
     [report] = run_fix([str(path)], all_rules(), RuleOptions(), db_url=store_url)
     assert [(a.rule, a.claim) for a in report.applied if a.rule == "X12006"] == [("X12006", "MOHS-0001")]
@@ -32,6 +33,7 @@ def test_the_stored_clp07_is_inserted_as_ref_f8(store_url: str, tmp_path: Path) 
 
 
 def test_without_a_stored_original_it_stays_manual(store_url: str, tmp_path: Path) -> None:
+    run_ingest([str(SAMPLES / "01-mohs-paid.835")], store_url)  # a remit, but no claim recorded to link it to
     path = replacement_of_mohs_0001(tmp_path)
     [report] = run_fix([str(path)], all_rules(), RuleOptions(), db_url=store_url)
     [finding] = [f for f in report.findings if f.rule == "X12006"]
