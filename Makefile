@@ -7,7 +7,7 @@ OUT ?= out
 DB ?= sqlite:///$(OUT)/mohsedi.db
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench samples clean data-subset
+.PHONY: install demo test lint bench samples clean reference-data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on the bundled samples: check, fix, ingest the remits, report denials.
+# The main job on the bundled samples, as the README's daily use runs it: check, fix (which
+# records what it writes), ingest the remits, report denials. The store is out/mohsedi.db,
+# named once here as a user names it once in their environment or config.
+demo: export MOHSEDI_DATABASE_URL = $(DB)
 demo: install
 	mkdir -p $(OUT)
-	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --db $(DB) --fail-on never
-	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --db $(DB) --fail-on never
-	$(MOHSEDI) ingest samples/*.835 --db $(DB)
-	$(MOHSEDI) report denials --db $(DB)
+	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --fail-on never
+	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --fail-on never
+	$(MOHSEDI) ingest samples/*.835
+	$(MOHSEDI) report denials
 
 test: install
 	$(PY) -m pytest -q
@@ -40,6 +43,9 @@ samples: install
 clean:
 	rm -rf $(OUT) bench/out .pytest_cache .hypothesis
 
-# Rebuild the shipped NCCI subset from the CSV form of the release in ../shared/data/ncci.
-data-subset: install
-	$(PY) -m mohsedi.codes.ncci_subset ../shared/data/ncci
+# Rebuild mohsedi/data/reference.sqlite (whole NCCI PTP and MUE tables, ICD-10-CM codes) from the
+# CSV form of a CMS release in DIR/ncci and the simple-icd-10-cm package: make reference-data REFERENCE_SOURCE=DIR.
+reference-data: install
+	@test -n "$(REFERENCE_SOURCE)" || { echo "make reference-data REFERENCE_SOURCE=DIR (the folder holding ncci/*.csv)"; exit 2; }
+	$(PY) -m pip install --quiet -e '.[data]'
+	$(PY) -m mohsedi.codes.build_reference $(REFERENCE_SOURCE)

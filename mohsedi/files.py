@@ -1,4 +1,10 @@
-"""Writing output files atomically: a reader never sees half a file, an input is never clobbered."""
+"""Writing output files atomically: a reader never sees half a file, an input is never clobbered.
+
+A new file gets the mode the umask gives (mkstemp's 0600 would hide the HTML report from the
+billing manager a cron job writes it for); a file replaced keeps its mode and, where allowed,
+its owner and group (`fix --in-place`); a symbolic link is written through to its target and
+stays a link.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ import os
 import re
 import shutil
 import socket
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,34 +70,48 @@ def sweep_stale(directory: str | Path) -> list[Path]:
     return removed
 
 
+def current_umask() -> int:
+    """The process umask (read by setting it, as POSIX offers no other way, and set back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _take_over(fd: int, existing: os.stat_result | None) -> None:
+    """Give the temporary file the mode (and owner) the finished file should have."""
+    if existing is None:
+        os.fchmod(fd, 0o666 & ~current_umask())
+        return
+    os.fchmod(fd, existing.st_mode & 0o7777)
+    if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, existing.st_uid, existing.st_gid)
+        except PermissionError:  # only root gives a file away; a member may still keep its group
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, existing.st_gid)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
     """A file to write, beside ``path``, renamed into place when the block ends without error."""
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # through a symlink: the link stays, its target is replaced
     target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        existing: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        existing = None
     sweep_stale(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{owner_tag()}", suffix=".tmp", dir=target.parent)
     try:
+        _take_over(fd, existing)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
-            os.chmod(fh.fileno(), _mode_for(target))
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _mode_for(target: Path) -> int:
-    """The file's own mode when it is replaced (--in-place keeps permissions), else what the
-    umask gives a new file (mkstemp's 0600 is for the temporary name only)."""
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def atomic_write(path: str | Path, data: bytes) -> None:
@@ -119,3 +138,16 @@ def clobbered_input(outputs: list[str | Path], inputs: list[str | Path]) -> tupl
             if same_file(out, given):
                 return Path(out), Path(given)
     return None
+
+
+def sha256_file(path: str | Path) -> tuple[str, int]:
+    """The file's SHA-256 (hex) and size, read a megabyte at a time: what the store keys files by."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -9,22 +9,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mohsedi.reports.audit import audit
-from mohsedi.reports.denials import Period, root_cause_report
 from mohsedi.rules.base import Rule
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.stream import stream_paths
 from mohsedi.runtime import paused_gc
-from mohsedi.store.claimnumbers import StoredClaimNumbers
-from mohsedi.store.db import default_url, existing_store, open_store
-from mohsedi.store.editdata import load_edit_data
-from mohsedi.store.ingest import IngestReport, ingest_paths
-from mohsedi.store.link import link_pending
-from mohsedi.store.record import RecordedFile, record_documents
+
+if TYPE_CHECKING:
+    from mohsedi.reports.denials import Period
+    from mohsedi.store.ingest import IngestReport
+    from mohsedi.store.record import RecordedFile
+
+# The store (SQLAlchemy, alembic) and the streaming engine are imported where used: a check
+# that records nothing, or `mohsedi --help`, should not pay for them.
 
 Progress = Callable[[str], None] | None
+BytesRead = Callable[[int], None] | None
 
 
 def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
@@ -32,9 +33,15 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
     use (the configured one, else the default store when it exists)."""
     if options.edits is not None:
         return options
+    from mohsedi.store.paths import default_url, existing_store, holds_check_data
+
     url = db_url or default_url()
-    if not existing_store(url):
+    if not existing_store(url) or not holds_check_data(url):
         return options
+    from mohsedi.store.claimnumbers import StoredClaimNumbers
+    from mohsedi.store.db import open_store
+    from mohsedi.store.editdata import load_edit_data
+
     engine = open_store(url)
     # The store also knows the payer's claim numbers of claims it holds remits for (X12006).
     return dataclasses.replace(options, edits=load_edit_data(engine), original_claim_number=StoredClaimNumbers(engine))
@@ -48,16 +55,22 @@ def run_check(
     db_url: str | None = None,
     jobs: int = 1,
     progress: Progress = None,
+    bytes_read: BytesRead = None,
 ) -> list[FileReport]:
     """Findings per file. Streams one transaction set at a time over ``jobs`` processes, unless
     the batch is recorded in a store or validated by pyx12 (both need each file whole)."""
     options = with_edit_data(options, db_url)
     if not db_url and not options.tr3:
+        from mohsedi.rules.stream import stream_paths
+
         with paused_gc():
-            return stream_paths(paths, rules, options, jobs=jobs, progress=progress)
+            return stream_paths(paths, rules, options, jobs=jobs, progress=progress, bytes_read=bytes_read)
     with paused_gc():
         reports = check_paths(paths, rules, options, progress=progress)
     if db_url:
+        from mohsedi.store.db import open_store
+        from mohsedi.store.record import record_documents
+
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
         note_unstored(reports, record_documents(open_store(db_url), docs, findings, [], "check"))
@@ -76,15 +89,18 @@ def run_fix(
     write_unchanged: bool = True,
     jobs: int = 1,
     progress: Progress = None,
+    bytes_read: BytesRead = None,
 ) -> list[FileReport]:
     """Fix each file. With ``targets``, fixed files are streamed to them (``write_unchanged``
     False leaves a target alone when nothing changed) and reports carry no text; otherwise, or
     when a store, pyx12 validation or the text as read (a diff) is wanted, each report carries
     its fixed text for the caller to write."""
     options = with_edit_data(options, db_url)
-    if targets is not None and not db_url and not options.tr3 and not keep_original:
+    if targets is not None and not options.tr3 and not keep_original:
+        from mohsedi.rules.stream import stream_paths
+
         with paused_gc():
-            return stream_paths(
+            reports = stream_paths(
                 paths,
                 rules,
                 options,
@@ -94,10 +110,17 @@ def run_fix(
                 write_unchanged=write_unchanged,
                 jobs=jobs,
                 progress=progress,
+                bytes_read=bytes_read,
             )
+        if db_url:
+            record_sent(db_url, reports, targets)
+        return reports
     with paused_gc():
         reports = fix_paths(paths, rules, options, unsafe=unsafe, keep_original=keep_original, progress=progress)
     if db_url:
+        from mohsedi.store.db import open_store
+        from mohsedi.store.record import record_documents
+
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]
         applied = [a for r in reports for a in r.applied]
@@ -114,12 +137,74 @@ def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile
             report.notices += [f"{f.rule} claim {f.claim}: {f.message}" for f in rec.findings]
 
 
+def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, Path]) -> None:
+    """Record streamed fixes as sent: each written file read back one transaction set at a time
+    (memory holds a set, not the file), under its input's name so its findings and fixes match."""
+    from mohsedi.errors import X12Error
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import record_file
+
+    engine = open_store(db_url)
+    for report in reports:
+        if report.error is not None or report.output is None:
+            continue  # nothing was written (unreadable, or cut short: X12007)
+        target = str(targets[report.path])
+        try:
+            with paused_gc():
+                recorded = record_file(engine, target, report.path, report.initial_findings, report.applied, "fix")
+        except X12Error as exc:  # cut short: nothing of it is stored, and the report says so
+            report.notices.append(f"not recorded in the store: {exc.message}")
+        else:
+            note_unstored([report], [recorded])
+
+
+def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:
+    """Store claims sent by other software as they are, so remittances can be linked to them,
+    one transaction set at a time. No findings are stored: none was reported before they were
+    sent (today's rules still predict their denials when remittances are linked)."""
+    from mohsedi.errors import X12Error
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import record_file
+
+    engine = open_store(db_url)
+    reports = []
+    for path in paths:
+        report = FileReport(path)
+        try:
+            with paused_gc():
+                recorded = record_file(engine, path, path, [], [], "record")
+        except X12Error as exc:
+            report.error = exc.located(path)
+        except OSError as exc:
+            report.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
+        else:
+            report.claims = recorded.claims
+            report.quarantined = recorded.quarantined
+            note_unstored([report], [recorded])
+            if recorded.already_stored:
+                report.notices.append("already stored, nothing changed")
+        reports.append(report)
+        if progress:
+            progress(path)
+    return reports
+
+
+def store_holds_claims(db_url: str) -> bool:
+    """Whether any 837P claims were recorded in the store (denials can be traced to rules)."""
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import has_claims
+
+    return has_claims(open_store(db_url))
+
+
 def run_ingest(
     paths: Sequence[str], db_url: str, *, progress: Progress = None, policy_path: str | None = None
 ) -> list[IngestReport]:
     """Store 835s; what counts as a denial takes the policy file's extra payment adjustments."""
     from mohsedi.codes.denials import payment_adjustments
     from mohsedi.policy.payers import load_policy
+    from mohsedi.store.db import open_store
+    from mohsedi.store.ingest import ingest_paths
 
     payment = payment_adjustments(load_policy(policy_path).payment_adjustments)
     with paused_gc():
@@ -127,15 +212,24 @@ def run_ingest(
 
 
 def run_link(db_url: str) -> int:
+    from mohsedi.store.db import open_store
+    from mohsedi.store.link import link_pending
+
     return link_pending(open_store(db_url), everything=True)
 
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:
     """The root-cause report; its JSON holds the contract's keys (period, denials, by_rule)."""
+    from mohsedi.reports.denials import root_cause_report
+    from mohsedi.store.db import open_store
+
     report = root_cause_report(open_store(db_url), period, payer)
     report["payer"] = payer
     return report
 
 
 def run_audit(db_url: str, days: int) -> dict:
+    from mohsedi.reports.audit import audit
+    from mohsedi.store.db import open_store
+
     return audit(open_store(db_url), days)

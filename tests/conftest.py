@@ -59,6 +59,7 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     monkeypatch.setenv("MOHSEDI_SECRET", "test-installation-secret")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     monkeypatch.setenv("MOHSEDI_TODAY", "2026-11-22")  # the samples' timely filing holds on this day
     monkeypatch.delenv("MOHSEDI_DATABASE_URL", raising=False)
 

@@ -161,3 +161,15 @@ def test_a_file_cut_short_is_never_written_out_as_whole(tmp_path) -> None:
         [streamed] = stream_paths([str(path)], all_rules(), RuleOptions(), fixing=True, targets={str(path): target})
         assert streamed.output is None and not target.exists()
         assert "cut short" in streamed.notices[-1]
+
+
+def test_check_offers_a_fix_only_when_fix_would_apply_it(tmp_path) -> None:
+    from mohsedi.rules.batch import check_paths
+
+    path = tmp_path / "total.837"
+    claims = [{"total": "1", "lines": ["17311 $999999999999999999", "17312 $999999999999999999"]}]
+    path.write_text(wrap(claims), newline="")
+    [report] = check_paths([str(path)], all_rules(), RuleOptions())
+    [total] = [f for f in report.findings if f.rule == "X12002"]
+    assert total.fix_safety == FixSafety.MANUAL and "not fixed" in total.message
+    assert report.document is not None and "CLM*C1*1*" in report.document.emit()  # check changed nothing

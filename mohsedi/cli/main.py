@@ -6,28 +6,23 @@ import difflib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
+from click.core import ParameterSource
 
 from mohsedi import __version__
-from mohsedi.cli.render import (
-    explain,
-    render_reports,
-    rule_json,
-    rules_csv,
-    rules_table,
-    severity_at_or_above,
-)
 from mohsedi.files import atomic_write, clobbered_input
-from mohsedi.pipeline import run_check, run_fix
-from mohsedi.rules.batch import FileReport
-from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.registry import all_rules, get_rule, select_rules
 from mohsedi.runtime import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, clean_up_on_signals, tune_for_batches
-from mohsedi.store.db import StoreError, default_url
+from mohsedi.store.paths import StoreError, default_url
 from mohsedi.text import printable
-from mohsedi.x12.segments import encode
+
+# Everything else is imported inside the command that uses it: `mohsedi --help` loads click
+# alone, and a check that records nothing never loads SQLAlchemy, alembic, numpy or matplotlib
+# (tests/test_startup.py holds this).
+
+if TYPE_CHECKING:
+    from mohsedi.rules.context import RuleOptions
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ["table", "json", "csv"]
@@ -131,8 +126,9 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
             "--db",
             "db_url",
             metavar="URL",
-            help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else "
-            "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db).",
+            help="Store for claims and findings. Default: $MOHSEDI_DATABASE_URL, else the config's "
+            "database, else sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db). "
+            "fix records what it writes there; check records only when --db is given.",
         ),
         click.option(
             "-j",
@@ -143,6 +139,19 @@ def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")
             callback=lambda _ctx, _param, value: value or os.cpu_count() or 1,
             help="Processes to spread files and transaction sets over (0: one per CPU). The "
             "output is the same for any number.",
+        ),
+        click.option(
+            "--statistics",
+            "show_statistics",
+            is_flag=True,
+            help="Count the findings per rule instead of listing them.",
+        ),
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="Leave out findings accepted in this file (per claim and rule; written by "
+            "`mohsedi check --write-baseline`). Fixes still apply.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron)."),
     ]
@@ -164,6 +173,7 @@ def rule_options(
 
     from mohsedi.policy.caselog import CaseLogError, load_case_log
     from mohsedi.policy.payers import PolicyError, load_policy
+    from mohsedi.rules.context import RuleOptions
 
     try:
         policy = load_policy(policy_path)
@@ -191,35 +201,66 @@ def rule_options(
 
 
 def resolve_rules(select: tuple[str, ...], ignore: tuple[str, ...]):
+    from mohsedi.rules.registry import select_rules
+
     try:
         return select_rules(split_codes(select), split_codes(ignore))
     except KeyError as exc:
         raise click.UsageError(f"no rule code starts with {exc.args[0]!r} (see `mohsedi rules list`)") from None
 
 
+def on_terminal(chosen: str, output: str | None) -> bool:
+    return chosen == "table" and output is None and sys.stdout.isatty()
+
+
+def terminal_width(chosen: str, output: str | None) -> int | None:
+    """Tables fit the terminal they are shown on; written to a file or a pipe, lines stay whole."""
+    if not on_terminal(chosen, output):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def use_color(chosen: str, output: str | None) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set to anything (https://no-color.org)."""
+    return on_terminal(chosen, output) and not os.environ.get("NO_COLOR")
+
+
 def finish(
-    reports: list[FileReport], fmt: str | None, output: str | None, fail_on: str, quiet: bool, *, fixing: bool
+    reports: list,
+    fmt: str | None,
+    output: str | None,
+    fail_on: str,
+    quiet: bool,
+    *,
+    fixing: bool,
+    baseline: str | None = None,
+    show_statistics: bool = False,
 ) -> None:
+    from mohsedi.cli.render import render_reports, render_statistics, severity_at_or_above
+
+    if baseline:
+        from mohsedi.cli.baseline import BaselineError, apply_baseline, load_baseline
+
+        try:
+            apply_baseline(reports, load_baseline(baseline), baseline)
+        except BaselineError as exc:
+            raise click.BadParameter(str(exc), param_hint="--baseline") from None
     chosen = pick_format(fmt, output)
-    color = chosen == "table" and output is None and sys.stdout.isatty()
+    width = terminal_width(chosen, output)
     unreadable = any(r.error or r.quarantined for r in reports)
     failing = severity_at_or_above(reports, fail_on)
     if not quiet or unreadable or failing or output:
-        emit_output(render_reports(reports, chosen, color=color, fixing=fixing), output)
+        if show_statistics:
+            text = render_statistics(reports, chosen, width=width)
+        else:
+            text = render_reports(reports, chosen, color=use_color(chosen, output), fixing=fixing, width=width)
+        emit_output(text, output)
     for r in reports:
         if r.error:
             click.echo(f"mohsedi: {r.error.describe()}", err=True)
     sys.exit(EXIT_ERROR if unreadable else EXIT_FINDINGS if failing else EXIT_CLEAN)
-
-
-def progress_callback(paths: list[str]):
-    """A progress bar on a terminal when the batch is more than a moment's work."""
-    total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
-    if not sys.stderr.isatty() or (len(paths) < 5 and total < 20_000_000):
-        return None, None
-    bar = click.progressbar(length=len(paths), label="reading", file=sys.stderr)
-    bar.__enter__()
-    return (lambda _path: bar.update(1)), bar
 
 
 class MohsediGroup(click.Group):
@@ -239,7 +280,8 @@ class MohsediGroup(click.Group):
 
 @click.group(cls=MohsediGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mohsedi")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """X12 837P/835 processor for Mohs-surgery and dermatology billing.
 
     \b
@@ -251,14 +293,28 @@ def cli() -> None:
 
     Exit codes: 0 clean, 1 findings at or above --fail-on remain, 2 usage error,
     unreadable input or internal error.
+
+    Settings made once (store, policy, case log, select/ignore, fail-on, modifier, CLIA,
+    jobs) go in [tool.mohsedi] of a pyproject.toml or in a mohsedi.toml, found from the
+    working directory upward, or in ~/.config/mohsedi/config.toml; options override them.
+    `mohsedi config` shows the values in effect and where each came from.
     """
+    from mohsedi.cli.config import default_map, effective
+
     tune_for_batches()
     clean_up_on_signals()
+    ctx.default_map = default_map(cli, effective())
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @common_options
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Accept every finding of this run: write them to FILE (for --baseline) instead of a report.",
+)
 def check(
     files,
     fmt,
@@ -274,37 +330,84 @@ def check(
     tr3,
     db_url,
     jobs,
+    show_statistics,
+    baseline,
     quiet,
+    write_baseline,
 ):
     """Check 837P files against the rule catalog; change nothing.
+
+    A directory means the 837P files in it; - reads standard input.
 
     \b
     Examples:
       mohsedi check samples/*.837
+      mohsedi check inbound/ --statistics
       mohsedi check claims.837 --format json -o findings.json
       mohsedi check claims.837 --select MOHS --ignore MOHS007 --fail-on warning
       mohsedi check big-batch.837 --jobs 2
+      mohsedi check claims.837 --write-baseline accepted.json ; mohsedi check claims.837 --baseline accepted.json
+      clearinghouse-export | mohsedi check -
 
     Files are read one transaction set at a time, so a file of any size fits in memory
-    (not with --db or --tr3, which need each file whole).
+    (not with --db or --tr3, which need each file whole). With --db URL the claims and
+    findings are recorded in that store; otherwise check writes nothing.
     """
-    paths = list(files)
-    refuse_overwriting_inputs([output], [*paths, policy_path, case_log_path], db_url=store_url(db_url))
+    from mohsedi.cli.inputs import Progress, expand, stdin_spooled
+    from mohsedi.pipeline import run_check, with_edit_data
+
+    refuse_overwriting_inputs([output], [*files, policy_path, case_log_path], db_url=store_url(db_url))
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
-    tick, bar = progress_callback(paths)
-    try:
-        reports = run_check(paths, rules, options, db_url=configured_store(db_url), jobs=jobs, progress=tick)
-    except (StoreError, SQLAlchemyError) as exc:
-        store_failure(exc)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    finish(reports, fmt, output, fail_on, quiet, fixing=False)
+    # check records only into a store named on its command line; a configured one (file,
+    # environment) is read for imported NCCI data but left as it is.
+    recording = click.get_current_context().get_parameter_source("db_url") == ParameterSource.COMMANDLINE
+    with stdin_spooled(expand(files, "837", stdin=True)) as (paths, shown):
+        progress = Progress(paths)
+        try:
+            if not recording:
+                options = with_edit_data(options, store_url(db_url))
+            reports = run_check(
+                paths,
+                rules,
+                options,
+                db_url=db_url if recording else None,
+                jobs=jobs,
+                progress=progress.file_done,
+                bytes_read=progress.bytes_read,
+            )
+        except Exception as exc:  # the store's errors in one line; anything else is a bug to show
+            if not is_store_error(exc):
+                raise
+            store_failure(exc)
+        finally:
+            progress.close()
+    for r in reports:
+        r.path = shown(r.path)
+    if write_baseline:
+        write_accepted(reports, write_baseline, quiet)
+    finish(reports, fmt, output, fail_on, quiet, fixing=False, baseline=baseline, show_statistics=show_statistics)
+
+
+def write_accepted(reports: list, path: str, quiet: bool) -> None:
+    import json
+
+    from mohsedi.cli.baseline import baseline_json
+
+    data = baseline_json(reports)
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    for r in reports:
+        if r.error:
+            click.echo(f"mohsedi: {r.error.describe()}", err=True)
+    unreadable = any(r.error or r.quarantined for r in reports)
+    if not quiet:
+        count = sum(a["findings"] for a in data["accepted"])
+        click.echo(f"wrote {path}: {count} finding(s) accepted on {len(data['accepted'])} claim and rule pair(s)")
+    sys.exit(EXIT_ERROR if unreadable else EXIT_CLEAN)
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",
     "--output",
@@ -336,13 +439,20 @@ def fix(
     tr3,
     db_url,
     jobs,
+    show_statistics,
+    baseline,
     quiet,
 ):
     """Check 837P files, apply fixes, write the fixed files (with --tr3, the output is validated).
 
     Safe fixes run by default, unsafe ones with --unsafe-fixes; manual findings are only
-    reported. Inputs are never overwritten unless --in-place; files are written atomically.
-    The exit code reflects what remains after fixing.
+    reported. Inputs are never overwritten unless --in-place (which keeps each file's mode
+    and owner, and writes through a symbolic link to its target); files are written
+    atomically, new ones with the mode the umask gives. A directory means the 837P files in
+    it. The exit code reflects what remains after fixing.
+
+    The claims written are recorded, as sent, in the store (--db, else the configured or
+    default one), so that `mohsedi ingest` can trace their denials to rules.
 
     \b
     Examples:
@@ -350,9 +460,14 @@ def fix(
       mohsedi fix claims.837 -o outbox/ --unsafe-fixes --diff
       mohsedi fix claims.837 --in-place --format json --report fixes.json
     """
+
+    from mohsedi.cli.inputs import Progress, expand
+    from mohsedi.pipeline import run_fix
+    from mohsedi.x12.segments import encode
+
     if bool(out_dir) == bool(in_place):
         raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
-    paths = list(files)
+    paths = expand(files, "837")  # fix names its outputs after its inputs: no standard input
     targets = {}
     for path in paths:
         target = Path(path) if in_place else Path(out_dir) / Path(path).name
@@ -368,25 +483,27 @@ def fix(
     )
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
-    tick, bar = progress_callback(paths)
+    progress = Progress(paths)
     try:
         reports = run_fix(
             paths,
             rules,
             options,
             unsafe=unsafe_fixes,
-            db_url=configured_store(db_url),
+            db_url=store_url(db_url),
             keep_original=show_diff,
             targets={path: Path(target) for path, target in targets.items()},
             write_unchanged=not in_place,
             jobs=jobs,
-            progress=tick,
+            progress=progress.file_done,
+            bytes_read=progress.bytes_read,
         )
-    except (StoreError, SQLAlchemyError) as exc:
+    except Exception as exc:  # the store's errors in one line; anything else is a bug to show
+        if not is_store_error(exc):
+            raise
         store_failure(exc)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        progress.close()
     for report in reports:
         if report.fixed is None:
             continue  # unreadable, or already streamed to its target
@@ -402,7 +519,45 @@ def fix(
                 tofile=str(target),
             )
             click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
-    finish(reports, fmt, output, fail_on, quiet, fixing=True)
+    finish(reports, fmt, output, fail_on, quiet, fixing=True, baseline=baseline, show_statistics=show_statistics)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--db", "db_url", metavar="URL", help="Store to record in. Default: the one every command uses.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something fails (for cron).")
+def record(files, db_url, quiet):
+    """Record 837P files sent by other software, as they are, so remittances link to their claims.
+
+    `mohsedi fix` records what it writes by itself; use this for claims that did not go
+    through it. Nothing is checked or changed; recording a file twice changes nothing.
+    A directory means the 837P files in it.
+
+    \b
+    Examples:
+      mohsedi record sent/2026-11-*.837
+      mohsedi record outbox/claims.837 && mohsedi link
+    """
+    from mohsedi.cli.inputs import Progress, expand
+    from mohsedi.pipeline import run_record
+
+    paths = expand(files, "837")
+    progress = Progress(paths)
+    try:
+        reports = run_record(paths, store_url(db_url), progress=progress.file_done)
+    except StoreError as exc:
+        store_failure(exc)
+    finally:
+        progress.close()
+    failed = False
+    for r in reports:
+        problems = ([r.error] if r.error else []) + r.quarantined
+        failed = failed or bool(problems)
+        if not quiet and r.error is None:
+            click.echo(f"{r.path}: " + (r.notices[0] if r.notices else f"{r.claims} claim(s) recorded"))
+        for problem in problems:
+            click.echo(f"mohsedi: {problem.describe()}", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
 @cli.command()
@@ -450,6 +605,60 @@ def ack(files, out_dir, quiet):
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
+@cli.command("config")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default=None, help="Default: table on a terminal."
+)
+def config_command(fmt):
+    """Show the settings in effect and where each came from (file, environment or default).
+
+    \b
+    Files, the later winning; options on a command line override them all:
+      ~/.config/mohsedi/config.toml ($XDG_CONFIG_HOME/mohsedi/config.toml)
+      mohsedi.toml, or pyproject.toml's [tool.mohsedi], nearest the working directory upward
+    \b
+    Keys: database, policy, case-log, select, ignore, fail-on, distinct-modifier, clia, jobs.
+    Example mohsedi.toml:
+      database = "postgresql+psycopg://billing@db/mohsedi"
+      policy = "policy.toml"          # relative to this file
+      case-log = "mohs-log.csv"
+      ignore = ["MOHS007"]
+      distinct-modifier = "XS"
+    """
+    import json
+
+    from mohsedi.cli.config import SETTINGS, effective, project_file, user_file
+
+    values = effective()
+    defaults = {
+        "database": default_url(),
+        "fail-on": "error",
+        "distinct-modifier": "XS",
+        "jobs": 1,
+        "select": [],
+        "ignore": [],
+    }
+    rows = []
+    for setting in SETTINGS:
+        found = values.get(setting.key)
+        value = found.value if found else defaults.get(setting.key)
+        if isinstance(value, tuple):
+            value = list(value)
+        rows.append({"key": setting.key, "value": value, "source": found.source if found else "default"})
+    project = project_file(Path.cwd().resolve())
+    files = {"user": str(user_file()), "project": str(project[0]) if project else None}
+    if pick_format(fmt, None) == "json":
+        click.echo(json.dumps({"settings": rows, "files": files}, indent=2))
+        return
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        value = r["value"]
+        text = "(none)" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+        click.echo(f"{r['key']:<{width}}  {text}  [{r['source']}]")
+    click.echo(f"\nuser file:    {files['user']}" + ("" if user_file().is_file() else " (none)"))
+    click.echo(f"project file: {files['project'] or '(none found from here upward)'}")
+
+
 @cli.group()
 def rules() -> None:
     """The rule catalog: list it, explain one rule."""
@@ -474,6 +683,8 @@ def rules_list(fmt, select):
     """
     import json
 
+    from mohsedi.cli.render import rule_json, rules_csv, rules_table
+
     chosen = resolve_rules(select, ())
     fmt = pick_format(fmt, None)
     if fmt == "json":
@@ -496,16 +707,14 @@ def rules_explain(code, fmt):
     """
     import json
 
+    from mohsedi.cli.render import explain, rule_json
+    from mohsedi.rules.registry import get_rule
+
     try:
         r = get_rule(code)
     except KeyError:
         raise click.UsageError(f"no rule {code!r} (see `mohsedi rules list`)") from None
     click.echo(json.dumps(rule_json(r), indent=2) if fmt == "json" else explain(r), nl=fmt == "json")
-
-
-def configured_store(db_url: str | None) -> str | None:
-    """check and fix record only when a store is configured (--db or $MOHSEDI_DATABASE_URL)."""
-    return db_url or os.environ.get("MOHSEDI_DATABASE_URL") or None
 
 
 def store_url(db_url: str | None) -> str:
@@ -528,10 +737,15 @@ def require_existing_store(url: str) -> None:
         sys.exit(EXIT_ERROR)
 
 
+def is_store_error(exc: BaseException) -> bool:
+    """A StoreError or any SQLAlchemy error, told without importing SQLAlchemy (startup stays light)."""
+    return isinstance(exc, StoreError) or type(exc).__module__.startswith("sqlalchemy.")
+
+
 def store_failure(exc: Exception) -> None:
     """One line, exit 2. A database error is told by its first line only: its full text
     holds the SQL and the values bound to it (account numbers)."""
-    if isinstance(exc, SQLAlchemyError):
+    if type(exc).__module__.startswith("sqlalchemy."):  # not imported here: --help stays light
         from mohsedi.store.db import describe_db_error
 
         message = f"the store failed: {describe_db_error(exc)}"
@@ -542,7 +756,7 @@ def store_failure(exc: Exception) -> None:
 
 
 DB_HELP = (
-    "Database URL. Default: $MOHSEDI_DATABASE_URL, else "
+    "Database URL. Default: $MOHSEDI_DATABASE_URL, else the config's database, else "
     "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."
 )
 
@@ -570,7 +784,7 @@ def ingest(files, db_url, fmt, policy_path, quiet):
     A payment is stored once: the same ERA again, even re-sent in a new envelope, changes
     nothing (ERA004). A file cut short (no SE, GE or IEA) is refused and stores nothing. Each
     payment is balanced (ERA001-ERA003) and the findings are kept with it. A directory means
-    the files in it. Remits for claims not checked yet are linked when the claims arrive.
+    the files in it. Remits for claims not recorded yet are linked when the claims arrive.
 
     \b
     Examples:
@@ -580,28 +794,34 @@ def ingest(files, db_url, fmt, policy_path, quiet):
     """
     import json
 
-    from mohsedi.pipeline import run_ingest
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mohsedi.cli.inputs import STDIN, Progress
+    from mohsedi.pipeline import run_ingest, store_holds_claims
     from mohsedi.policy.payers import PolicyError
-    from mohsedi.store.db import StoreError
     from mohsedi.store.ingest import expand_inputs
 
+    if STDIN in files:
+        raise click.UsageError("this command reads files, not standard input (-): save it to a file first")
     paths = expand_inputs(list(files))
-    tick, bar = progress_callback(paths)
+    progress = Progress(paths)
     try:
-        reports = run_ingest(paths, store_url(db_url), progress=tick, policy_path=policy_path)
+        url = store_url(db_url)
+        reports = run_ingest(paths, url, progress=progress.file_done, policy_path=policy_path)
     except PolicyError as exc:
         click.echo(printable(f"mohsedi: {exc}"), err=True)
         sys.exit(EXIT_ERROR)
     except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        progress.close()
     failed = any(r.error or r.quarantined for r in reports)
     from mohsedi.store.limits import OVERLONG
 
     unstored = any(f.rule == OVERLONG for r in reports for f in r.findings)  # a claim payment left out
     chosen = pick_format(fmt, None)
+    if not quiet and not store_holds_claims(url):
+        click.echo(NO_CLAIMS_NOTE.format(url=url), err=True)
     if not quiet or failed or unstored:
         if chosen == "json":
             click.echo(json.dumps({"files": [ingest_json(r) for r in reports]}, indent=2))
@@ -615,6 +835,13 @@ def ingest(files, db_url, fmt, policy_path, quiet):
             if f.rule == OVERLONG:
                 click.echo(printable(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}"), err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if unstored else EXIT_CLEAN)
+
+
+NO_CLAIMS_NOTE = (
+    "mohsedi: note: the store {url} holds no claims, so denials cannot be traced to their lines and "
+    "rules yet. Claims are recorded by `mohsedi fix FILE -o DIR` (what it writes, as sent); record "
+    "claims sent by other software with `mohsedi record FILE...`, then run `mohsedi link`."
+)
 
 
 def ingest_json(r) -> dict:
@@ -659,7 +886,6 @@ def link(db_url):
       mohsedi link
     """
     from mohsedi.pipeline import run_link
-    from mohsedi.store.db import StoreError
 
     require_existing_store(store_url(db_url))
     try:
@@ -680,6 +906,7 @@ def db() -> None:
 def db_upgrade(db_url, revision):
     """Apply the migrations (an empty database is also migrated on first use)."""
     from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from mohsedi.store.db import current_revision, make_engine, upgrade
 
@@ -698,6 +925,8 @@ def db_upgrade(db_url, revision):
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 def db_current(db_url):
     """Show the schema version of the store and the version this code needs."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from mohsedi.store.db import current_revision, head_revision, make_engine
 
     url = store_url(db_url)
@@ -740,10 +969,14 @@ def data_import(kind, files, effective, name, db_url):
     from mohsedi.store.editdata import import_release
 
     if kind == "codes":
-        names = " ".join(Path(f).name.lower() for f in files)
-        kind = "carc" if "carc" in names else "rarc" if "rarc" in names else ""
-        if not kind:
-            raise click.UsageError("cannot tell CARC from RARC by the file name: use `data import carc` or `rarc`")
+        from mohsedi.codes.importers import code_list_kind
+
+        kinds = {code_list_kind(Path(f)) for f in files}
+        if len(kinds) != 1 or None in kinds:
+            raise click.UsageError(
+                "cannot tell CARC from RARC (or the files mix both): use `data import carc` or `rarc`"
+            )
+        kind = kinds.pop()
     day = None
     if effective:
         try:
@@ -782,7 +1015,8 @@ def data_import(kind, files, effective, name, db_url):
     help="Output format. Default: table on a terminal, else json.",
 )
 def data_status(db_url, fmt):
-    """List the NCCI releases in use (shipped and imported) and the dates they cover.
+    """List the reference data in use, per kind (ptp, mue, addon, icd10cm, pos, carc, rarc): rows,
+    effective date, the dates it covers, deletion dates, and where it comes from (shipped or imported).
 
     \b
     Example:
@@ -790,8 +1024,8 @@ def data_status(db_url, fmt):
     """
     import json
 
-    from mohsedi.store.db import existing_store
     from mohsedi.store.editdata import release_status
+    from mohsedi.store.paths import existing_store
 
     url = store_url(db_url)
     rows = release_status(open_store_or_exit(db_url) if existing_store(url) else None)
@@ -804,6 +1038,9 @@ def data_status(db_url, fmt):
             "covers_until": r.covers_until.isoformat() if r.covers_until else None,
             "rows": r.rows,
             "source": r.source,
+            "deleted": r.deleted,
+            "last_deletion": r.last_deletion.isoformat() if r.last_deletion else None,
+            "origin": r.origin,
         }
         for r in rows
     ]
@@ -812,13 +1049,26 @@ def data_status(db_url, fmt):
     elif chosen == "csv":
         from mohsedi.cli.render import csv_text
 
-        header = ["kind", "release", "effective", "covers_until", "rows", "source"]
-        click.echo(csv_text(header, ([r[k] if r[k] is not None else "" for k in header] for r in records)), nl=False)
+        header = [
+            "kind",
+            "release",
+            "effective",
+            "covers_until",
+            "rows",
+            "source",
+            "deleted",
+            "last_deletion",
+            "origin",
+        ]
+        click.echo(
+            csv_text(header, ([r.get(k) if r.get(k) is not None else "" for k in header] for r in records)), nl=False
+        )
     else:
         for r in records:
+            deleted = f", {r['deleted']} deleted (last {r['last_deletion']})" if r["deleted"] else ""
             click.echo(
-                f"{r['kind']:<6} {r['effective'] or '-':<10} .. {r['covers_until'] or '-':<10} "
-                f"{r['rows']:>8} rows  {r['release']}  [{r['source']}]"
+                f"{r['kind']:<7} {r['effective'] or '-':<10} .. {r['covers_until'] or '-':<10} "
+                f"{r['rows']:>8} rows{deleted}  {r['release']}  [{r['source']}]"
             )
 
 
@@ -887,7 +1137,7 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
 
         text = render_html(data)
     else:
-        text = denials_table(data)
+        text = denials_table(data, width=terminal_width(chosen, output))
     emit_output(text, output)
     if output and not quiet:
         totals = data["totals"]
@@ -927,7 +1177,7 @@ def audit_command(days, db_url, fmt, output):
     if chosen == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:
-        text = audit_csv(data) if chosen == "csv" else audit_table(data)
+        text = audit_csv(data) if chosen == "csv" else audit_table(data, width=terminal_width(chosen, output))
     emit_output(text, output)
 
 
@@ -935,4 +1185,4 @@ def main() -> None:  # pragma: no cover - console entry for `python -m mohsedi`
     cli()
 
 
-__all__ = ["all_rules", "cli"]
+__all__ = ["cli"]

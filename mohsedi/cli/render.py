@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -112,7 +113,19 @@ def report_csv(reports: list[FileReport]) -> str:
     return csv_text(header, rows)
 
 
-def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str:
+def fit(prefix: str, text: str, width: int | None, indent: int | None = None) -> list[str]:
+    """``prefix + text``, the text wrapped under itself when the line would pass ``width``
+    (``indent``: the visible width of the prefix, when it holds colour codes)."""
+    lead = len(prefix) if indent is None else indent
+    if width is None or lead + len(text) <= width:
+        return [prefix + text]
+    room = max(width - lead, 20)
+    lines = textwrap.wrap(text, room, break_on_hyphens=False) or [""]
+    return [prefix + lines[0], *(" " * lead + line for line in lines[1:])]
+
+
+def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width: int | None = None) -> str:
+    """Findings grouped by file and claim; with ``width`` (a terminal's), long messages wrap."""
     out: list[str] = []
 
     def style(text: str, **kw: Any) -> str:
@@ -129,10 +142,10 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str
         for q in r.quarantined:
             out.append("  " + style("transaction set left out: ", fg="red", bold=True) + q.describe())
         for notice in r.notices:
-            out.append("  " + style("note: ", fg="yellow") + p(notice))
+            out += fit("  " + style("note: ", fg="yellow"), p(notice), width, 8)
         for a in r.applied:
             where = f"line {a.line}" if a.line is not None else "claim"
-            out.append(f"  fixed  {p(a.claim or '-'):<14} {where:<8} {a.rule:<8} {p(a.description)}")
+            out += fit(f"  fixed  {p(a.claim or '-'):<14} {where:<8} {a.rule:<8} ", p(a.description), width)
         current = object()
         for f in r.findings:
             if f.claim != current:
@@ -146,7 +159,8 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str
             elif f.fix_safety.value == "manual":
                 offer = "  [manual]"
             data = f" (judged by {f.data_release})" if f.data_release else ""
-            out.append(f"    {where:<8} {f.rule:<8} {sev} {p(f.message)}{p(data)}{offer}")
+            prefix = f"    {where:<8} {f.rule:<8} "
+            out += fit(prefix + sev + " ", f"{p(f.message)}{p(data)}{offer}", width, len(prefix) + 8)
     s = summary_counts(reports)
     line = (
         f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "
@@ -158,12 +172,53 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool) -> str
     return "\n".join(out) + "\n"
 
 
-def render_reports(reports: list[FileReport], fmt: str, *, color: bool, fixing: bool) -> str:
+def render_reports(reports: list[FileReport], fmt: str, *, color: bool, fixing: bool, width: int | None = None) -> str:
     if fmt == "json":
         return json.dumps(report_json(reports, fixing=fixing), indent=2) + "\n"
     if fmt == "csv":
         return report_csv(reports)
-    return report_table(reports, color=color, fixing=fixing)
+    return report_table(reports, color=color, fixing=fixing, width=width)
+
+
+def statistics(reports: list[FileReport]) -> list[dict[str, Any]]:
+    """Findings counted per rule, most first (as `ruff check --statistics`)."""
+    counts = Counter(f.rule for r in reports for f in r.findings)
+    rows = []
+    for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        try:
+            rule: Rule | None = get_rule(code)
+        except KeyError:
+            rule = None
+        rows.append(
+            {
+                "rule": code,
+                "count": count,
+                "severity": rule.severity.value if rule else "",
+                "fix": rule.fix_safety.value if rule else "",
+                "title": rule.title if rule else "",
+            }
+        )
+    return rows
+
+
+def render_statistics(reports: list[FileReport], fmt: str, *, width: int | None = None) -> str:
+    rows = statistics(reports)
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["rule", "count", "severity", "fix", "title"])
+        writer.writerows([r["rule"], r["count"], r["severity"], r["fix"], r["title"]] for r in rows)
+        return buf.getvalue()
+    digits = max([len(str(r["count"])) for r in rows] + [5])
+    out: list[str] = []
+    for r in rows:
+        prefix = f"{r['count']:>{digits}}  {r['rule']:<8} {r['severity']:<7} {r['fix']:<7} "
+        out += fit(prefix, r["title"], width)
+    total = sum(r["count"] for r in rows)
+    out.append(f"{total:>{digits}}  finding(s) of {len(rows)} rule(s)")
+    return "\n".join(out) + "\n"
 
 
 def rule_json(r: Rule) -> dict[str, Any]:
@@ -238,29 +293,44 @@ def severity_at_or_above(reports: list[FileReport], threshold: str) -> bool:
 Column = tuple[str, str, int]  # key, heading, width (negative: right-aligned)
 
 
-def _section(heading: str, rows: list[dict], columns: list[Column]) -> list[str]:
+def _section(heading: str, rows: list[dict], columns: list[Column], width: int | None = None) -> list[str]:
+    """A titled table. Each column is as wide as its widest value (at least its given width), so
+    a long claim id never runs into the next column; with ``width`` (a terminal's), the last
+    column is cut to fit, marked with an ellipsis."""
     out = ["", heading]
     if not rows:
         return [*out, "  none"]
 
-    def cell(text: str, width: int) -> str:
-        return f"{text:<{width}}" if width > 0 else f"{text:>{-width}}"
+    def text_of(value: object) -> str:
+        return printable(", ".join(value) if isinstance(value, list) else ("" if value is None else str(value)))
 
-    out.append(("  " + " ".join(cell(label, width) for _, label, width in columns)).rstrip())
-    for r in rows:
-        values = []
-        for key, _, width in columns:
-            value = r.get(key)
-            text = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-            values.append(cell(printable(text), width))
-        out.append("  " + " ".join(values).rstrip())
+    cells = [[text_of(r.get(key)) for key, _, _ in columns] for r in rows]
+    sizes = [
+        max([abs(given), len(label)] + [len(row[i]) for row in cells]) for i, (_, label, given) in enumerate(columns)
+    ]
+
+    def line(values: list[str]) -> str:
+        parts = [
+            f"{v:<{size}}" if given > 0 else f"{v:>{size}}"
+            for v, size, (_, _, given) in zip(values, sizes, columns, strict=True)
+        ]
+        text = ("  " + " ".join(parts)).rstrip()
+        if width is not None and len(text) > width:
+            text = text[: max(width - 1, 0)].rstrip() + "\u2026"
+        return text
+
+    out.append(line([label for _, label, _ in columns]))
+    out += [line(row) for row in cells]
     return out
 
 
 RULE_COLUMNS: list[Column] = [("rule", "rule", 12), ("count", "denials", -8), ("amount", "amount", -12)]
 
 
-def denials_table(data: dict[str, Any]) -> str:
+def denials_table(data: dict[str, Any], *, width: int | None = None) -> str:
+    def section(heading: str, rows: list[dict], columns: list[Column]) -> list[str]:
+        return _section(heading, rows, columns, width)
+
     period = data["period"]
     t = data["totals"]
     lines = [
@@ -272,27 +342,30 @@ def denials_table(data: dict[str, Any]) -> str:
         f"provider adjustments (PLB) {t.get('provider_adjustments', '0.00')}  "
         f"patient responsibility {t.get('patient_responsibility', '0.00')}",
     ]
-    lines += _section("By rule", data["by_rule"], [*RULE_COLUMNS, ("title", "  what it checks", 50)])
-    lines += _section(
+    if width is not None:  # the totals wrap under themselves, as findings do
+        indent = [len(line) - len(line.lstrip()) for line in lines]
+        lines = [w for line, n in zip(lines, indent, strict=True) for w in fit(" " * n, line.lstrip(), width)]
+    lines += section("By rule", data["by_rule"], [*RULE_COLUMNS, ("title", "  what it checks", 50)])
+    lines += section(
         "By payer", data["by_payer"], [("payer", "payer", 12), *RULE_COLUMNS[1:], ("payer_name", "  name", 36)]
     )
-    lines += _section("By procedure", data["by_procedure"], [("procedure", "code", 12), *RULE_COLUMNS[1:]])
+    lines += section("By procedure", data["by_procedure"], [("procedure", "code", 12), *RULE_COLUMNS[1:]])
     reason = [("group", "grp", 4), ("carc", "CARC", 6)]
-    lines += _section("By reason", data["by_carc"], [*reason, *RULE_COLUMNS[1:], ("title", "  reason", 40)])
-    lines += _section("By remark", data["by_rarc"], [("rarc", "RARC", 7), *RULE_COLUMNS[1:], ("title", "  remark", 40)])
-    lines += _section(
+    lines += section("By reason", data["by_carc"], [*reason, *RULE_COLUMNS[1:], ("title", "  reason", 40)])
+    lines += section("By remark", data["by_rarc"], [("rarc", "RARC", 7), *RULE_COLUMNS[1:], ("title", "  remark", 40)])
+    lines += section(
         "Unexplained (no rule predicts these yet)",
         data["unexplained"],
         [*reason, ("procedure", "code", 8), *RULE_COLUMNS[1:], ("title", "  reason", 40)],
     )
-    lines += _section("Fired but sent anyway", data["fired_sent_anyway"], RULE_COLUMNS)
-    lines += _section("Fixed but still denied", data["fixed_still_denied"], RULE_COLUMNS)
-    lines += _section(
+    lines += section("Fired but sent anyway", data["fired_sent_anyway"], RULE_COLUMNS)
+    lines += section("Fixed but still denied", data["fixed_still_denied"], RULE_COLUMNS)
+    lines += section(
         "Balancing (ERA001-ERA005)",
         data.get("balancing", []),
         [("rule", "finding", 7), ("payer", "payer", 10), ("check_number", "check/EFT", 14), ("message", "detail", 60)],
     )
-    lines += _section(
+    lines += section(
         "Provider-level adjustments (PLB)",
         data.get("provider_adjustments", []),
         [
@@ -304,12 +377,12 @@ def denials_table(data: dict[str, Any]) -> str:
             ("amount", "amount", -10),
         ],
     )
-    lines += _section(
+    lines += section(
         "Patient responsibility (not denials)",
         data.get("patient_responsibility", []),
         [("carc", "CARC", 5), ("count", "count", -6), ("amount", "amount", -12), ("title", "  reason", 40)],
     )
-    lines += _section(
+    lines += section(
         "Every denial",
         data["denials"],
         [
@@ -332,10 +405,13 @@ def denials_table(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def audit_table(data: dict[str, Any]) -> str:
+def audit_table(data: dict[str, Any], *, width: int | None = None) -> str:
+    def section(heading: str, rows: list[dict], columns: list[Column]) -> list[str]:
+        return _section(heading, rows, columns, width)
+
     p = data["period"]
     lines = [f"Audit: {data['claims']} stored claim(s) with service {p['since']} .. {p['until']}, today's rules"]
-    lines += _section(
+    lines += section(
         "What would be caught now, by rule",
         data["by_rule"],
         [
@@ -346,7 +422,7 @@ def audit_table(data: dict[str, Any]) -> str:
             ("predicts", "  predicted denial", 50),
         ],
     )
-    lines += _section(
+    lines += section(
         "Findings",
         data["findings"],
         [

@@ -189,6 +189,21 @@ def read_code_list(path: Path) -> Iterator[tuple[str, str, str]]:
             yield code, (_column(row, "status") or "current").lower(), _column(row, "desc")
 
 
+def code_list_kind(path: Path) -> str | None:
+    """'carc' or 'rarc' for an X12 code list: by the file name, else by its codes (RARCs are
+    M.., MA.. and N..; no CARC starts with M or N); None when it cannot tell."""
+    name = path.name.lower()
+    if "carc" in name or "rarc" in name:
+        return "carc" if "carc" in name else "rarc"
+    codes = [code for code, _, _ in read_code_list(path)]
+    if not codes:
+        return None
+    remarks = sum(1 for c in codes if c[:1] in ("M", "N"))
+    if remarks == len(codes):
+        return "rarc"
+    return "carc" if remarks == 0 else None
+
+
 def effective_from_name(path: Path) -> date | None:
     """Effective date from a CMS file name: ..._Eff_MM-DD-YYYY.csv, AOC_V2024Q3..., ..._2024Q3..."""
     name = path.name

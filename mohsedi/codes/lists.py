@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import functools
+from datetime import date
 from importlib import resources
 
 LISTS_RELEASE = "x12.org code lists as of 2026-08-17"
+POS_RELEASE = "CMS place of service code set, 2024-06"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -38,9 +40,25 @@ def short_titles() -> dict[tuple[str, str], str]:
 
 
 def title(list_name: str, code: str) -> str:
+    """The project's own short title ('' when it has none). Reports should call
+    mohsedi.store.editdata.code_titles(engine).title(...), which prefers the official
+    description a user imported with `mohsedi data import codes`."""
     return short_titles().get((list_name, code), "")
 
 
 @functools.cache
 def place_of_service() -> dict[str, str]:
+    """POS code -> name, the whole CMS list (CODE002)."""
     return {r["code"]: r["name"] for r in _rows("place_of_service.csv")}
+
+
+@functools.cache
+def assigned_places_of_service() -> frozenset[str]:
+    """The POS codes in use: the list's Unassigned numbers are not valid on a claim."""
+    return frozenset(code for code, name in place_of_service().items() if name != "Unassigned")
+
+
+@functools.cache
+def deleted_procedures() -> dict[str, tuple[date, str]]:
+    """code -> (deleted on, current codes) for CODE003; the Mohs codes 17304-17310 are MOHS016's."""
+    return {r["code"]: (date.fromisoformat(r["deleted_on"]), r["replaced_by"]) for r in _rows("deleted_procedures.csv")}

@@ -98,14 +98,41 @@ class EditData:
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=lambda: defaultdict(list))
     mue: dict[str, list[MueEdit]] = field(default_factory=lambda: defaultdict(list))
     addons: dict[str, list[AddOnEdit]] = field(default_factory=lambda: defaultdict(list))
+    # PTP releases that hold only some column 1 codes: release -> (low, high) code ranges.
+    # A release not named here is a whole CMS table.
+    ptp_scope: dict[Release, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    # Codes whose rows are in the dictionaries: a lookup asks _ensure only for a new code
+    # (an inline set probe: lookups run once per pair of codes per day).
+    seen: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
 
     def copy(self) -> EditData:
-        return EditData(
-            {k: list(v) for k, v in self.releases.items()},
-            defaultdict(list, {k: list(v) for k, v in self.ptp.items()}),
-            defaultdict(list, {k: list(v) for k, v in self.mue.items()}),
-            defaultdict(list, {k: list(v) for k, v in self.addons.items()}),
-        )
+        clone = EditData()
+        self._copy_into(clone)
+        return clone
+
+    def _copy_into(self, clone: EditData) -> None:
+        clone.releases = {k: list(v) for k, v in self.releases.items()}
+        clone.ptp = defaultdict(list, {k: list(v) for k, v in self.ptp.items()})
+        clone.mue = defaultdict(list, {k: list(v) for k, v in self.mue.items()})
+        clone.addons = defaultdict(list, {k: list(v) for k, v in self.addons.items()})
+        clone.ptp_scope = dict(self.ptp_scope)
+        clone.seen = {k: set(v) for k, v in self.seen.items()}
+
+    def _ensure(self, kind: str, code: str) -> None:
+        """Load this code's rows where the data is read on demand (the shipped file, the store);
+        an override loads, then calls this."""
+        self.seen[kind].add(code)
+
+    def ptp_covers(self, column1: str, day: date) -> bool:
+        """Whether the PTP release judging this date holds every edit with this column 1 code."""
+        release = self.release_for("ptp", day)
+        if release is None:
+            return False
+        ranges = self.ptp_scope.get(release)
+        if ranges is None:
+            return True
+        return any(len(column1) == len(lo) and lo <= column1 <= hi for lo, hi in ranges)
 
     def add_release(self, kind: str, release: Release) -> None:
         known = self.releases[kind]
@@ -144,6 +171,8 @@ class EditData:
 
     def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
         """The PTP edit for the pair in force on the date, from the release that judges it."""
+        if column1 not in self.seen["ptp"]:
+            self._ensure("ptp", column1)
         edits = self.ptp.get((column1, column2))
         if not edits:
             return None
@@ -154,6 +183,8 @@ class EditData:
         return None
 
     def mue_for(self, code: str, day: date) -> MueEdit | None:
+        if code not in self.seen["mue"]:
+            self._ensure("mue", code)
         edits = self.mue.get(code)
         if not edits:
             return None
@@ -165,6 +196,8 @@ class EditData:
 
     def primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
         """The add-on's edits in force on the date; None when the code is not a listed add-on."""
+        if addon not in self.seen["addon"]:
+            self._ensure("addon", addon)
         edits = self.addons.get(addon)
         if not edits:
             return None
@@ -175,12 +208,11 @@ class EditData:
 
 # ---------------------------------------------------------------- the shipped default
 
-SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped dermatology subset)", date(2024, 7, 1))
-
-
-def _read_package_csv(name: str) -> list[dict[str, str]]:
-    text = resources.files("mohsedi.data").joinpath("ncci", name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
+SHIPPED_RELEASE = Release("CMS NCCI practitioner 2024-07-01 (shipped with mohsedi)", date(2024, 7, 1))
+ADDON_TABLE = "addons.csv"  # CPT add-on instructions, one row per add-on with a citation
+# The shipped MUE rows carry no dates of their own; CMS began the MUE program on 2007-01-01, so
+# they judge no earlier date (a 2005 claim is not held to a 2024 limit).
+MUE_PROGRAM_START = date(2007, 1, 1)
 
 
 def _day(value: str) -> date | None:
@@ -188,26 +220,62 @@ def _day(value: str) -> date | None:
 
 
 @functools.cache
-def shipped_edits() -> EditData:
-    data = EditData()
-    data.add(
-        PtpEdit(
-            r["column_1"],
-            r["column_2"],
-            r["modifier_indicator"],
-            EARLIEST,
-            _day(r["deletion_date"]),
-            r["ptp_edit_rationale"],
-            SHIPPED_RELEASE,
+def shipped_addon_rows() -> list[dict[str, str]]:
+    """The shipped add-on table: addon_code, primary_codes, edit_type, citation."""
+    text = resources.files("mohsedi.data").joinpath("ncci", ADDON_TABLE).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+class ShippedEditData(EditData):
+    """The shipped release, read per code from mohsedi/data/reference.sqlite on first use.
+
+    The PTP table holds every practitioner edit whose column 1 is 11000-17999 (the source's
+    selection), so it answers for those column 1 codes only (ptp_covers); MUE is the whole
+    table; add-ons are the project's CPT table (small: read whole).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        from mohsedi.codes import refdata
+
+        for kind in KINDS:
+            self.add_release(kind, SHIPPED_RELEASE)
+        ranges = refdata.meta().get("ptp", {}).get("column1_ranges", "")
+        scope = tuple(tuple(r.split("-", 1)) for r in ranges.split())
+        if scope:
+            self.ptp_scope[SHIPPED_RELEASE] = scope  # type: ignore[assignment]
+        self.add(
+            AddOnEdit(r["addon_code"], primary, r["edit_type"], SHIPPED_RELEASE)
+            for r in shipped_addon_rows()
+            for primary in r["primary_codes"].split()  # written out, no ranges
         )
-        for r in _read_package_csv("ptp_practitioner_2024Q3_derm.csv")
-    )
-    data.add(
-        MueEdit(r["hcpcs_code"], int(r["mue_units"]), r["mue_mai"], r["mue_rationale"], SHIPPED_RELEASE)
-        for r in _read_package_csv("mue_practitioner_2024Q3_derm.csv")
-    )
-    data.add(
-        AddOnEdit(r["addon_code"], r["primary_code"], r["edit_type"], SHIPPED_RELEASE)
-        for r in _read_package_csv("addon_mohs.csv")
-    )
-    return data
+
+    def copy(self) -> ShippedEditData:
+        clone = ShippedEditData.__new__(ShippedEditData)
+        self._copy_into(clone)
+        return clone
+
+    def _ensure(self, kind: str, code: str) -> None:
+        super()._ensure(kind, code)
+        if kind == "addon":
+            return  # the add-on table is read whole
+        from mohsedi.codes import refdata
+
+        texts = refdata.rationales()
+        if kind == "ptp":
+            for column2, deletion, indicator, rationale in refdata.query(
+                "SELECT column2, deletion, indicator, rationale FROM ptp WHERE column1 = ?", (code,)
+            ):
+                self.ptp[(code, column2)].append(
+                    PtpEdit(code, column2, indicator, EARLIEST, _day(deletion), texts[rationale], SHIPPED_RELEASE)
+                )
+        else:
+            for units, mai, rationale in refdata.query("SELECT units, mai, rationale FROM mue WHERE code = ?", (code,)):
+                self.mue[code].append(
+                    MueEdit(code, units, mai, texts[rationale], SHIPPED_RELEASE, effective=MUE_PROGRAM_START)
+                )
+
+
+@functools.cache
+def shipped_edits() -> ShippedEditData:
+    return ShippedEditData()

@@ -8,6 +8,7 @@ for each segment the qualifier element pyx12 matches on. Names and paths are pyx
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,7 +264,93 @@ _GUIDES: dict[str, Guide] = {}
 def guide_for_map(map_file: str) -> Guide:
     guide = _GUIDES.get(map_file)
     if guide is None:
-        guide = _GUIDES[map_file] = compile_guide(map_file)
+        guide = _GUIDES[map_file] = _cached_guide(map_file)
+    return guide
+
+
+# ---------------------------------------------------------------- the compiled guide, kept between runs
+#
+# Compiling the 837P map is a third of a one-claim check. The compiled nodes are kept in the
+# user's cache directory, numbered from 0 and renumbered from the table's end when loaded; the
+# key holds everything they are made from (the map file, pyx12's version, this module), so a
+# changed map or compiler never reads a stale table. Any failure to read or write the cache
+# just compiles. (The pickle is read from the user's own cache directory, which only that user
+# can write to, like the .pyc files Python itself keeps.)
+
+CACHE_FORMAT = 1
+
+
+def _cache_file(map_file: str) -> Path | None:
+    import hashlib
+    import os
+
+    try:
+        import pyx12
+
+        source = (pyx12_map_dir() / map_file).stat()
+        me = Path(__file__).stat()
+    except (OSError, ImportError):
+        return None
+    key = "|".join(
+        str(x)
+        for x in (
+            CACHE_FORMAT,
+            map_file,
+            source.st_size,
+            source.st_mtime_ns,
+            pyx12.__version__,
+            me.st_size,
+            me.st_mtime_ns,
+        )
+    )
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    name = f"{map_file.removesuffix('.xml')}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
+    return Path(base) / "mohsedi" / "guides" / name
+
+
+def _renumbered(nodes: list[GuideNode], shift: int) -> list[GuideNode]:
+    from dataclasses import replace
+
+    return [
+        replace(
+            n,
+            index=n.index + shift,
+            parent=n.parent + shift if n.parent >= 0 else -1,
+            children=[c + shift for c in n.children],
+        )
+        for n in nodes
+    ]
+
+
+def _cached_guide(map_file: str) -> Guide:
+    import pickle
+
+    path = _cache_file(map_file)
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                nodes, chains, guide = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            pass
+        else:
+            base = len(NODES)
+            NODES.extend(_renumbered(nodes, base))
+            CHAINS.extend(chains)
+            guide.root += base
+            guide.by_path = {k: v + base for k, v in guide.by_path.items()}
+            return guide
+    base = len(NODES)
+    guide = compile_guide(map_file)
+    if path is not None:
+        from copy import copy
+
+        from mohsedi.files import atomic_write
+
+        stored = copy(guide)
+        stored.root -= base
+        stored.by_path = {k: v - base for k, v in guide.by_path.items()}
+        with contextlib.suppress(OSError):  # a read-only home: compile every time
+            atomic_write(path, pickle.dumps((_renumbered(NODES[base:], -base), CHAINS[base:], stored), protocol=5))
     return guide
 
 

@@ -9,6 +9,7 @@ answer is memoized: after warm-up a segment costs one dictionary probe.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from mohsedi.errors import X12Error
@@ -164,6 +165,27 @@ def walker_for(isa: Segment | None, gs: Segment | None) -> GuideWalker | None:
     return walker
 
 
+def guide_version(map_file: str) -> str:
+    """A map file as its guide's version (GS08): 837.5010.X222.A1.xml -> 005010X222A1."""
+    parts = map_file.removesuffix(".xml").split(".")
+    if len(parts) >= 3 and parts[1].isdigit():
+        return "00" + parts[1] + "".join(parts[2:])
+    return map_file.removesuffix(".xml")
+
+
+def where(node: GuideNode) -> str:
+    """Where the reader was, in the guide's words (loop ids and segment ids, never pyx12's
+    internal map paths such as /ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A)."""
+    if node.kind == "segment":
+        return f"after {node.id} in loop {node.loop}" if _GUIDE_LOOP.fullmatch(node.loop) else f"after {node.id}"
+    if node.kind == "loop" and _GUIDE_LOOP.fullmatch(node.id):
+        return f"at the start of loop {node.id}"
+    return "at its start"
+
+
+_GUIDE_LOOP = re.compile(r"\d{4}[A-Z]?")  # 1000A, 2300, 2400; not pyx12's ISA_LOOP, HEADER or DETAIL
+
+
 def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator[Unit]:
     """Assign every segment its guide node, as pyx12's X12ContextReader would.
 
@@ -205,7 +227,8 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(
                         X12Error(
-                            f"segment {seg.id} has no place in {walker.guide.map_file} after {NODES[state].path}",
+                            f"segment {seg.id} has no place in the {guide_version(walker.guide.map_file)} guide "
+                            f"{where(NODES[state])}",
                             source=source,
                             segment=seg.number,
                             offset=seg.offset,
@@ -245,7 +268,7 @@ def replace_set(ts: TransactionSet, segments: list[Segment], *, source: str | No
         if found == NOT_FOUND:
             rebuilt.placement_errors.append(
                 X12Error(
-                    f"segment {seg.id} has no place after {NODES[state].path}",
+                    f"segment {seg.id} has no place {where(NODES[state])}",
                     source=source,
                     segment=seg.number or None,
                     segment_id=seg.id,

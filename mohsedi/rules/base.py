@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mohsedi.claims.model import Claim, ServiceLine
     from mohsedi.rules.context import ClaimContext, DayContext, EnvelopeContext
 
-CODE_PATTERN = re.compile(r"^(X12|MOHS|NCCI|PAY|DOC|TR3)\d{3}$")
+CODE_PATTERN = re.compile(r"^(X12|MOHS|NCCI|PAY|DOC|TR3|CODE)\d{3}$")
 
 
 class Severity(StrEnum):

@@ -13,13 +13,14 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import (
     Applied,
     Document,
+    check_as_fix_would,
     check_documents,
     drop_quarantined,
     fix_documents,
     load_document,
+    normalizing_rules,
     settle,
 )
-from mohsedi.rules.registry import get_rule
 
 
 @dataclass
@@ -110,7 +111,7 @@ def check_paths(
         docs.append(load_document(path))
         if progress:
             progress(path)
-    located = check_documents(docs, rules, options)
+    located = check_as_fix_would(docs, rules, options)
     reports = _reports(docs, [loc.finding for loc in located])
     for report, doc in zip(reports, docs, strict=True):
         report.notices = data_notices(doc, options)
@@ -136,7 +137,7 @@ def fix_paths(
         originals.append(doc.emit() if keep_original and doc.error is None else None)
         if progress:
             progress(path)
-    normalizing = [get_rule(code) for code in ("X12001", "X12002", "X12003")]
+    normalizing = normalizing_rules()
     outcome = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing)
     # A fixed file never carries a transaction set that could not be read.
     dropped = {doc.source: drop_quarantined(doc, normalizing[0]) for doc in docs}

@@ -182,6 +182,29 @@ def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: Ru
     ]
 
 
+def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
+    """The findings, each offered with the fix `fix` would really apply: where fix would withhold
+    a safe fix (it breaks the guide, undoes another, or leaves a new finding), the finding is
+    shown as manual with that reason. The documents are left as they were read."""
+    found = check_documents(docs, rules, options)
+    if not any(allowed(loc.finding, unsafe=False) for loc in found):
+        return found
+    saved = [_snapshot(doc) for doc in docs]
+    try:
+        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules())
+    finally:
+        for doc, snapshot in zip(docs, saved, strict=True):
+            _restore(doc, snapshot)
+    return settle(found, outcome)
+
+
+def normalizing_rules() -> list[Rule]:
+    """The rules whose fixes keep counts and totals right after any fix: X12001, X12002, X12003."""
+    from mohsedi.rules.registry import get_rule  # the catalog registers itself on import
+
+    return [get_rule(code) for code in ("X12001", *NORMALIZING_RULES)]
+
+
 def runnable(rules: list[Rule], codes: frozenset[str], cache: dict[frozenset[str], list[Rule]]) -> list[Rule]:
     """The rules that can fire on these procedure codes. A batch has few distinct code sets, so
     the answer is kept in ``cache`` (checking every rule's code sets was a tenth of the check)."""

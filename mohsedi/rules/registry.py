@@ -67,7 +67,7 @@ def all_rules() -> list[Rule]:
     return [RULES[c] for c in sorted(RULES, key=_code_order)]
 
 
-FAMILIES = ("X12", "MOHS", "NCCI", "PAY", "DOC", "TR3")
+FAMILIES = ("X12", "CODE", "MOHS", "NCCI", "PAY", "DOC", "TR3")
 
 
 def family_of(code: str) -> str:

@@ -30,8 +30,6 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-
 from mohsedi.claims.model import Claim
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_file
 from mohsedi.errors import X12Error
@@ -54,9 +52,11 @@ from mohsedi.rules.engine import (
     Located,
     allowed,
     applied_fix,
+    check_as_fix_would,
     check_documents,
     day_keys,
     fix_documents,
+    normalizing_rules,
     recount_envelopes,
 )
 from mohsedi.rules.registry import get_rule
@@ -64,8 +64,6 @@ from mohsedi.runtime import as_worker
 from mohsedi.x12.envelope import Envelope, iter_units
 from mohsedi.x12.ranges import ByteRange, read_range, split_file
 from mohsedi.x12.segments import Segment, emit, encode, iter_segments
-
-NORMALIZING = ("X12001", "X12002", "X12003")
 
 
 @dataclass(slots=True)
@@ -152,7 +150,7 @@ def _numbered(segments: Iterator[Segment], skip: int, skip_chars: int) -> Iterat
     return shifted()
 
 
-def process_range(task: RangeTask, settings: Settings) -> RangeResult:
+def process_range(task: RangeTask, settings: Settings, bytes_read: Callable[[int], None] | None = None) -> RangeResult:
     result = RangeResult(spool=task.spool)
     context_chars = len(task.byte_range.context.decode("utf-8", "surrogateescape"))
     chars = 0
@@ -162,6 +160,8 @@ def process_range(task: RangeTask, settings: Settings) -> RangeResult:
         nonlocal chars
         for chunk in chunks:
             chars += len(chunk)
+            if bytes_read is not None:
+                bytes_read(len(chunk))  # characters: bytes, for X12's ASCII
             yield chunk
 
     spool = open(task.spool, "wb") if task.spool else None  # noqa: SIM115 - closed below
@@ -229,7 +229,7 @@ def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool) -> Se
         return SetOutcome(error=cs.error.located(path), findings=[] if settings.fixing else found, initial=found)
     outcome = SetOutcome(claims=len(cs.claims), late=late_dates(cs.claims, options))
     if not settings.fixing:
-        outcome.findings = [portable(loc.finding) for loc in check_documents([doc], settings.rules, options)]
+        outcome.findings = [portable(loc.finding) for loc in check_as_fix_would([doc], settings.rules, options)]
         return outcome
     fixed, remaining = _fix_and_recheck([doc], settings)
     outcome.findings = [portable(loc.finding) for loc in remaining]
@@ -252,7 +252,7 @@ def _fix_and_recheck(docs: list[Document], settings: Settings) -> tuple[FixOutco
         settings.rules,
         settings.options,
         unsafe=settings.unsafe,
-        normalizing=[get_rule(code) for code in NORMALIZING],
+        normalizing=normalizing_rules(),
     )
     return fixed, fixed.remaining
 
@@ -306,8 +306,10 @@ def stream_paths(
     write_unchanged: bool = True,
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    bytes_read: Callable[[int], None] | None = None,
 ) -> list[FileReport]:
-    """Check (or fix, writing each fixed file to ``targets[path]``) without holding the batch."""
+    """Check (or fix, writing each fixed file to ``targets[path]``) without holding the batch.
+    ``progress`` is told each file done, ``bytes_read`` the size of each piece read."""
     settings = Settings(tuple(rules), options, fixing, unsafe)
     if fixing and targets is None:
         raise ValueError("fixing a stream needs a target for each file")
@@ -318,7 +320,7 @@ def stream_paths(
         batch = _Batch()
         last_range = {t.file_index: i for i, t in enumerate(tasks)}
         bases: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
-        for i, (task, result) in enumerate(zip(tasks, _results(tasks, settings, jobs), strict=True)):
+        for i, (task, result) in enumerate(zip(tasks, _results(tasks, settings, jobs, bytes_read), strict=True)):
             _merge(files[task.file_index], batch, task, result, bases)
             if progress and last_range[task.file_index] == i:
                 progress(task.path)
@@ -351,17 +353,22 @@ def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[Range
     return tasks
 
 
-def _results(tasks: list[RangeTask], settings: Settings, jobs: int) -> Iterator[RangeResult]:
+def _results(
+    tasks: list[RangeTask], settings: Settings, jobs: int, bytes_read: Callable[[int], None] | None = None
+) -> Iterator[RangeResult]:
     if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
-            yield process_range(task, settings)
+            yield process_range(task, settings, bytes_read)
         return
     # fork: the workers inherit the rules, options and hash seed without pickling them.
     context = multiprocessing.get_context("fork")
     # Leaving the block (a signal, an error) terminates the workers; a parent killed outright takes
     # them along too (as_worker).
     with context.Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings, os.getpid())) as pool:
-        yield from pool.imap(_run_in_worker, tasks)
+        for result in pool.imap(_run_in_worker, tasks):
+            if bytes_read is not None:  # a worker's range is counted when it comes back
+                bytes_read(result.chars)
+            yield result
 
 
 def _shift_error(error: X12Error, segments: int, chars: int) -> X12Error:
@@ -405,6 +412,11 @@ def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResul
             unit.segment.number += segments
         state.skeleton.append(unit)
     batch.digests.extend(result.digests)
+    if first == 0:  # the batch's first range (a one-set file's only one): nothing to offset
+        batch.owners.extend(result.owners)
+        return
+    import numpy as np  # here, not at the top: a small check never loads numpy
+
     batch.owners.frombytes((np.frombuffer(result.owners, dtype=np.uint32) + np.uint32(first)).tobytes())
 
 
@@ -418,6 +430,8 @@ def shared_groups(digests: array, owners: array) -> list[list[int]]:
     in Python. Memory at the end of a big batch is the copy, not the batch."""
     if not len(digests):
         return []
+    import numpy as np
+
     d = np.frombuffer(digests, dtype=np.int64)
     ordered = np.sort(d)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
@@ -452,6 +466,8 @@ def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings) ->
 
     When a group's fixes give a line an id another set already uses, the group is run again
     with that set and everything that set was grouped with."""
+    if len(batch.outcomes) < 2:
+        return  # a group is two sets or more
     groups = [set(g) for g in shared_groups(batch.digests, batch.owners)]
     while groups:
         group_of = {o: g for g in groups for o in g}
@@ -513,7 +529,7 @@ def _rerun_group(
         return locate[(loc.doc, unit)]
 
     if not settings.fixing:
-        for loc in check_documents(docs, settings.rules, options):
+        for loc in check_as_fix_would(docs, settings.rules, options):
             fresh[owner(loc)].findings.append(portable(loc.finding))
     else:
         fixed, remaining = _fix_and_recheck(docs, settings)
@@ -563,6 +579,8 @@ def _clashes(group: list[int], docs: list[Document], batch: _Batch) -> set[int]:
         new |= set_digests(doc.claims(), f)
     if not new:
         return set()
+    import numpy as np
+
     d = np.frombuffer(batch.digests, dtype=np.int64)
     o = np.frombuffer(batch.owners, dtype=np.uint32)
     hits = o[np.isin(d, np.fromiter(new, dtype=np.int64, count=len(new)))]

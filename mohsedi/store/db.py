@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -18,26 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-
-def default_url() -> str:
-    """$MOHSEDI_DATABASE_URL, else SQLite under $XDG_DATA_HOME (~/.local/share/mohsedi/mohsedi.db)."""
-    url = os.environ.get("MOHSEDI_DATABASE_URL")
-    if url:
-        return url
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return f"sqlite:///{base / 'mohsedi' / 'mohsedi.db'}"
-
-
-def existing_store(url: str) -> bool:
-    """Whether the store is there to read from (any server URL; a SQLite file that exists)."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        return path not in ("", ":memory:") and Path(path).exists()
-    return True
-
-
-class StoreError(Exception):
-    """The store cannot be used as it is (wrong URL, schema behind the code)."""
+# Where the store is, and its error, live in store.paths (no SQLAlchemy); kept importable from here.
+from mohsedi.store.paths import StoreError, default_url, existing_store  # noqa: F401
 
 
 def migrations_dir() -> Path:

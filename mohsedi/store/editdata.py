@@ -12,7 +12,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mohsedi.codes.importers import DataFileError, effective_from_name, read_code_list, read_ncci_file
-from mohsedi.codes.ncci import SHIPPED_RELEASE, AddOnEdit, EditData, MueEdit, PtpEdit, Release, shipped_edits
+from mohsedi.codes.ncci import (
+    SHIPPED_RELEASE,
+    AddOnEdit,
+    EditData,
+    MueEdit,
+    PtpEdit,
+    Release,
+    ShippedEditData,
+    shipped_edits,
+)
 from mohsedi.store import models as m
 from mohsedi.store.db import insert_returning_ids, write_transaction
 
@@ -43,6 +52,9 @@ class ReleaseStatus:
     covers_until: date | None
     rows: int
     source: str  # "shipped" or the imported files
+    deleted: int = 0  # rows with a deletion date (kept: they judge earlier dates of service)
+    last_deletion: date | None = None
+    origin: str = ""  # where the shipped data came from, or "imported"
 
 
 def import_release(
@@ -127,26 +139,95 @@ def _import_codes(engine: Engine, kind: str, paths: Sequence[Path]) -> ImportRes
 
 
 def release_status(engine: Engine | None) -> list[ReleaseStatus]:
-    """Every release in use: the shipped default and what was imported."""
-    shipped = shipped_edits()
-    out = [
-        ReleaseStatus(kind, str(r), r.effective, r.covers_until, _count(shipped, kind), "shipped")
-        for kind, r in shipped.all_releases()
-    ]
+    """Every release in use, per kind: the shipped data (NCCI, add-ons, code sets) and what was imported."""
+    from mohsedi.codes import icd10cm, lists, refdata
+    from mohsedi.codes.ncci import shipped_addon_rows
+
+    meta = refdata.meta()
+    out = []
+    for kind in ("ptp", "mue"):
+        info = meta[kind]
+        out.append(
+            ReleaseStatus(
+                kind,
+                str(SHIPPED_RELEASE)
+                + (f", column 1 {info['column1_ranges']} only" if info.get("column1_ranges") else ""),
+                SHIPPED_RELEASE.effective,
+                SHIPPED_RELEASE.covers_until,
+                int(info["rows"]),
+                "shipped",
+                int(info.get("deleted", 0)),
+                date.fromisoformat(info["last_deletion"]) if info.get("last_deletion") else None,
+                info["source"],
+            )
+        )
+    addon_rows = sum(len(r["primary_codes"].split()) for r in shipped_addon_rows())
+    out.append(
+        ReleaseStatus(
+            "addon",
+            str(SHIPPED_RELEASE),
+            SHIPPED_RELEASE.effective,
+            SHIPPED_RELEASE.covers_until,
+            addon_rows,
+            "shipped",
+            origin=f"CPT add-on instructions, {len(shipped_addon_rows())} add-on codes, cited per row (mohsedi)",
+        )
+    )
+    icd = meta["icd10cm"]
+    out.append(
+        ReleaseStatus(
+            "icd10cm",
+            icd["source"],
+            date.fromisoformat(icd["effective"]),
+            icd10cm.covered()[1],
+            int(icd["rows"]),
+            "shipped",
+            origin=f"{icd['billable']} billable codes",
+        )
+    )
+    for kind, count, origin in (
+        ("pos", len(lists.place_of_service()), lists.POS_RELEASE),
+        ("carc", len(lists.carc_status()), f"{lists.LISTS_RELEASE}: codes and status; titles by mohsedi"),
+        ("rarc", len(lists.rarc_status()), f"{lists.LISTS_RELEASE}: codes and status; titles by mohsedi"),
+    ):
+        out.append(ReleaseStatus(kind, origin, None, None, count, "shipped", origin=origin))
     if engine is not None:
         with engine.connect() as conn:
+            deletions = {
+                (kind, rid): (n, last)
+                for kind, table in TABLE_OF.items()
+                if "deletion" in table.c
+                for rid, n, last in conn.execute(
+                    sa.select(table.c.release_id, sa.func.count(table.c.deletion), sa.func.max(table.c.deletion))
+                    .where(table.c.deletion.is_not(None))
+                    .group_by(table.c.release_id)
+                )
+            }
             for row in conn.execute(sa.select(DR).order_by(DR.c.kind, DR.c.effective)):
                 until = Release(row.name, row.effective).covers_until if row.effective else None
-                out.append(ReleaseStatus(row.kind, row.name, row.effective, until, row.rows, row.source_files))
+                n, last = deletions.get((row.kind, row.id), (0, None))
+                out.append(
+                    ReleaseStatus(
+                        row.kind, row.name, row.effective, until, row.rows, row.source_files, n, last, "imported"
+                    )
+                )
+            texts = conn.execute(sa.select(CT.c.list_name, sa.func.count()).group_by(CT.c.list_name)).all()
+            for list_name, n in texts:
+                out.append(
+                    ReleaseStatus(
+                        list_name,
+                        f"official {list_name.upper()} descriptions",
+                        None,
+                        None,
+                        n,
+                        "imported",
+                        origin="imported",
+                    )
+                )
     return out
 
 
-def _count(data: EditData, kind: str) -> int:
-    table = {"ptp": data.ptp, "mue": data.mue, "addon": data.addons}[kind]
-    return sum(len(v) for v in table.values())
-
-
-class StoredEditData(EditData):
+class StoredEditData(ShippedEditData):
     """The shipped default plus the store's releases, whose rows load per code on first use.
 
     A check touches a few hundred codes; a full PTP release has about a million rows. Each
@@ -154,10 +235,8 @@ class StoredEditData(EditData):
     """
 
     def __init__(self, engine: Engine) -> None:
-        base = shipped_edits().copy()
-        super().__init__(base.releases, base.ptp, base.mue, base.addons)
+        super().__init__()
         self.engine = engine
-        self.loaded: dict[str, set[str]] = {"ptp": set(), "mue": set(), "addon": set()}
         with engine.connect() as conn:
             rows = conn.execute(sa.select(DR).where(DR.c.kind.in_(list(TABLE_OF)))).all()
         self.stored = {row.id: (row.kind, Release(row.name, row.effective)) for row in rows if row.effective}
@@ -165,9 +244,9 @@ class StoredEditData(EditData):
             self.add_release(kind, release)
 
     def _ensure(self, kind: str, code: str) -> None:
-        if code in self.loaded[kind] or not self.stored:
+        super()._ensure(kind, code)
+        if not self.stored:
             return
-        self.loaded[kind].add(code)
         table, column = {"ptp": (PTP, "column1"), "mue": (MUE, "code"), "addon": (AOC, "addon")}[kind]
         ids = [i for i, (k, _) in self.stored.items() if k == kind]
         if not ids:
@@ -194,17 +273,38 @@ class StoredEditData(EditData):
                     AddOnEdit(row.addon, row.primary_code, row.edit_type, release, row.effective, row.deletion)
                 )
 
-    def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
-        self._ensure("ptp", column1)
-        return super().pair(column1, column2, day)
 
-    def mue_for(self, code: str, day: date) -> MueEdit | None:
-        self._ensure("mue", code)
-        return super().mue_for(code, day)
+class CodeTitles:
+    """Titles of CAS groups, CARCs and RARCs for reports: the official description when a user
+    imported the X12 lists (`mohsedi data import codes FILE`), else mohsedi's own short title.
 
-    def primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
-        self._ensure("addon", addon)
-        return super().primaries_for(addon, day)
+    Usage: ``titles = code_titles(engine); titles.title("carc", "236")``; ``titles.official``
+    tells whether any official text is loaded (a report can say which it shows).
+    """
+
+    LISTS = ("group", "carc", "rarc")
+
+    def __init__(self, official: dict[tuple[str, str], str] | None = None) -> None:
+        self._official = official or {}
+
+    @property
+    def official(self) -> bool:
+        return bool(self._official)
+
+    def title(self, list_name: str, code: str) -> str:
+        """list_name: group, carc or rarc; '' when neither source knows the code."""
+        from mohsedi.codes.lists import title
+
+        return self._official.get((list_name, code)) or title(list_name, code)
+
+
+def code_titles(engine: Engine | None) -> CodeTitles:
+    """One query for every imported description; none (our titles only) without a store."""
+    if engine is None:
+        return CodeTitles()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(CT.c.list_name, CT.c.code, CT.c.description)).all()
+    return CodeTitles({(r.list_name, r.code): r.description for r in rows if r.description})
 
 
 def load_edit_data(engine: Engine | None) -> EditData:
@@ -212,4 +312,13 @@ def load_edit_data(engine: Engine | None) -> EditData:
     return shipped_edits() if engine is None else StoredEditData(engine)
 
 
-__all__ = ["SHIPPED_RELEASE", "ImportResult", "ReleaseStatus", "import_release", "load_edit_data", "release_status"]
+__all__ = [
+    "SHIPPED_RELEASE",
+    "CodeTitles",
+    "code_titles",
+    "ImportResult",
+    "ReleaseStatus",
+    "import_release",
+    "load_edit_data",
+    "release_status",
+]

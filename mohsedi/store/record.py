@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from mohsedi.errors import X12Error
+from mohsedi.files import sha256_file
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
@@ -26,7 +28,8 @@ class RecordedFile:
     path: str
     claims: int
     already_stored: bool
-    findings: list[StoreFinding] = field(default_factory=list)  # claims that could not be stored
+    quarantined: list[X12Error] = field(default_factory=list)  # transaction sets that could not be read
+    findings: list[StoreFinding] = field(default_factory=list)  # claims that could not be stored (STORE001)
 
 
 def _now() -> datetime:
@@ -42,41 +45,144 @@ def record_documents(
 ) -> list[RecordedFile]:
     """Store each readable document's claims, lines and findings; one transaction per file."""
     secret = store_secret(engine)
-    out = []
     by_source: dict[str, list[Finding]] = {}
     for f in findings:
         by_source.setdefault(f.source or "", []).append(f)
     fixed_keys = {(a.source, a.rule, a.claim, a.line) for a in applied}
+    out = []
     for doc in docs:
         if doc.error is not None:
             continue
         data = encode(doc.emit())
         sha = hashlib.sha256(data).hexdigest()
-        claims, too_long = fit_claims(doc.claims())
         try:
-            with write_transaction(engine) as conn:
-                exists = conn.execute(
-                    sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
-                ).first()
-                if exists:
-                    out.append(RecordedFile(doc.source, 0, True, too_long))
-                    continue
-                claim_ids = _record_one(
-                    conn, doc, claims, data, sha, by_source.get(doc.source, []), fixed_keys, command, secret
-                )
-                out.append(RecordedFile(doc.source, len(claim_ids), False, too_long))
-        except sa.exc.IntegrityError:
-            # Another process stored the same file between our look and our insert (PostgreSQL;
-            # on SQLite the write lock taken up front makes the look final).
-            with engine.connect() as conn:
-                if not conn.execute(
-                    sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
-                ).first():
-                    raise
-            out.append(RecordedFile(doc.source, 0, True, too_long))
-            continue
-        link_pending(engine, pcns={text_for_store(c.patient_control_number) for c in claims})
+            mine = by_source.get(doc.source, [])
+            recorded = _record_units(engine, doc.source, sha, len(data), doc.units, mine, fixed_keys, command, secret)
+        except X12Error:
+            continue  # cut short: nothing stored; the check's report already names the file's problem
+        if recorded.already_stored:  # told again: the claims that were left out still are
+            recorded.findings = fit_claims(doc.claims())[1]
+        out.append(recorded)
     return out
+
+
+def record_file(
+    engine: Engine, path: str, source: str, findings: Sequence[Finding], applied: Sequence[Applied], command: str
+) -> RecordedFile:
+    """Store an 837P file as written, read one transaction set at a time, so memory holds one set
+    and not the file (``fix`` records every file it writes, of any size). ``source`` is the name
+    its findings and fixes carry (the input's). A file that cannot be read, or is cut short,
+    raises X12Error and stores nothing; a transaction set that cannot be read is left out and
+    listed."""
+    from mohsedi.claims.reader import iter_claim_sets
+    from mohsedi.guide import read_units
+    from mohsedi.x12.segments import read_chunks
+
+    sha, size = sha256_file(path)
+    units = iter_claim_sets(read_units(read_chunks(path), source=source))
+    mine = [f for f in findings if (f.source or "") == source]
+    fixed_keys = {(a.source, a.rule, a.claim, a.line) for a in applied}
+    return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, store_secret(engine))
+
+
+def _record_units(
+    engine: Engine,
+    source: str,
+    sha: str,
+    size: int,
+    units: Iterable[object],
+    findings: list[Finding],
+    fixed_keys: set[tuple],
+    command: str,
+    secret: bytes,
+) -> RecordedFile:
+    """One file in one transaction, its transaction sets stored as they come."""
+    try:
+        return _record_units_once(engine, source, sha, size, units, findings, fixed_keys, command, secret)
+    except sa.exc.IntegrityError:
+        # Another process stored the same file between our look and our insert (PostgreSQL; on
+        # SQLite the write lock taken up front makes the look final).
+        with engine.connect() as conn:
+            if not conn.execute(
+                sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
+            ).first():
+                raise
+        return RecordedFile(source, 0, True)
+
+
+def _record_units_once(
+    engine: Engine,
+    source: str,
+    sha: str,
+    size: int,
+    units: Iterable[object],
+    findings: list[Finding],
+    fixed_keys: set[tuple],
+    command: str,
+    secret: bytes,
+) -> RecordedFile:
+    pcns: set[str] = set()
+    too_long: list[StoreFinding] = []
+    with write_transaction(engine) as conn:
+        exists = conn.execute(
+            sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
+        ).first()
+        if exists:
+            return RecordedFile(source, 0, True)
+        now = _now()
+        file_id = insert_returning_ids(
+            conn,
+            m.StoredFile.__table__,
+            [
+                {
+                    "kind": "837P",
+                    "name": source[-500:],
+                    "sha256": sha,
+                    "size": size,
+                    "interchange_control": None,
+                    "group_controls": "",
+                    "command": command,
+                    "stored_at": now,
+                }
+            ],
+        )[0]
+        pending: dict[str, list[Finding]] = {}
+        for f in findings:
+            pending.setdefault(f.claim or "", []).append(f)  # envelope findings (no claim) belong to none
+        state = _FileState(file_id, now, source, fixed_keys, secret, pending)
+        isa = None
+        gs_controls: list[str] = []
+        quarantined: list[X12Error] = []
+        last = ""
+        for unit in units:
+            if isinstance(unit, Envelope):
+                last = unit.segment.id
+                if unit.segment.id == "ISA" and isa is None:
+                    isa = unit.segment
+                elif unit.segment.id == "GS":
+                    gs_controls.append(unit.segment.element(6))
+                continue
+            error = getattr(unit, "error", None)
+            if error is not None:
+                quarantined.append(error.located(source))
+                continue
+            claims = getattr(unit, "claims", None)
+            if claims:
+                claims, left_out = fit_claims(claims)
+                too_long += left_out
+            if claims:
+                _record_claims(conn, state, claims)
+                pcns.update(text_for_store(c.patient_control_number) for c in claims)
+        if last != "IEA":  # raised inside the transaction: nothing of the file is kept
+            raise X12Error("the file is cut short (it does not end with IEA); nothing was stored", source=source)
+        conn.execute(
+            sa.update(m.StoredFile.__table__)
+            .where(m.StoredFile.__table__.c.id == file_id)
+            .values(interchange_control=isa.element(13) if isa else None, group_controls=",".join(gs_controls)[:200])
+        )
+        _supersede(conn, state.claim_ids, state.newest)
+    link_pending(engine, pcns=pcns)
+    return RecordedFile(source, len(state.claim_ids), False, quarantined, too_long)
 
 
 SECRET_KEY = "secret_fingerprint"
@@ -112,49 +218,32 @@ def store_secret(engine: Engine) -> bytes:
     return secret
 
 
-def _record_one(
-    conn: Connection,
-    doc: Document,
-    claims: list,
-    data: bytes,
-    sha: str,
-    findings: list[Finding],
-    fixed_keys: set[tuple],
-    command: str,
-    secret: bytes,
-) -> list[int]:
-    now = _now()
-    isa = next((u.segment for u in doc.units if isinstance(u, Envelope) and u.segment.id == "ISA"), None)
-    gs_controls = [u.segment.element(6) for u in doc.units if isinstance(u, Envelope) and u.segment.id == "GS"]
-    file_id = insert_returning_ids(
-        conn,
-        m.StoredFile.__table__,
-        [
-            {
-                "kind": "837P",
-                "name": doc.source[-500:],
-                "sha256": sha,
-                "size": len(data),
-                "interchange_control": isa.element(13) if isa else None,
-                "group_controls": ",".join(gs_controls)[:200],
-                "command": command,
-                "stored_at": now,
-            }
-        ],
-    )[0]
+@dataclass
+class _FileState:
+    file_id: int
+    now: datetime
+    source: str
+    fixed_keys: set[tuple]
+    secret: bytes
+    pending: dict[str, list[Finding]]  # findings by claim, stored with the first claim of that CLM01
+    claim_ids: list[int] = field(default_factory=list)
+    newest: dict[tuple[str, str], int] = field(default_factory=dict)  # (billing NPI, CLM01) -> last claim id
+
+
+def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
     claim_rows = []
-    for ordinal, claim in enumerate(claims):
+    for claim in claims:
         dates = claim.service_dates
         claim_rows.append(
             {
-                "file_id": file_id,
-                "ordinal": ordinal,
+                "file_id": state.file_id,
+                "ordinal": len(state.claim_ids) + len(claim_rows),
                 "patient_control_number": claim.patient_control_number,
                 "payer_id": claim.payer_id,
                 "billing_npi": claim.billing_npi,
                 "rendering_npi": claim.rendering_npi,
-                "member_hash": keyed_hash(claim.subscriber.member_id if claim.subscriber else "", secret),
-                "patient_key": keyed_hash(claim.patient_key, secret),
+                "member_hash": keyed_hash(claim.subscriber.member_id if claim.subscriber else "", state.secret),
+                "patient_key": keyed_hash(claim.patient_key, state.secret),
                 "date_from": dates[0] if dates else None,
                 "date_to": dates[-1] if dates else None,
                 "total_charge": claim.total_charge,
@@ -165,15 +254,15 @@ def _record_one(
                 "prior_authorization": claim.prior_authorization,
                 "payer_claim_control_number": claim.payer_claim_control_number,
                 "superseded_by_id": None,
-                "checked_at": now,
+                "checked_at": state.now,
             }
         )
     claim_ids = insert_returning_ids(conn, m.Claim.__table__, claim_rows)
     line_rows = []
     finding_rows = []
-    first_by_pcn: dict[str, tuple[int, object]] = {}
     for claim_id, claim in zip(claim_ids, claims, strict=True):
-        first_by_pcn.setdefault(claim.patient_control_number, (claim_id, claim))
+        state.claim_ids.append(claim_id)
+        state.newest[(text_for_store(claim.billing_npi), text_for_store(claim.patient_control_number))] = claim_id
         for line in claim.lines:
             line_rows.append(
                 {
@@ -190,42 +279,33 @@ def _record_one(
                     "diagnoses": ",".join(line.diagnoses)[:100],
                 }
             )
-    for f in findings:
-        owner = first_by_pcn.get(f.claim or "")
-        if owner is None:
-            continue  # envelope findings belong to no claim
-        claim_id, claim = owner
-        procedure = None
-        for line in claim.lines:  # type: ignore[attr-defined]
-            if (f.line_id and line.line_id == f.line_id) or (not f.line_id and line.number == f.line):
-                procedure = line.procedure
-                break
-        finding_rows.append(
-            {
-                "claim_id": claim_id,
-                "line_number": f.line,
-                "line_id": f.line_id,
-                "procedure": procedure,
-                "rule": f.rule,
-                "severity": f.severity.value,
-                "fix_safety": f.fix_safety.value,
-                "fixed": (doc.source, f.rule, f.claim, f.line) in fixed_keys,
-                "fix_description": f.fix.description[:300] if f.fix else None,
-                "message": f.message,
-                "data_release": f.data_release[:120] if f.data_release else None,
-            }
-        )
+        for f in state.pending.pop(claim.patient_control_number, []):
+            procedure = None
+            for line in claim.lines:
+                if (f.line_id and line.line_id == f.line_id) or (not f.line_id and line.number == f.line):
+                    procedure = line.procedure
+                    break
+            finding_rows.append(
+                {
+                    "claim_id": claim_id,
+                    "line_number": f.line,
+                    "line_id": f.line_id,
+                    "procedure": procedure,
+                    "rule": f.rule,
+                    "severity": f.severity.value,
+                    "fix_safety": f.fix_safety.value,
+                    "fixed": (state.source, f.rule, f.claim, f.line) in state.fixed_keys,
+                    "fix_description": f.fix.description[:300] if f.fix else None,
+                    "message": f.message,
+                    "data_release": f.data_release[:120] if f.data_release else None,
+                }
+            )
     bulk_insert(conn, m.ServiceLine.__table__, line_rows)
     bulk_insert(conn, m.StoredFinding.__table__, finding_rows)
-    _supersede(conn, claim_ids, claims)
-    return claim_ids
 
 
-def _supersede(conn: Connection, claim_ids: list[int], claims: list) -> None:
+def _supersede(conn: Connection, claim_ids: list[int], newest: dict[tuple[str, str], int]) -> None:
     """A later version of a claim (same billing NPI and CLM01; a corrected claim) replaces the earlier."""
-    newest = {}
-    for claim_id, claim in zip(claim_ids, claims, strict=True):
-        newest[(text_for_store(claim.billing_npi), text_for_store(claim.patient_control_number))] = claim_id
     pcns = sorted({pcn for _, pcn in newest})
     updates = []
     table = m.Claim.__table__
@@ -246,3 +326,10 @@ def _supersede(conn: Connection, claim_ids: list[int], claims: list) -> None:
             sa.update(table).where(table.c.id == sa.bindparam("old")).values(superseded_by_id=sa.bindparam("new")),
             updates,
         )
+
+
+def has_claims(engine: Engine) -> bool:
+    """Whether any claim was recorded (by check, fix or record): without one, no denial can be
+    linked to its line or traced to a rule."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(m.Claim.id).limit(1)).first() is not None

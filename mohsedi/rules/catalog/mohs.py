@@ -12,6 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from mohsedi.claims.model import ServiceLine
 from mohsedi.codes import mohs as vocab
+from mohsedi.codes.ncci import PtpEdit
 from mohsedi.guide.compile import NODES
 from mohsedi.rules.base import (
     Docs,
@@ -500,41 +501,68 @@ def special_stain_without_59(this: Rule, ctx: DayContext) -> Iterator[Finding]:
             )
 
 
+# 11100/11101 (biopsy codes deleted 2019-01-01) stay candidates: the data judges old dates.
+BIOPSY_CANDIDATES = vocab.BIOPSY_CODES | {"11100", "11101"}
+
+
+def _mohs_pair(ctx: DayContext, code: str) -> PtpEdit | None:
+    """The loaded PTP edit (modifier indicator 1) with a Mohs code of the day in column 1 and
+    this code in column 2, in force on the date; indicator 0 is NCCI002's finding."""
+    data = ctx.options.edit_data()
+    for mohs in sorted({dl.line.procedure for dl in ctx.mohs_lines}):
+        edit = data.pair(mohs, code, ctx.day)
+        if edit is not None and edit.modifier_indicator == "1":
+            return edit
+    return None
+
+
 @rule(
     "MOHS011",
     "biopsy-on-mohs-day",
-    "Biopsy 11102-11107 on a Mohs date without 59/XS",
+    "Biopsy primary (11102, 11104, 11106) on a Mohs date without a modifier that bypasses the pair",
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.DAY,
-    requires=(vocab.MOHS_CODES, vocab.BIOPSY_CODES),
+    requires=(vocab.MOHS_CODES, BIOPSY_CANDIDATES),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(CMS_MOHS, NCCI_DATA),
     suppresses=("NCCI001",),
     docs=Docs(
-        what="A biopsy billed on a Mohs date without 59 (same lesion, diagnostic biopsy with "
-        "frozen section and no prior pathology) or XS (a different lesion).",
-        why="NCCI pairs Mohs with 11102-11107 (modifier indicator 1): without the modifier "
-        "the biopsy is bundled (CO-236, M80).",
+        what="A primary biopsy billed on a Mohs date that the loaded NCCI PTP data pairs with the "
+        "day's Mohs code (modifier indicator 1: 11102, 11104, 11106 in the 2024-07-01 release), "
+        "without a modifier that bypasses the pair: 59 (same lesion, diagnostic biopsy with frozen "
+        "section and no prior pathology) or an X modifier (a different lesion), or another NCCI "
+        "bypass as mohs-rules.md section 2 reads them. The add-on biopsies 11103/11105/11107 (add-ons in "
+        "the loaded add-on table) follow their primary and are not flagged on their own.",
+        why="Without the modifier the biopsy is bundled into the Mohs surgery (CO-236, M80).",
         example="17311 (nose) and 11102 (a lesion on the arm) with no modifier.",
-        fix="unsafe: XS when the biopsy points to a different diagnosis than the Mohs lines, 59 when the same.",
+        fix="unsafe: XS (or the payer's choice) when the biopsy points to a different diagnosis "
+        "than the Mohs lines, 59 when the same.",
     ),
 )
 def biopsy_on_mohs_day(this: Rule, ctx: DayContext) -> Iterator[Finding]:
-    mohs_dx = ctx.mohs_diagnoses
     if not ctx.mohs_lines:
         return
+    mohs_dx = ctx.mohs_diagnoses
+    data = ctx.options.edit_data()
     for dl in ctx.lines:
-        if not vocab.is_biopsy(dl.line.procedure) or not _lacks(dl.line, {"59", "XS"}):
+        code = dl.line.procedure
+        if code not in BIOPSY_CANDIDATES or _bypassed_on_mohs_day(ctx, dl):
             continue
+        if data.primaries_for(code, ctx.day):
+            continue  # an add-on biopsy follows its primary
+        edit = _mohs_pair(ctx, code)
+        if edit is None:
+            continue  # the data pairs no Mohs code of the day with this code
         same = bool(set(dl.line.diagnoses) & mohs_dx)
         modifier = "59" if same else ctx.options.modifier_for(dl.claim.payer_id)
         why = "the same diagnosis as the Mohs line" if same else "a different lesion"
         yield this.on(
             dl.claim,
             dl.line,
-            f"{dl.line.procedure} on a Mohs date without 59/XS ({why})",
+            f"{code} on a Mohs date without 59/X ({why}); PTP edit {edit.column1}/{code}, modifier indicator 1",
             fix=_add_modifier(dl.line, modifier),
+            data_release=str(edit.release),
         )
 
 
@@ -669,11 +697,14 @@ def fifty_nine_with_x(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     sources=(NCCI_DATA,),
     docs=Docs(
         what="A repair, flap or graft (12001-13160, 14000-14350, 15xxx) with 59 or an X modifier "
-        "when no loaded NCCI PTP edit pairs it with another code billed that day.",
+        "when no loaded NCCI PTP edit, in either column, pairs it with another code billed that "
+        "day (13151 with 64450 is a real pair: no finding).",
         why="There is no NCCI pair between Mohs and repairs: a blanket 59 is not needed and is "
         "a compliance risk (modifier 59 audits), not a denial.",
         example="17311 and 13151-59.",
-        fix="unsafe: remove the modifier.",
+        fix="unsafe: remove the modifier, when the loaded PTP table holds every edit of the codes "
+        "involved; manual when it holds only part (the shipped table has the column 1 codes "
+        "11000-17999 only: a pair with another code in column 1 cannot be ruled out).",
     ),
 )
 def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding]:
@@ -685,19 +716,34 @@ def needless_modifier_on_repair(this: Rule, ctx: DayContext) -> Iterator[Finding
             continue
         if ctx.options.payer_policy(dl.claim.payer_id).repair_modifier:
             continue  # this payer's policy asks for the modifier on repairs
-        others = codes - {line.procedure}
+        others = sorted(codes - {line.procedure})
         if any(
             lookup.pair(line.procedure, other, ctx.day) or lookup.pair(other, line.procedure, ctx.day)
             for other in others
         ):
             continue
+        # Column 1 codes whose edits the loaded table may not hold: a pair cannot be ruled out.
+        unknown = [c for c in [line.procedure, *others] if not lookup.ptp_covers(c, ctx.day)]
+        used = "/".join(m for m in line.modifiers if m in vocab.DISTINCT_MODIFIERS)
+        release = lookup.release_for("ptp", ctx.day)
+        if unknown:
+            yield this.on(
+                dl.claim,
+                dl.line,
+                f"{line.procedure} carries {used} and no loaded NCCI edit pairs it with the day's codes, but the "
+                f"loaded PTP table ({release}) lacks the edits with {', '.join(unknown)} in column 1: check "
+                "the full table before removing the modifier",
+                safety=FixSafety.MANUAL,
+                data_release=str(release),
+            )
+            continue
         mods = [m for m in line.modifiers if m not in vocab.DISTINCT_MODIFIERS]
         yield this.on(
             dl.claim,
             dl.line,
-            f"{line.procedure} carries {'/'.join(m for m in line.modifiers if m in vocab.DISTINCT_MODIFIERS)} "
-            "but no NCCI edit pairs it with the day's codes",
+            f"{line.procedure} carries {used} but no NCCI edit pairs it with the day's codes",
             fix=Fix("remove the distinct-procedure modifier", (with_procedure(line, modifiers=mods),)),
+            data_release=str(release),
         )
 
 

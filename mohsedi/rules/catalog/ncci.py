@@ -18,7 +18,12 @@ from mohsedi.rules.registry import rule
 
 PTP = Source("CMS NCCI practitioner PTP edits (quarterly release in force on the date of service)", "CMS NCCI", True)
 MUE = Source("CMS NCCI practitioner MUE table (quarterly release in force on the date of service)", "CMS NCCI", True)
-AOC = Source("CMS NCCI add-on code edits; Mohs add-ons from CPT (mohs-rules.md section 1)", "CMS NCCI AOC", True)
+AOC = Source(
+    "Add-on codes and their primaries: the shipped table from CPT's instructions (cited per row in "
+    "mohsedi/data/ncci/addons.csv), or an imported CMS NCCI AOC file",
+    "CPT / CMS NCCI AOC",
+    True,
+)
 
 
 def _bypassed(first: DayLine, second: DayLine) -> bool:

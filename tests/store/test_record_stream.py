@@ -1,0 +1,88 @@
+"""fix records what it writes by reading it back one transaction set at a time; what it stores
+must be what recording the whole fixed document stores (the --diff path holds it whole)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from mohsedi.cli.main import cli
+from tests.conftest import SAMPLES
+
+QUERIES = {
+    "claims": "SELECT f.name, c.ordinal, c.patient_control_number, c.payer_id, c.billing_npi, c.total_charge, "
+    "c.diagnoses, c.clia_number, c.superseded_by_id IS NULL FROM claim c JOIN stored_file f ON f.id = c.file_id",
+    "lines": "SELECT c.patient_control_number, l.line_number, l.line_id, l.procedure, l.modifiers, l.units, l.charge "
+    "FROM service_line l JOIN claim c ON c.id = l.claim_id",
+    "findings": "SELECT c.patient_control_number, x.line_number, x.rule, x.severity, x.fixed, x.procedure, x.message "
+    "FROM finding x JOIN claim c ON c.id = x.claim_id",
+    "files": "SELECT name, sha256, size, interchange_control, group_controls, command FROM stored_file",
+}
+
+
+def stored(url: str) -> dict[str, list[tuple]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        out = {k: sorted(tuple(str(v) for v in row) for row in conn.exec_driver_sql(q)) for k, q in QUERIES.items()}
+    engine.dispose()
+    return out
+
+
+def test_streamed_record_stores_what_the_held_record_stores(tmp_path: Path) -> None:
+    inputs = [str(p) for p in sorted(SAMPLES.glob("*.837"))]
+    urls = {}
+    for way, extra in (("held", ["--diff"]), ("streamed", [])):
+        urls[way] = f"sqlite:///{tmp_path / way}.db"
+        result = CliRunner().invoke(
+            cli,
+            [
+                "fix",
+                *inputs,
+                "-o",
+                str(tmp_path / way),
+                "--db",
+                urls[way],
+                "--format",
+                "json",
+                "--unsafe-fixes",
+                *extra,
+            ],
+        )
+        assert result.exit_code in (0, 1), result.output
+    held, streamed = stored(urls["held"]), stored(urls["streamed"])
+    assert len(held["claims"]) == 35 and len(held["findings"]) > 20
+    assert any(row[4] == "True" or row[4] == "1" for row in held["findings"])  # some were fixed
+    assert streamed == held
+
+
+def test_record_stores_nothing_from_a_file_it_cannot_read_or_that_is_cut_short(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    garbage = tmp_path / "garbage.837"
+    garbage.write_text("this is not X12")
+    text = (SAMPLES / "10-mohs-coding-errors.837").read_text()
+    cut = tmp_path / "cut.837"
+    cut.write_text(text[: len(text) // 2])  # no SE, GE or IEA
+    good = str(SAMPLES / "13-mue-errors.837")
+    result = CliRunner().invoke(cli, ["record", str(garbage), str(cut), good, "--db", url])
+    assert result.exit_code == 2
+    assert str(garbage) in result.stderr and str(cut) in result.stderr
+    assert f"{good}: 1 claim(s) recorded" in result.stdout
+    files = stored(url)["files"]
+    assert [row[0] for row in files] == [good]  # the unreadable and the cut file stored nothing
+    assert len(stored(url)["claims"]) == 1
+
+
+def test_check_and_fix_into_a_store_keep_nothing_of_a_file_cut_short(tmp_path: Path) -> None:
+    text = (SAMPLES / "10-mohs-coding-errors.837").read_text()
+    cut = tmp_path / "cut.837"
+    cut.write_text(text[: len(text) // 2])
+    good = str(SAMPLES / "13-mue-errors.837")
+    for n, command in enumerate(
+        (["check"], ["fix", "-o", str(tmp_path / "a")], ["fix", "-o", str(tmp_path / "b"), "--diff"])
+    ):
+        url = f"sqlite:///{tmp_path / str(n)}.db"
+        result = CliRunner().invoke(cli, [*command, str(cut), good, "--db", url, "--format", "json"])
+        assert result.exit_code == 2, (command, result.output)  # the cut file is reported
+        assert [row[0] for row in stored(url)["files"]] == [good], command
