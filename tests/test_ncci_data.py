@@ -20,7 +20,7 @@ from mohsedi.codes.importers import (
     read_ptp_ccipra,
 )
 from mohsedi.codes.ncci import SHIPPED_RELEASE, EditData, MueEdit, Release, shipped_edits
-from mohsedi.rules.batch import check_paths
+from mohsedi.rules.batch import check_paths, run_notices
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from mohsedi.store.db import open_store
@@ -138,7 +138,17 @@ def test_findings_name_the_release_and_late_dates_get_a_notice() -> None:
     [report] = check_paths([str(SAMPLES / "13-mue-errors.837")], all_rules(), RuleOptions())
     [finding] = [f for f in report.findings if f.rule == "NCCI003"]
     assert finding.data_release == str(SHIPPED_RELEASE)
-    assert report.notices and "2024-09-30" in report.notices[0]
+    [notice] = run_notices([report])
+    assert "2024-09-30" in notice
+
+
+def test_late_dates_are_stated_once_per_run_not_per_file() -> None:
+    files = [str(SAMPLES / name) for name in ("13-mue-errors.837", "01-mohs-clean.837", "11-same-day-errors.837")]
+    reports = check_paths(files, all_rules(), RuleOptions())
+    assert all(r.late_dates for r in reports)
+    assert not any("2024-09-30" in n for r in reports for n in r.notices)
+    [notice] = run_notices(reports)
+    assert "2024-09-30" in notice
 
 
 def test_import_into_the_store_status_and_checks(tmp_path: Path) -> None:

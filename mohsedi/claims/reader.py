@@ -124,8 +124,10 @@ def read_line(segments: list[Segment], claim_diagnoses: list[Diagnosis]) -> Serv
     return ServiceLine(
         number=int(number) if number.isdigit() else None,
         qualifier=procedure[0] if procedure else "",
-        procedure=procedure[1] if len(procedure) > 1 else "",
-        modifiers=[m for m in procedure[2:6] if m],
+        # Codes as payers match them (trimmed, upper case): how they are written is X12005's finding,
+        # so a fix that only cleans the text never changes what another rule sees.
+        procedure=procedure[1].strip().upper() if len(procedure) > 1 else "",
+        modifiers=[m.strip().upper() for m in procedure[2:6] if m.strip()],
         charge=to_decimal(sv[2]) if sv1 else None,
         unit_basis=sv[3],
         units=to_decimal(sv[4]) if sv1 else None,
@@ -171,7 +173,7 @@ def read_claim(
             for value in seg.elements[1:]:
                 qualifier, _, code = value.partition(component)
                 if qualifier in DIAGNOSIS_QUALIFIERS and code:
-                    diagnoses.append(Diagnosis(qualifier, code.partition(component)[0]))
+                    diagnoses.append(Diagnosis(qualifier, code.partition(component)[0].strip().upper()))
         elif role == CLAIM_REF:
             refs.setdefault(seg.element(1), seg.element(2))
         elif role == CLAIM_RENDERING:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from mohsedi.rules.base import Rule, Severity
-from mohsedi.rules.batch import FileReport
+from mohsedi.rules.batch import FileReport, run_notices
 from mohsedi.rules.registry import get_rule
 from mohsedi.text import printable
 
@@ -72,7 +72,7 @@ def report_json(reports: list[FileReport], *, fixing: bool) -> dict[str, Any]:
                 {"rule": a.rule, "claim": a.claim, "line": a.line, "description": a.description} for a in r.applied
             ]
         files.append(entry)
-    return {"files": files, "summary": summary_counts(reports)}
+    return {"files": files, "notices": run_notices(reports), "summary": summary_counts(reports)}
 
 
 def summary_counts(reports: list[FileReport]) -> dict[str, int]:
@@ -161,6 +161,8 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width:
             data = f" (judged by {f.data_release})" if f.data_release else ""
             prefix = f"    {where:<8} {f.rule:<8} "
             out += fit(prefix + sev + " ", f"{p(f.message)}{p(data)}{offer}", width, len(prefix) + 8)
+    for notice in run_notices(reports):
+        out += fit(style("note: ", fg="yellow"), p(notice), width, 6)
     s = summary_counts(reports)
     line = (
         f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "

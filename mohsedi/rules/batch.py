@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mohsedi.claims.model import Claim
+from mohsedi.codes.ncci import Release
 from mohsedi.errors import X12Error
 from mohsedi.rules.base import Finding, Rule
 from mohsedi.rules.context import RuleOptions
@@ -35,7 +36,10 @@ class FileReport:
     original: str | None = None  # text as read (fix only)
     fixed: str | None = None  # text after fixing (fix only)
     initial_findings: list[Finding] = field(default_factory=list)  # fix: what the first check found
-    notices: list[str] = field(default_factory=list)  # about the batch, not a claim (edit data age)
+    notices: list[str] = field(default_factory=list)  # about this file, not a claim
+    # Dates of service after the newest NCCI release, and that release: stated once per run (run_notices).
+    late_dates: set[date] = field(default_factory=set)
+    judged_by: Release | None = None
     document: Document | None = field(default=None, repr=False)  # as read (check) or fixed (fix)
 
 
@@ -48,9 +52,8 @@ def late_dates(claims: Iterable[Claim], options: RuleOptions) -> set[date]:
     return {d for c in claims for d in c.service_dates if d > covered_until}
 
 
-def late_data_notices(late: set[date], options: RuleOptions) -> list[str]:
+def late_data_notices(late: set[date], newest: Release | None) -> list[str]:
     """Say when claims are dated after the newest NCCI release loaded (they are judged by it)."""
-    newest = options.edit_data().newest()
     if newest is None or not late:
         return []
     first, last = min(late), max(late)
@@ -61,10 +64,16 @@ def late_data_notices(late: set[date], options: RuleOptions) -> list[str]:
     ]
 
 
-def data_notices(doc: Document, options: RuleOptions) -> list[str]:
-    if doc.error is not None:
-        return []
-    return late_data_notices(late_dates(doc.claims(), options), options)
+def run_notices(reports: Sequence[FileReport]) -> list[str]:
+    """What a run says once, whatever the number of files: dates past the newest NCCI release."""
+    late = {d for r in reports for d in r.late_dates}
+    newest = next((r.judged_by for r in reports if r.judged_by is not None), None)
+    return late_data_notices(late, newest)
+
+
+def note_late_dates(report: FileReport, late: set[date], options: RuleOptions) -> None:
+    report.late_dates = late
+    report.judged_by = options.edit_data().newest() if late else None
 
 
 def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileReport]:
@@ -114,7 +123,7 @@ def check_paths(
     located = check_as_fix_would(docs, rules, options)
     reports = _reports(docs, [loc.finding for loc in located])
     for report, doc in zip(reports, docs, strict=True):
-        report.notices = data_notices(doc, options)
+        note_late_dates(report, late_dates(doc.claims(), options) if doc.error is None else set(), options)
     return reports
 
 
@@ -149,7 +158,7 @@ def fix_paths(
     for report, doc, original in zip(reports, docs, originals, strict=True):
         report.applied = [a for a in outcome.applied if a.source == doc.source]
         report.initial_findings = [f for f in initial if f.source == doc.source]
-        report.notices = data_notices(doc, options)
+        note_late_dates(report, late_dates(doc.claims(), options) if doc.error is None else set(), options)
         report.original = original
         if dropped[doc.source]:
             report.quarantined = dropped[doc.source]

@@ -540,10 +540,11 @@ MAX_RETRIES = 3  # runs again from the files as read, each withholding more clai
 
 def _created_findings(outcome: FixOutcome) -> list[Finding]:
     """Findings left on a claim only safe fixes changed that its first check did not have (a rule
-    new to the claim). An unsafe fix changes what is billed, and what that brings up is shown."""
+    new to the claim). An unsafe fix changes what is billed, on its claim and on the day's other
+    claims: in a file where one was applied, what comes up is shown, not traced to a safe fix."""
     before = {(loc.finding.source, loc.finding.rule, loc.finding.claim) for loc in outcome.initial}
-    unsafe = {(a.source, a.claim) for a in outcome.applied if a.safety != FixSafety.SAFE}
-    fixed = {(a.source, a.claim) for a in outcome.applied if a.claim} - unsafe
+    unsafe = {a.source for a in outcome.applied if a.safety != FixSafety.SAFE}
+    fixed = {(a.source, a.claim) for a in outcome.applied if a.claim and a.source not in unsafe}
     return [
         loc.finding
         for loc in outcome.remaining

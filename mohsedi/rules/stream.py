@@ -41,8 +41,8 @@ from mohsedi.rules.batch import (
     FileReport,
     finding_order,
     is_incomplete,
-    late_data_notices,
     late_dates,
+    note_late_dates,
 )
 from mohsedi.rules.context import EnvelopeContext, RuleOptions
 from mohsedi.rules.engine import (
@@ -606,7 +606,7 @@ def _report(
     late: set[date] = set()
     for o in outcomes:
         late |= o.late
-    report.notices = late_data_notices(late, options)
+    note_late_dates(report, late, options)
     if not settings.fixing:
         report.findings = sorted([f for o in outcomes for f in o.findings] + skeleton_findings, key=finding_order)
         return report
