@@ -34,7 +34,13 @@ test: install
 lint: install
 	$(PY) -m ruff check mohsedi tests bench samples migrations
 
-bench: install
+# The peers (openx12, oxedi) are the `bench` extra: installed here, never for `make install`.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# BENCH_ARGS="--quick" for a one-minute run while developing; see bench/run.py --help.
+bench: $(VENV)/.bench-installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 samples: install

@@ -1,25 +1,40 @@
-"""`make bench`: our parser against pyx12's reader on the same generated files, in one run.
+"""`make bench`: mohsedi against its peers on the same generated files, side by side in one run.
 
-Each phase runs in its own process so its peak memory (ru_maxrss) is its own. The
-figures to read are the ratios: these machines are noisy, so absolute rates move.
+Every phase runs in a process of its own, so its peak memory (ru_maxrss) is its own, and every
+side of a comparison runs the same number of times (``--repeat``), in rounds that alternate
+the sides so the machine's noise falls on all of them alike; the fastest run of each is kept,
+by wall clock and by CPU time separately. The cyclic garbage collector is off in every parse
+phase, ours and the peers'. These machines are shared and noisy: read the ratios, not the
+absolute rates. Each saved run starts with the commit, Python version and CPU it ran on.
 
-    python bench/run.py                      # about 1M segments per file
-    python bench/run.py --segments 200000    # quicker
-    python bench/run.py --pyx12-segments 100000  # time pyx12 on a prefix-sized file only
-    python bench/run.py --repeat 1           # each mohsedi phase once (default: fastest of 3)
-    python bench/run.py --big-segments 0     # skip the 10M-segment check/fix (memory) timings
+    python bench/run.py                          # the full run (a few minutes on a quiet machine)
+    python bench/run.py --quick                  # small files, every phase once: for development
+    python bench/run.py --segments 100000        # parse and rules phases on smaller files
+    python bench/run.py --memory-segments 0      # skip the 1M-segment memory phases
+    python bench/run.py --big-segments 0         # skip the 10M-segment check/fix phases
+    make bench BENCH_ARGS="--quick"
+
+Peers (the `bench` extra: pip install -e '.[bench]'): openx12 (837P and 835, pure Python),
+oxedi (835 only, Rust), pyx12's X12ContextReader (the reference for loop placement). A peer
+that is not installed is reported as skipped, never silently left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
 import json
 import os
+import platform
 import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,41 +42,102 @@ sys.path.insert(0, str(ROOT))
 
 from mohsedi import synth  # noqa: E402
 
-SEGMENTS_PER_CLAIM_837 = 23  # measured on random_mohs_claim output
-SEGMENTS_PER_CLAIM_835 = 19
+# What each phase does, said in the report next to its figures: the sides do different work.
+WORK = {
+    "startup": "mohsedi's once-per-process cost: import the readers, compile the 837P and 835 guides",
+    "floor": "str.split on the terminator; no objects (the floor)",
+    "ours": "mohsedi: lossless segments, each placed by the guide, loop objects",
+    "openx12": "openx12: split, dicts per claim (no guide placement, not lossless)",
+    "oxedi": "oxedi (Rust): segment index, loop engine, tables, diagnostics",
+    "pyx12": "pyx12 X12ContextReader: segments placed by the guide (no claim objects)",
+    "check-json": "mohsedi check --format json -o FILE: every rule, findings rendered",
+    "fix-db": "mohsedi fix -o DIR --db (SQLite): rules, fixes, fixed file written, store rows",
+    "check-fix": "check + fix, fixed file written (no store)",
+    "ingest": "mohsedi ingest: read the 835, link, store every payment",
+    "build-report-store": "insert generated service lines (setup for the report)",
+    "report-store": "mohsedi report denials over the store",
+}
 
 
-def generate(path: Path, segments: int, kind: str, seed: int = 7) -> int:
-    """Write a generated file of about ``segments`` segments; return the exact count."""
-    rng = random.Random(seed)
-    per_claim = SEGMENTS_PER_CLAIM_837 if kind == "837" else SEGMENTS_PER_CLAIM_835
-    count = max(1, segments // per_claim)
-    claims = (synth.random_mohs_claim(rng, n) for n in range(count))
-    if kind == "837":
-        chunks = synth.iter_837p(claims, synth.Envelope837(), claims_per_transaction=1000)
+GROUPS = ("parse", "rules", "memory", "big", "store")
+
+
+def _segments_per_claim(kind: str, heavy: bool) -> float:
+    """Measured on a sample of the generator's own output, so file sizes come out as asked."""
+    text = "".join(_chunks(kind, 200, heavy, seed=1))
+    return max(1.0, (text.count("~") - 10) / 200)
+
+
+def _heavy_claim(rng: random.Random, n: int) -> synth.ClaimSpec:
+    """A generated claim with something a rule finds: a wrong CLM02, no CLIA, or a second
+    tumor's lines without a distinct-lesion modifier, in turn."""
+    claim = synth.random_mohs_claim(rng, n)
+    kind = n % 3
+    if kind == 0:
+        claim.total = sum((line.charge for line in claim.lines), Decimal("0")) + Decimal("1.00")
+    elif kind == 1:
+        claim.clia = None
     else:
-        payments = (synth.random_payment(rng, c) for c in claims)
-        chunks = synth.iter_835(payments, synth.Envelope835(), claims_per_transaction=1000)
+        extra = synth.LineSpec("17311", Decimal("600.00"), 1, (), (1,))
+        claim.lines = [dataclasses.replace(line, modifiers=()) for line in claim.lines] + [extra]
+    return claim
+
+
+def _chunks(kind: str, count: int, heavy: bool, seed: int):
+    rng = random.Random(seed)
+    make = _heavy_claim if heavy else synth.random_mohs_claim
+    claims = (make(rng, n) for n in range(count))
+    if kind == "837":
+        return synth.iter_837p(claims, synth.Envelope837(), claims_per_transaction=1000)
+    payments = (synth.random_payment(rng, c) for c in claims)
+    return synth.iter_835(payments, synth.Envelope835(), claims_per_transaction=1000)
+
+
+def generate(path: Path, segments: int, kind: str, *, heavy: bool = False, seed: int = 7) -> int:
+    """Write a generated file of about ``segments`` segments; return the exact count."""
+    count = max(1, round(segments / _segments_per_claim(kind, heavy)))
     total = 0
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", newline="") as fh:
-        for chunk in chunks:
+        for chunk in _chunks(kind, count, heavy, seed):
             total += chunk.count("~")
             fh.write(chunk)
     os.replace(tmp, path)
     return total
 
 
+def _run_cli(args: list[str]) -> None:
+    """One mohsedi command in this process, as the console script runs it."""
+    from mohsedi.cli.main import cli
+
+    try:
+        cli.main(args, prog_name="mohsedi", standalone_mode=False)
+    except SystemExit as stop:  # --fail-on never: anything else is a failed phase
+        if stop.code not in (0, None):
+            raise
+
+
 def phase(name: str, path: str) -> dict:
     """Run one timed phase in this process and report it."""
-    if not name.startswith("pyx12"):
-        from mohsedi.runtime import tune_for_batches
+    from mohsedi.runtime import tune_for_batches
 
-        tune_for_batches()  # as the mohsedi command does
+    tune_for_batches()  # as the mohsedi command does
+    parse_phase = name.split("-")[0] in ("floor", "ours", "openx12", "oxedi", "pyx12")
+    if parse_phase:
+        gc.disable()  # every parser alike: no cyclic collection while reading
+        _import_parser(name)  # every side's imports before the clock; mohsedi's start-up is a phase of its own
     start = time.perf_counter()
     cpu_start = _cpu()
     items = 0
-    if name == "floor":
+    if name == "startup":
+        from mohsedi.claims.reader import read_claim_file
+        from mohsedi.guide.compile import guide_for
+        from mohsedi.remits.reader import read_remit_file  # noqa: F401
+
+        guide_for("00501", "005010X222A1", "HC")
+        guide_for("00501", "005010X221A1", "HP")
+        items = int(read_claim_file is not None)
+    elif name.startswith("floor"):
         with open(path, newline="") as fh:
             items = len(fh.read().split("~"))
     elif name == "ours-837":
@@ -76,6 +152,17 @@ def phase(name: str, path: str) -> dict:
         for unit in read_remit_file(path):
             if isinstance(unit, RemitSet) and unit.remittance:
                 items += sum(len(c.services) for c in unit.remittance.claims)
+    elif name.startswith("openx12"):
+        from openx12 import x835, x837p
+
+        with open(path, newline="") as fh:
+            content = fh.read()
+        parsed = (x837p if name.endswith("837") else x835).parse(content)
+        items = len(parsed.claims)
+    elif name.startswith("oxedi"):
+        import oxedi
+
+        items = len(oxedi.parse_file(path).tables["services"])
     elif name.startswith("pyx12"):
         import logging
 
@@ -88,9 +175,23 @@ def phase(name: str, path: str) -> dict:
         for _ in reader.iter_segments():
             items += 1
         reader.close()
+    elif name == "check-json":
+        with tempfile.TemporaryDirectory(dir=Path(path).parent) as out:
+            report = Path(out) / "findings.json"
+            _run_cli(["check", path, "--format", "json", "-o", str(report), "--fail-on", "never"])
+            items = json.loads(report.read_text())["summary"]["claims"]
+    elif name == "fix-db":
+        with tempfile.TemporaryDirectory(dir=Path(path).parent) as out:
+            os.environ.setdefault("MOHSEDI_SECRET", "bench")
+            report = Path(out) / "report.json"
+            _run_cli(
+                [
+                    "fix", path, "-o", str(Path(out) / "fixed"), "--db", f"sqlite:///{out}/store.db",
+                    "--format", "json", "--report", str(report), "--fail-on", "never",
+                ]
+            )  # fmt: skip
+            items = json.loads(report.read_text())["summary"]["claims"]
     elif name.startswith("ingest-"):
-        import os
-
         from mohsedi.store.db import downgrade, open_store
         from mohsedi.store.ingest import ingest_file
 
@@ -98,14 +199,14 @@ def phase(name: str, path: str) -> dict:
         url = os.environ["MOHSEDI_BENCH_DB"]
         if name == "ingest-postgresql":
             downgrade(url, "base")  # a clean schema, so the file is not already stored
+        elif url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         engine = open_store(url)
         start = time.perf_counter()  # the clocks start after migrating the empty store
         cpu_start = _cpu()
         items = ingest_file(engine, path).service_payments
         engine.dispose()
     elif name == "report-store":
-        import os
-
         from mohsedi.reports.denials import Period, root_cause_report
         from mohsedi.reports.periods import parse_day
         from mohsedi.store.db import open_store
@@ -116,8 +217,6 @@ def phase(name: str, path: str) -> dict:
         report = root_cause_report(engine, Period(parse_day("365d"), None))
         items = report["totals"]["denials"]
     elif name == "build-report-store":
-        import os
-
         sys.path.insert(0, str(ROOT / "bench"))
         from report_store import build
 
@@ -126,8 +225,6 @@ def phase(name: str, path: str) -> dict:
         items = build(open_store(os.environ["MOHSEDI_BENCH_DB"]), int(os.environ["MOHSEDI_BENCH_LINES"]))
     elif name.startswith("check-fix"):
         # As `mohsedi fix FILE -o DIR --jobs N` runs it, writing the fixed file.
-        import tempfile
-
         from mohsedi.pipeline import run_fix
         from mohsedi.rules.context import RuleOptions
         from mohsedi.rules.registry import all_rules
@@ -153,6 +250,23 @@ def phase(name: str, path: str) -> dict:
     return {"phase": name, "seconds": seconds, "cpu": cpu, "items": items, "peak_mb": peak_kb / 1024}
 
 
+def _import_parser(name: str) -> None:
+    if name.startswith("ours"):
+        import mohsedi.claims.reader
+        import mohsedi.remits.reader  # noqa: F401
+        from mohsedi.guide.compile import guide_for
+
+        # Compiling the guides is a once-per-process cost, timed in the start-up phase.
+        guide_for("00501", "005010X222A1", "HC")
+        guide_for("00501", "005010X221A1", "HP")
+    elif name.startswith("openx12"):
+        import openx12  # noqa: F401
+    elif name.startswith("oxedi"):
+        import oxedi  # noqa: F401
+    elif name.startswith("pyx12"):
+        import pyx12.x12context  # noqa: F401
+
+
 def _cpu() -> float:
     """CPU seconds of this process and its finished workers: steadier than wall time on a shared machine."""
     own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -168,24 +282,68 @@ def run_phase(name: str, path: Path, env: dict | None = None) -> dict | None:
     return json.loads(proc.stdout)
 
 
+def _version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def stamp() -> list[str]:
+    """Where and on what a run was made: without this a saved figure means nothing."""
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else "?"
+
+    commit = git("rev-parse", "HEAD")
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    peers = ", ".join(f"{d} {_version(d) or 'not installed'}" for d in ("openx12", "oxedi", "pyx12"))
+    return [
+        f"run at:   {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"commit:   {commit}{dirty}",
+        f"python:   {platform.python_implementation()} {platform.python_version()}",
+        f"machine:  {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; load {load}",
+        f"peers:    {peers}",
+        f"args:     {' '.join(sys.argv[1:]) or '(defaults)'}",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--segments", type=int, default=1_000_000, help="segments per generated file")
-    parser.add_argument(
-        "--pyx12-segments", type=int, default=0, help="time pyx12 on a separate file of this size (0: the same file)"
-    )
+    parser.add_argument("--segments", type=int, default=200_000, help="segments per file of the parse and rules phases")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
     parser.add_argument(
-        "--repeat",
+        "--repeat", type=int, default=3, help="runs of every phase on every side, the fastest kept (default 3)"
+    )
+    parser.add_argument(
+        "--memory-segments",
         type=int,
-        default=3,
-        help="runs of each mohsedi phase, the fastest kept (the machine is noisy; pyx12 runs once)",
+        default=1_000_000,
+        help="segments of the finding-heavy 837P the memory phases (check --format json -o, fix -o --db) "
+        "run on once each (0: skip)",
+    )
+    parser.add_argument(
+        "--big-segments",
+        type=int,
+        default=10_000_000,
+        help="also time check and check + fix (1 and 2 jobs) on a file of this many segments, once "
+        "each, for memory (0: skip)",
     )
     parser.add_argument(
         "--report-lines",
         type=int,
         default=1_000_000,
-        help="service lines in the generated store the denial report is timed on",
+        help="service lines in the generated store the denial report is timed on (0: skip)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -194,11 +352,20 @@ def main() -> None:
         "recreated); default $MOHSEDI_BENCH_POSTGRES_URL, else that timing is skipped",
     )
     parser.add_argument(
-        "--big-segments",
-        type=int,
-        default=10_000_000,
-        help="also time check and check + fix (1 and 2 jobs) on a file of this many segments, for "
-        "memory; pyx12 is not run on it (0: skip)",
+        "--quick",
+        action="store_true",
+        help="development mode: 20k-segment files, every phase once, no memory or big-file phases",
+    )
+    parser.add_argument(
+        "--save", default=str(ROOT / "bench" / "last-run.txt"), help="where the stamped report is written"
+    )
+    parser.add_argument(
+        "--groups",
+        default=",".join(GROUPS),
+        help=f"which groups of phases to run, comma-separated (default all: {','.join(GROUPS)})",
+    )
+    parser.add_argument(
+        "--peers", default="openx12,oxedi,pyx12", help="which peers to time (default: openx12,oxedi,pyx12)"
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -206,108 +373,190 @@ def main() -> None:
     if args.phase:
         print(json.dumps(phase(args.phase, args.file)))
         return
+    if args.quick:
+        args.segments, args.repeat, args.memory_segments, args.big_segments = 20_000, 1, 0, 0
+        args.report_lines = min(args.report_lines, 20_000)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    header = stamp()
+    print("\n".join(header), flush=True)
+    groups = set(args.groups.split(","))
+    peers = set(args.peers.split(","))
+    if not groups <= set(GROUPS):
+        parser.error(f"--groups: unknown {', '.join(sorted(groups - set(GROUPS)))}")
+    if "memory" not in groups:
+        args.memory_segments = 0
+    if "big" not in groups:
+        args.big_segments = 0
+    have_openx12 = "openx12" in peers and _version("openx12") is not None
+    have_oxedi = "oxedi" in peers and _version("oxedi") is not None
+    pyx12_rows = "pyx12" in peers
     print(f"generating files of about {args.segments:,} segments in {out} ...", flush=True)
-    f837, f835 = out / "bench.837", out / "bench.835"
+    f837, f835, heavy = out / "bench.837", out / "bench.835", out / "bench-findings.837"
     n837 = generate(f837, args.segments, "837")
     n835 = generate(f835, args.segments, "835")
-    small837 = out / "bench-quarter.837"
-    n_small = generate(small837, args.segments // 4, "837")
-    pyx837, pyx835, npyx837, npyx835 = f837, f835, n837, n835
-    if args.pyx12_segments:
-        pyx837, pyx835 = out / "pyx12.837", out / "pyx12.835"
-        npyx837 = generate(pyx837, args.pyx12_segments, "837")
-        npyx835 = generate(pyx835, args.pyx12_segments, "835")
+    nheavy = generate(heavy, args.segments, "837", heavy=True)
+    rows: list[dict] = []
+    notes: list[str] = []
 
-    rows = []
-
-    def record(label: str, name: str, path: Path, segments: int, env: dict | None = None) -> dict | None:
-        print(f"  timing {label} ...", flush=True)
-        once = name.startswith(("pyx12", "ingest", "build")) or args.repeat < 2 or path.name == "bench-big.837"
-        runs = [run_phase(name, path, env) for _ in range(1 if once else args.repeat)]
-        runs = [r for r in runs if r]
-        result = min(runs, key=lambda r: r["seconds"]) if runs else None
-        if result:
-            result["label"] = label
-            result["segments"] = segments
+    def group(title: str, phases: list[tuple], repeat: int) -> dict[str, dict]:
+        """Run the phases ``repeat`` times each, in alternating rounds; keep the fastest of each."""
+        print(f"  {title} ({repeat} round{'s' if repeat > 1 else ''}) ...", flush=True)
+        runs: dict[str, list[dict]] = {p[0]: [] for p in phases}
+        for round_no in range(repeat):
+            order = phases if round_no % 2 == 0 else phases[::-1]
+            for key, _label, name, path, _segments, env in order:
+                result = run_phase(name, path, env)
+                if result:
+                    runs[key].append(result)
+        best: dict[str, dict] = {}
+        for key, label, _name, _path, segments, _env in phases:
+            done = runs[key]
+            if not done:
+                continue
+            result = min(done, key=lambda r: r["seconds"])
+            result["cpu"] = min(r["cpu"] for r in done)
+            result["peak_mb"] = max(r["peak_mb"] for r in done)
+            result.update(label=label, segments=segments, runs=len(done), group=title)
             result["rate"] = segments / result["seconds"] if result["seconds"] else 0.0
             result["cpu_rate"] = segments / result["cpu"] if result["cpu"] else 0.0
             rows.append(result)
-        return result
+            best[key] = result
+        return best
 
-    floor = record("raw split floor (837P)", "floor", f837, n837)
-    ours837 = record("mohsedi parse to loop objects (837P)", "ours-837", f837, n837)
-    quarter = record("mohsedi parse, quarter-size 837P", "ours-837", small837, n_small)
-    pyx837r = record("pyx12 X12ContextReader (837P)", "pyx12-837", pyx837, npyx837)
-    ours835 = record("mohsedi parse to loop objects (835)", "ours-835", f835, n835)
-    pyx835r = record("pyx12 X12ContextReader (835)", "pyx12-835", pyx835, npyx835)
-    checkfix = record("mohsedi check + fix (837P)", "check-fix", f837, n837)
-    checkfix2 = record("mohsedi check + fix, --jobs 2 (837P)", "check-fix-2", f837, n837)
-    big = bigfix = big2 = None
+    def skipped(peer: str, what: str) -> None:
+        if peer in peers:
+            notes.append(f"{peer} not installed (pip install -e '.[bench]'): {what} not timed")
+        else:
+            notes.append(f"{peer} left out (--peers): {what} not timed")
+
+    def peer_rows(kind: str, path: Path, segments: int) -> list[tuple]:
+        """The same file for every reader: the floor, mohsedi, then each peer asked for and installed."""
+        rows = [
+            ("floor", "raw split", "floor", path, segments, None),
+            ("ours", "mohsedi", f"ours-{kind}", path, segments, None),
+        ]
+        what = f"{'837P' if kind == '837' else '835'} parse"
+        for peer, present, kinds in (("openx12", have_openx12, ("837", "835")), ("oxedi", have_oxedi, ("835",))):
+            if kind not in kinds:
+                continue
+            if present:
+                rows.append((peer, f"{peer} {_version(peer)}", f"{peer}-{kind}", path, segments, None))
+            else:
+                skipped(peer, what)
+        if pyx12_rows:
+            rows.append(("pyx12", "pyx12", f"pyx12-{kind}", path, segments, None))
+        else:
+            skipped("pyx12", what)
+        return rows
+
+    p837 = p835 = rules = fixes = stores = {}
+    # 1. Parse: every reader on the same files. Imports are done before each clock starts.
+    if "parse" in groups:
+        group("start-up", [("startup", "mohsedi import + guides", "startup", f837, 0, None)], args.repeat)
+        p837 = group("parse 837P", peer_rows("837", f837, n837), args.repeat)
+        p835 = group("parse 835", peer_rows("835", f835, n835), args.repeat)
+
+    # 2. Rules: the finding-heavy 837P (every claim has findings) and the ordinary one.
+    if "rules" in groups:
+        heavy_rows = [
+            ("check-json", "check --format json -o", "check-json", heavy, nheavy, None),
+            ("fix-db", "fix -o DIR --db", "fix-db", heavy, nheavy, None),
+        ]
+        if pyx12_rows:
+            heavy_rows.append(("pyx12", "pyx12 (same file)", "pyx12-837", heavy, nheavy, None))
+        rules = group("rules, finding-heavy 837P", heavy_rows, args.repeat)
+        fixes = group(
+            "check + fix, 837P",
+            [
+                ("check-fix", "check + fix", "check-fix", f837, n837, None),
+                ("check-fix-2", "check + fix, --jobs 2", "check-fix-2", f837, n837, None),
+            ],
+            args.repeat,
+        )
+
+    # 3. Memory: whole commands on big files, once each (peak memory is the figure).
+    if args.memory_segments:
+        mem = out / "bench-memory.837"
+        print(f"generating a finding-heavy file of about {args.memory_segments:,} segments ...", flush=True)
+        nmem = generate(mem, args.memory_segments, "837", heavy=True)
+        group(
+            f"memory, finding-heavy {nmem / 1e6:.1f}M segments",
+            [
+                ("check-json", "check --format json -o", "check-json", mem, nmem, None),
+                ("fix-db", "fix -o DIR --db", "fix-db", mem, nmem, None),
+            ],
+            1,
+        )
+        mem.unlink()
     if args.big_segments:
-        big837 = out / "bench-big.837"
+        big = out / "bench-big.837"
         print(f"generating a file of about {args.big_segments:,} segments ...", flush=True)
-        n_big = generate(big837, args.big_segments, "837")
-        big = record(f"mohsedi check, {n_big / 1e6:.1f}M segments", "check-1", big837, n_big)
-        bigfix = record(f"mohsedi check + fix, {n_big / 1e6:.1f}M segments", "check-fix", big837, n_big)
-        big2 = record(f"mohsedi check + fix, --jobs 2, {n_big / 1e6:.1f}M segments", "check-fix-2", big837, n_big)
-        big837.unlink()
+        nbig = generate(big, args.big_segments, "837")
+        group(
+            f"memory, {nbig / 1e6:.1f}M segments",
+            [
+                ("check", "check", "check-1", big, nbig, None),
+                ("check-fix", "check + fix", "check-fix", big, nbig, None),
+                ("check-fix-2", "check + fix, --jobs 2", "check-fix-2", big, nbig, None),
+            ],
+            1,
+        )
+        big.unlink()
 
-    sqlite_db = out / "bench-ingest.db"
-    sqlite_db.unlink(missing_ok=True)
-    record(
-        "mohsedi ingest 835 into SQLite", "ingest-sqlite", f835, n835, {"MOHSEDI_BENCH_DB": f"sqlite:///{sqlite_db}"}
+    # 4. Store.
+    if "store" in groups:
+        sqlite_env = {"MOHSEDI_BENCH_DB": f"sqlite:///{out / 'bench-ingest.db'}"}
+        ingest = [("sqlite", "ingest 835, SQLite", "ingest-sqlite", f835, n835, sqlite_env)]
+        if args.postgres_url:
+            pg_env = {"MOHSEDI_BENCH_DB": args.postgres_url}
+            ingest.append(("postgresql", "ingest 835, PostgreSQL", "ingest-postgresql", f835, n835, pg_env))
+        else:
+            notes.append("no --postgres-url or $MOHSEDI_BENCH_POSTGRES_URL: PostgreSQL ingest not timed")
+        stores = group("ingest", ingest, args.repeat)
+        if args.report_lines:
+            report_db = out / "bench-report.db"
+            report_db.unlink(missing_ok=True)
+            env = {"MOHSEDI_BENCH_DB": f"sqlite:///{report_db}", "MOHSEDI_BENCH_LINES": str(args.report_lines)}
+            n = args.report_lines
+            group("denial report", [("build", "build a store of lines", "build-report-store", f835, n, env)], 1)
+            group("denial report", [("report", "report denials (SQLite)", "report-store", f835, n, env)], args.repeat)
+
+    lines = [*header, ""]
+    lines.append("Each phase's work:")
+    lines += [f"  {key:19} {text}" for key, text in WORK.items()]
+    lines.append("")
+    lines.append(
+        f"{'group':34} {'phase':26} {'segments':>10} {'runs':>4} {'best s':>7} {'best cpu':>8} "
+        f"{'segments/s':>11} {'peak MB':>8}"
     )
-    if args.postgres_url:
-        record(
-            "mohsedi ingest 835 into PostgreSQL",
-            "ingest-postgresql",
-            f835,
-            n835,
-            {"MOHSEDI_BENCH_DB": args.postgres_url},
-        )
-    else:
-        print("  (no --postgres-url or $MOHSEDI_BENCH_POSTGRES_URL: PostgreSQL ingest not timed)")
-
-    report_db = out / "bench-report.db"
-    report_db.unlink(missing_ok=True)
-    env = {"MOHSEDI_BENCH_DB": f"sqlite:///{report_db}", "MOHSEDI_BENCH_LINES": str(args.report_lines)}
-    record(f"build a store of {args.report_lines:,} service lines", "build-report-store", f835, args.report_lines, env)
-    record(f"report denials over {args.report_lines:,} lines (SQLite)", "report-store", f835, args.report_lines, env)
-
-    print()
-    print(f"{'phase':44} {'segments':>10} {'seconds':>8} {'cpu s':>8} {'segments/s':>11} {'peak MB':>8}")
     for r in rows:
-        print(
-            f"{r['label']:44} {r['segments']:>10,} {r['seconds']:>8.2f} {r['cpu']:>8.2f} "
-            f"{r['rate']:>11,.0f} {r['peak_mb']:>8.1f}"
+        lines.append(
+            f"{r['group'][:34]:34} {r['label'][:26]:26} {r['segments']:>10,} {r['runs']:>4} {r['seconds']:>7.2f} "
+            f"{r['cpu']:>8.2f} {r['rate']:>11,.0f} {r['peak_mb']:>8.1f}"
         )
+    lines.append("")
+
+    def ratio(label: str, a: dict | None, b: dict | None) -> None:
+        if a and b and a["seconds"] and a["cpu"]:
+            lines.append(f"{label}: {b['seconds'] / a['seconds']:.2f}x wall clock, {b['cpu'] / a['cpu']:.2f}x CPU time")
+
+    for kind, best in (("837P", p837), ("835", p835)):
+        for peer in ("openx12", "oxedi", "pyx12"):
+            ratio(f"{kind} parse, mohsedi's speed over {peer}'s (>1: mohsedi faster)", best.get("ours"), best.get(peer))
+        ratio(f"{kind} parse, mohsedi's time over the raw split floor's", best.get("floor"), best.get("ours"))
+    ratio("finding-heavy check --format json, speed over pyx12's reader", rules.get("check-json"), rules.get("pyx12"))
+    ratio("finding-heavy fix -o --db, speed over pyx12's reader", rules.get("fix-db"), rules.get("pyx12"))
+    ratio("check + fix, --jobs 2 over --jobs 1", fixes.get("check-fix-2"), fixes.get("check-fix"))
+    ratio("ingest, PostgreSQL's speed over SQLite's", stores.get("postgresql"), stores.get("sqlite"))
+    lines += [f"note: {n}" for n in notes]
+    text = "\n".join(lines) + "\n"
     print()
-
-    def ratio(a: dict | None, b: dict | None, label: str) -> None:
-        if a and b and b["rate"] and b["cpu_rate"]:
-            print(f"{label}: {a['rate'] / b['rate']:.1f}x wall clock, {a['cpu_rate'] / b['cpu_rate']:.1f}x CPU time")
-
-    ratio(ours837, pyx837r, "speed-up over pyx12's reader, 837P parse")
-    ratio(ours835, pyx835r, "speed-up over pyx12's reader, 835 parse")
-    ratio(checkfix, pyx837r, "speed-up over pyx12's reader, 837P check + fix")
-    ratio(checkfix2, pyx837r, "speed-up over pyx12's reader, 837P check + fix, --jobs 2")
-    if checkfix and checkfix2:
-        print(f"check + fix, --jobs 2 over --jobs 1: {checkfix['seconds'] / checkfix2['seconds']:.2f}x faster")
-    for r in (big, bigfix, big2):
-        if r:
-            print(f"{r['label']}: {r['seconds']:.1f} s, peak memory {r['peak_mb']:.0f} MB (the largest process)")
-    if bigfix and big2:
-        print(f"check + fix of the big file, --jobs 2 over --jobs 1: {bigfix['seconds'] / big2['seconds']:.2f}x faster")
-    if floor and ours837:
-        print(f"parse cost over the raw split floor: {floor['rate'] / ours837['rate']:.1f}x")
-    if quarter and ours837:
-        print(
-            f"peak memory, full vs quarter-size file: {ours837['peak_mb']:.1f} MB vs "
-            f"{quarter['peak_mb']:.1f} MB (streaming per transaction set)"
-        )
+    print(text, end="")
+    if args.save:
+        Path(args.save).write_text(text)
+        print(f"(saved to {args.save})")
 
 
 if __name__ == "__main__":

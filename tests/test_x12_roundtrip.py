@@ -102,3 +102,42 @@ def test_newline_as_segment_terminator_with_blank_lines(sample_text: str) -> Non
     segments = parse_segments(with_blanks)
     assert emit(segments) == with_blanks
     assert [s.text for s in segments] == [s.text for s in parse_segments(text)]
+
+
+LAYOUT = " \t\r\n"
+
+
+def _assert_positions_exact(text: str, segments: list) -> None:
+    """Every segment's offset points at its own text in the input; numbers count from 1."""
+    assert [s.number for s in segments] == list(range(1, len(segments) + 1))
+    for s in segments:
+        assert text[s.offset : s.offset + len(s.text)] == s.text, s
+        assert s.text and s.text[0] not in LAYOUT
+        term = s.delimiters.segment
+        if s.trailer:
+            assert s.trailer[0] == term and not s.trailer[1:].strip(LAYOUT + term), s
+        assert s.elements == s.text.split(s.delimiters.element) and s.id == s.elements[0]
+
+
+@pytest.mark.parametrize(
+    "line_break", ["", "\n", "\r\n", "\r", " \r\n", "\n\n"], ids=["none", "lf", "crlf", "cr", "sp-crlf", "lflf"]
+)
+@pytest.mark.parametrize("chunk", [0, 1, 97, 4096])
+def test_offsets_and_numbers_are_exact_in_every_layout(sample_text: str, line_break: str, chunk: int) -> None:
+    """Whole-buffer splitting keeps positions by arithmetic: checked against the text itself."""
+    one = _relayout(sample_text, line_break)
+    # Several interchanges, one with other delimiters, and layout that breaks uniformity mid-file.
+    other = one.replace("*", "|").replace(":", ">")
+    text = one + other + one.replace("~" + line_break + "HL*", "~\n\n HL*", 1) + one
+    pieces = [text] if not chunk else [text[i : i + chunk] for i in range(0, len(text), chunk)]
+    segments = list(iter_segments(pieces))
+    assert emit(segments) == text
+    _assert_positions_exact(text, segments)
+    assert [s.id for s in segments].count("ISA") == 4
+    assert len(segments) == 4 * len(parse_segments(sample_text))
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+def test_file_offsets_and_numbers_are_exact(path: Path) -> None:
+    text = decode(path.read_bytes())
+    _assert_positions_exact(text, parse_segments(text))

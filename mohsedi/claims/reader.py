@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -76,11 +77,15 @@ ROLE_BY_STEP = {
     ("2420A", "NM1"): LINE_RENDERING,
     ("ST_LOOP", "SE"): SE,
 }
+LINE_SLOT = {SV1: 1, DTP_472: 2, REF_6R: 3, LINE_RENDERING: 4}  # where read_claim_set keeps each
 ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualifier
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
 _ROLES: dict[int, int] = {}
 PAD8 = [""] * 8
-EMPTY8 = PAD8
+# Amounts and dates repeat across a batch; Decimal and date are immutable, so one object per
+# distinct text is shared (a C-level cache, bounded).
+_decimal = functools.lru_cache(maxsize=8192)(to_decimal)
+_date_or_range = functools.lru_cache(maxsize=4096)(date_or_range)
 
 
 def role_of(node: int) -> int:
@@ -93,47 +98,62 @@ def role_of(node: int) -> int:
     return role
 
 
-def read_line(segments: list[Segment], claim_diagnoses: list[Diagnosis]) -> ServiceLine:
-    """Loop 2400 from its segments (LX first)."""
+_ROLE_TABLE: list[int] = []
+
+
+def role_table() -> list[int]:
+    """Every guide node's role, indexed by node: one list index per segment in the hot loop."""
+    global _ROLE_TABLE
+    if len(_ROLE_TABLE) != len(NODES):  # guides compile lazily, so NODES may have grown
+        _ROLE_TABLE = [role_of(i) for i in range(len(NODES))]
+    return _ROLE_TABLE
+
+
+def read_line(
+    segments: list[Segment],
+    claim_diagnoses: list[Diagnosis],
+    sv1: Segment | None,
+    dtp: Segment | None,
+    ref6r: Segment | None,
+    rendering: Segment | None,
+) -> ServiceLine:
+    """Loop 2400 from its segments (LX first) and the first of each segment a rule reads.
+
+    The segments by role were picked out by the one pass over the set in ``read_claim_set``.
+    """
     lx = segments[0]
-    sv1 = dtp = ref6r = rendering = None
-    for seg in segments:
-        role = _ROLES.get(seg.node) or role_of(seg.node)
-        if role == SV1 and sv1 is None:
-            sv1 = seg
-        elif role == DTP_472 and dtp is None:
-            dtp = seg
-        elif role == REF_6R and ref6r is None:
-            ref6r = seg
-        elif role == LINE_RENDERING and rendering is None:
-            rendering = seg
     pointers: list[int] = []
-    procedure: list[str] = []
-    # SV1 padded once to SV107, instead of a bounds check per element read.
-    sv = (sv1.elements + PAD8)[:8] if sv1 is not None else EMPTY8
+    qualifier = procedure = ""
+    modifiers: list[str] = []
     if sv1 is not None:
+        sv = sv1.elements
+        if len(sv) < 8:  # padded once to SV107, instead of a bounds check per element read
+            sv = sv + PAD8
         component = sv1.delimiters.component
-        procedure = sv[1].split(component)
-        pointers = [int(p) for p in sv[7].split(component) if p.isdigit()]
-    date_from, date_to = (None, None)
+        qualifier, procedure, mods = _composite_procedure(sv[1], component)
+        modifiers = list(mods)
+        pointers = list(_pointers(sv[7], component))
+        charge, unit_basis, units, place = _decimal(sv[2]), sv[3], _decimal(sv[4]), sv[5]
+    else:
+        charge, unit_basis, units, place = None, "", None, ""
+    date_from = date_to = None
     if dtp is not None:
         dtp_elements = dtp.elements
         if len(dtp_elements) > 3:
-            date_from, date_to = date_or_range(dtp_elements[2], dtp_elements[3])
+            date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
     number = lx.elements[1] if len(lx.elements) > 1 else ""
+    count = len(claim_diagnoses)
     return ServiceLine(
         number=int(number) if number.isdigit() else None,
-        qualifier=procedure[0] if procedure else "",
-        # Codes as payers match them (trimmed, upper case): how they are written is X12005's finding,
-        # so a fix that only cleans the text never changes what another rule sees.
-        procedure=procedure[1].strip().upper() if len(procedure) > 1 else "",
-        modifiers=[m.strip().upper() for m in procedure[2:6] if m.strip()],
-        charge=to_decimal(sv[2]) if sv1 else None,
-        unit_basis=sv[3],
-        units=to_decimal(sv[4]) if sv1 else None,
-        place_of_service=sv[5],
+        qualifier=qualifier,
+        procedure=procedure,
+        modifiers=modifiers,
+        charge=charge,
+        unit_basis=unit_basis,
+        units=units,
+        place_of_service=place,
         diagnosis_pointers=pointers,
-        diagnoses=[claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= len(claim_diagnoses)],
+        diagnoses=[claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= count],
         date_from=date_from,
         date_to=date_to,
         line_id=ref6r.element(2) if ref6r is not None else None,
@@ -142,6 +162,27 @@ def read_line(segments: list[Segment], claim_diagnoses: list[Diagnosis]) -> Serv
         sv1=sv1,
         segments=segments,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _composite_procedure(value: str, component: str) -> tuple[str, str, tuple[str, ...]]:
+    """SV101 as (qualifier, code, modifiers): the same few texts recur across a batch.
+
+    Codes come out as payers match them (trimmed, upper case): how they are written is X12005's
+    finding, so a fix that only cleans the text never changes what another rule sees.
+    """
+    parts = value.split(component)
+    return (
+        parts[0] if parts else "",
+        parts[1].strip().upper() if len(parts) > 1 else "",
+        tuple(m.strip().upper() for m in parts[2:6] if m.strip()),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _pointers(value: str, component: str) -> tuple[int, ...]:
+    """SV107 diagnosis pointers as numbers (what is not a number is left out)."""
+    return tuple(int(p) for p in value.split(component) if p.isdigit())
 
 
 def patient_key(subscriber: Subscriber | None, patient: Patient | None) -> str:
@@ -155,19 +196,23 @@ def patient_key(subscriber: Subscriber | None, patient: Patient | None) -> str:
 
 def read_claim(
     segments: list[Segment],
-    line_starts: list[int],
+    header: list[Segment],
+    lines_found: list[list],
     provider: BillingProvider | None,
     subscriber: Subscriber | None,
     patient: Patient | None,
 ) -> Claim:
-    """Loop 2300 from its segments (CLM first); ``line_starts`` index each LX."""
+    """Loop 2300 from its segments (CLM first).
+
+    ``header``: its HI, REF and 2310B NM1 segments before the first line; ``lines_found``: per
+    line, [LX index in ``segments``, SV1, DTP*472, REF*6R, 2420A NM1] (first of each, or None).
+    """
     clm = segments[0]
     diagnoses: list[Diagnosis] = []
     refs: dict[str, str] = {}
     rendering_npi = None
-    first_line = line_starts[0] if line_starts else len(segments)
-    for seg in segments[1:first_line]:
-        role = _ROLES.get(seg.node) or role_of(seg.node)
+    for seg in header:
+        role = _ROLES[seg.node]
         if role == HI:
             component = seg.delimiters.component
             for value in seg.elements[1:]:
@@ -178,10 +223,12 @@ def read_claim(
             refs.setdefault(seg.element(1), seg.element(2))
         elif role == CLAIM_RENDERING:
             rendering_npi = seg.element(9) or None
-    bounds = [*line_starts, len(segments)]
-    lines = [read_line(segments[a:b], diagnoses) for a, b in zip(bounds, bounds[1:], strict=False)]
+    bounds = [found[0] for found in lines_found] + [len(segments)]
+    lines = [
+        read_line(segments[bounds[k] : bounds[k + 1]], diagnoses, *found[1:]) for k, found in enumerate(lines_found)
+    ]
     problems = []
-    total = to_decimal(clm.element(2))
+    total = _decimal(clm.element(2))
     if total is None:
         problems.append(f"CLM02 {clm.element(2)!r} is not an amount")
     for line in lines:
@@ -235,34 +282,45 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
     patient: Patient | None = None
     context_start = 0  # where the current HL's own segments begin
     claim_start = -1  # index of the open claim's CLM, -1 when none is open
-    line_starts: list[int] = []
-    roles = _ROLES
+    header: list[Segment] = []  # the open claim's HI, REF, 2310B NM1 before its first line
+    lines_found: list[list] = []  # per line of the open claim: [LX index, SV1, DTP*472, REF*6R, 2420A NM1]
+    line: list | None = None
+    roles = role_table()
 
     def close(end: int) -> None:
         nonlocal claim_start
         if claim_start >= 0:
-            claims.append(
-                read_claim(segs[claim_start:end], [i - claim_start for i in line_starts], provider, subscriber, patient)
-            )
+            for found in lines_found:
+                found[0] -= claim_start
+            claims.append(read_claim(segs[claim_start:end], header, lines_found, provider, subscriber, patient))
             claim_start = -1
         elif provider is not None or subscriber is not None or patient is not None:
             owner = patient or subscriber or provider
             owner.segments.extend(segs[context_start:end])
 
+    # One pass: each segment's role comes from its guide node, and what a claim or line reads
+    # is picked out here, so no segment is looked at twice.
     for i, seg in enumerate(segs):
-        role = roles.get(seg.node) or role_of(seg.node)
+        role = roles[seg.node]
         if not role:
             continue
-        if role == LX:
-            line_starts.append(i)
-        elif role in (SV1, DTP_472, REF_6R, LINE_RENDERING, HI, CLAIM_REF, CLAIM_RENDERING):
-            continue  # read with their claim
+        if role <= LINE_RENDERING and role >= LX:
+            if role == LX:
+                line = [i, None, None, None, None]
+                lines_found.append(line)
+            elif line is not None:
+                slot = LINE_SLOT[role]
+                if line[slot] is None:
+                    line[slot] = seg
+        elif role in (HI, CLAIM_REF, CLAIM_RENDERING):
+            if claim_start >= 0 and line is None:
+                header.append(seg)
         elif role == CLM:
             close(i)
-            claim_start, line_starts = i, []
+            claim_start, header, lines_found, line = i, [], [], None
         elif role in (HL_A, HL_B, HL_C, SE):
             close(i)
-            context_start = i
+            context_start, line = i, None
             if role == HL_A:
                 provider, subscriber, patient = BillingProvider("", "", seg), None, None
             elif role == HL_B:

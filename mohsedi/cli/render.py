@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -49,7 +50,9 @@ def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+@functools.cache
 def _predicts(code: str) -> list[dict[str, Any]]:
+    """A rule's predictions, worked out once per rule (not per finding); callers do not mutate it."""
     try:
         return get_rule(code).predictions_json()
     except KeyError:

@@ -97,6 +97,12 @@ class GuideWalker:
         # Segment ids no node qualifies get a plain (state, id) table: the common case.
         self.plain: dict[tuple[int, str], int] = {}
         self.raw: dict[tuple[int, str, str], int] = {}
+        # Ids whose one qualifier is a whole element: the reader probes ``raw`` for them inline.
+        self.element_key: dict[str, int] = {
+            sid: positions[0][0]
+            for sid, positions in guide.key_positions.items()
+            if len(positions) == 1 and not positions[0][1]
+        }
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
 
@@ -221,8 +227,21 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             yield unit
             continue
         step = walker.step
+        plain, raw, keyed, element_key = walker.plain, walker.raw, walker.guide.key_positions, walker.element_key
         for seg in unit.segments:
-            found = step(state, seg)
+            # The memo probes of ``step``, inlined: after warm-up nearly every segment is one
+            # dictionary probe here, without a call.
+            sid = seg.id
+            element = element_key.get(sid)
+            if element is not None:
+                elements = seg.elements
+                found = raw.get((state, sid, elements[element] if element < len(elements) else ""))
+            elif sid in keyed:
+                found = None
+            else:
+                found = plain.get((state, sid))
+            if found is None:
+                found = step(state, seg)
             if found == NOT_FOUND:
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(

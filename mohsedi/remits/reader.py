@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,8 +22,16 @@ from mohsedi.x12.envelope import TransactionSet, Unit
 from mohsedi.x12.segments import Segment, read_chunks
 
 IMPLEMENTATION_835 = "005010X221A1"
+ZERO = Decimal("0")
+ONE = Decimal("1")
 MOA_REMARK_ELEMENTS = (3, 4, 5, 6, 7)
 MIA_REMARK_ELEMENTS = (5, 20, 21, 22, 23)
+# Segments are padded once to this many elements, instead of a bounds check per element read.
+PAD = [""] * 24
+# Amounts and dates repeat across a remittance; Decimal and date are immutable, so one object
+# per distinct text is shared (a C-level cache, bounded).
+_decimal = functools.lru_cache(maxsize=8192)(to_decimal)
+_date = functools.lru_cache(maxsize=4096)(to_date)
 
 
 @dataclass(slots=True)
@@ -34,22 +43,15 @@ class RemitSet:
 
 def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
     """CAS01 group, then up to six reason/amount/quantity triplets."""
-    group = cas.element(1)
+    e = cas.elements + PAD
+    group = e[1]
     out = []
-    for i in range(6):
-        reason = cas.element(2 + 3 * i)
+    for i in range(2, 20, 3):
+        reason = e[i]
         if not reason:
             continue
-        amount = to_decimal(cas.element(3 + 3 * i))
-        out.append(
-            Adjustment(
-                group=group,
-                carc=reason,
-                amount=amount if amount is not None else Decimal("0"),
-                quantity=to_decimal(cas.element(4 + 3 * i)),
-                level=level,
-            )
-        )
+        amount = _decimal(e[i + 1])
+        out.append(Adjustment(group, reason, amount if amount is not None else ZERO, _decimal(e[i + 2]), level))
     return out
 
 
@@ -73,16 +75,18 @@ def read_plb(seg: Segment) -> list[ProviderAdjustment]:
 
 
 def _service(svc: Segment) -> ServicePayment:
-    procedure = svc.components(1)
-    original = svc.components(6)
-    units = svc.element(5)
+    e = svc.elements + PAD
+    component = svc.delimiters.component
+    procedure = e[1].split(component) if e[1] else []
+    original = e[6].split(component) if e[6] else []
+    units = e[5]
     return ServicePayment(
         qualifier=procedure[0] if procedure else "",
         procedure=procedure[1] if len(procedure) > 1 else "",
         modifiers=[m for m in procedure[2:6] if m],
-        charge=to_decimal(svc.element(2)),
-        paid=to_decimal(svc.element(3)),
-        units=to_decimal(units) if units else Decimal("1"),
+        charge=_decimal(e[2]),
+        paid=_decimal(e[3]),
+        units=_decimal(units) if units else ONE,
         original_procedure=(original[1] or None) if len(original) > 1 else None,
         original_modifiers=[m for m in original[2:6] if m],
         date_from=None,
@@ -97,14 +101,15 @@ def _service(svc: Segment) -> ServicePayment:
 
 
 def _claim_payment(clp: Segment) -> ClaimPayment:
+    e = clp.elements + PAD
     return ClaimPayment(
-        patient_control_number=clp.element(1),
-        status=clp.element(2),
-        charge=to_decimal(clp.element(3)),
-        paid=to_decimal(clp.element(4)),
-        patient_responsibility=to_decimal(clp.element(5)),
-        filing_indicator=clp.element(6),
-        payer_claim_control_number=clp.element(7),
+        patient_control_number=e[1],
+        status=e[2],
+        charge=_decimal(e[3]),
+        paid=_decimal(e[4]),
+        patient_responsibility=_decimal(e[5]),
+        filing_indicator=e[6],
+        payer_claim_control_number=e[7],
         adjustments=[],
         remarks=[],
         date_from=None,
@@ -121,24 +126,27 @@ def _service_segment(service: ServicePayment, seg: Segment) -> None:
     service.segments.append(seg)
     if sid == "CAS":
         service.adjustments.extend(read_adjustments(seg, "line"))
-    elif sid == "DTM":
-        qual, value = seg.element(1), seg.element(2)
+        return
+    e = seg.elements
+    qual = e[1] if len(e) > 1 else ""
+    value = e[2] if len(e) > 2 else ""
+    if sid == "DTM":
         if qual == "472":
-            service.date_from = service.date_to = to_date(value)
+            service.date_from = service.date_to = _date(value)
         elif qual == "150":
-            service.date_from = to_date(value)
+            service.date_from = _date(value)
             if service.date_to is None:
                 service.date_to = service.date_from
         elif qual == "151":
-            service.date_to = to_date(value)
-    elif sid == "REF" and seg.element(1) == "6R" and service.line_id is None:
-        service.line_id = seg.element(2)
-    elif sid == "LQ" and seg.element(1) == "HE" and seg.element(2):
-        service.remarks.append(seg.element(2))
+            service.date_to = _date(value)
+    elif sid == "REF" and qual == "6R" and service.line_id is None:
+        service.line_id = value
+    elif sid == "LQ" and qual == "HE" and value:
+        service.remarks.append(value)
     elif sid == "AMT":
-        amount = to_decimal(seg.element(2))
+        amount = _decimal(value)
         if amount is not None:
-            service.amounts[seg.element(1)] = amount
+            service.amounts[qual] = amount
 
 
 def _claim_segment(payment: ClaimPayment, seg: Segment) -> None:
@@ -152,10 +160,22 @@ def _claim_segment(payment: ClaimPayment, seg: Segment) -> None:
     elif sid == "MIA":
         payment.remarks.extend(seg.element(i) for i in MIA_REMARK_ELEMENTS if seg.element(i))
     elif sid == "DTM":
-        if seg.element(1) == "232":
-            payment.date_from = to_date(seg.element(2))
-        elif seg.element(1) == "233":
-            payment.date_to = to_date(seg.element(2))
+        qual = seg.element(1)
+        if qual == "232":
+            payment.date_from = _date(seg.element(2))
+        elif qual == "233":
+            payment.date_to = _date(seg.element(2))
+
+
+_LOOPS: list[str] = []
+
+
+def _loop_table() -> list[str]:
+    """Every guide node's loop id, indexed by node: one list index per segment in the hot loop."""
+    global _LOOPS
+    if len(_LOOPS) != len(NODES):  # guides compile lazily, so NODES may have grown
+        _LOOPS = [node.loop for node in NODES]
+    return _LOOPS
 
 
 # With this many placement errors the walker stopped recording them: read nothing of the set.
@@ -190,10 +210,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     payment: ClaimPayment | None = None
     service: ServicePayment | None = None
     dropped: dict[int, X12Error] = {}  # id(claim payment) -> its first misplaced segment
-    nodes = NODES
+    loops = _loop_table()
     for seg in ts.segments:
         # A misplaced segment keeps the node of the one before it (see place_units).
-        loop = nodes[seg.node].loop
+        loop = loops[seg.node]
         sid = seg.id
         if misplaced and seg.number in misplaced:
             if payment is None or not loop.startswith(("2100", "2110")):

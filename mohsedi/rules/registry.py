@@ -98,5 +98,9 @@ def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list
 
 
 def get_rule(code: str) -> Rule:
-    all_rules()
-    return RULES[code.upper()]
+    rule = RULES.get(code) or RULES.get(code.upper())
+    if rule is None:
+        import mohsedi.rules.catalog  # noqa: F401  (registers the families on first use)
+
+        rule = RULES[code.upper()]
+    return rule

@@ -14,6 +14,7 @@ from mohsedi.errors import X12Error
 from mohsedi.x12.segments import Segment
 
 ENVELOPE_IDS = frozenset({"ISA", "GS", "GE", "IEA"})
+SET_BOUNDARY_IDS = ENVELOPE_IDS | {"ST", "SE"}  # ids that end or break an open transaction set
 
 
 @dataclass(slots=True)
@@ -112,6 +113,9 @@ def iter_units(segments: Iterable[Segment], *, source: str | None = None) -> Ite
     for seg in segments:
         sid = seg.id
         if current is not None:
+            if sid not in SET_BOUNDARY_IDS:  # the common case: one probe, then the next segment
+                current.append(seg)
+                continue
             if sid == "SE":
                 current.append(seg)
                 yield TransactionSet(current, isa, gs)

@@ -8,6 +8,8 @@ start of a file (``lead``), its own text, and the terminator plus any layout aft
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import accumulate, repeat
+from operator import add
 
 from mohsedi.errors import X12Error
 from mohsedi.x12.delimiters import ISA_LENGTH, Delimiters, sniff_delimiters
@@ -108,6 +110,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     pending: Segment | None = None  # the last segment, held back while its trailer may grow
     lead = ""
     trailers: dict[str, str] = {}
+    uniform: str | None = None  # the terminator and layout after this interchange's ISA
 
     def fill() -> bool:
         nonlocal buf, base, pos, eof
@@ -152,6 +155,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
             # A segment never starts with the terminator, so a doubled one is layout too.
             layout = "".join(sorted(delims.trailer_whitespace | {delims.segment}))
             end = pos + ISA_LENGTH - 1
+            uniform = _uniform_trailer(buf, end, delims.segment, layout)
             if pending is not None:
                 yield pending
             number += 1
@@ -160,6 +164,36 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
             pos = end + 1
             continue
         term = delims.segment
+        if uniform is not None:
+            # Fast path: where every segment ends in the same trailer as the ISA ("~", "~\n",
+            # "~\r\n"), one C-level split finds them all and positions follow by arithmetic.
+            stop = buf.rfind(uniform, pos)
+            if stop > pos:
+                isa = buf.find(uniform + "ISA", pos, stop + len(uniform))
+                if isa >= 0:
+                    stop = isa  # a new interchange may bring new delimiters: sniff it first
+                region = buf[pos:stop]
+                if _splits_cleanly(region, uniform, term, layout):
+                    pieces = region.split(uniform)
+                    count = len(pieces)
+                    segs = list(
+                        map(
+                            Segment,
+                            pieces,
+                            repeat(uniform),
+                            repeat(delims),
+                            repeat(""),
+                            range(number + 1, number + 1 + count),
+                            accumulate(map(add, map(len, pieces), repeat(len(uniform))), initial=base + pos),
+                        )
+                    )
+                    if pending is not None:
+                        yield pending
+                    yield from segs[:-1]
+                    pending = segs[-1]
+                    number += count
+                    pos = stop + len(uniform)
+                    continue
         last = buf.rfind(term, pos)
         if last < 0:
             if fill():
@@ -206,6 +240,30 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
         yield pending
     elif lead or number == 0:
         raise X12Error("no ISA segment found: the input is empty or only blank", source=source)
+
+
+def _uniform_trailer(buf: str, end: int, term: str, layout: str) -> str | None:
+    """The ISA's terminator with the layout after it, as far as the buffer shows; None if odd."""
+    stop = end + 1
+    while stop < len(buf) and buf[stop] in layout and buf[stop] != term:
+        stop += 1
+    if stop >= len(buf) or buf[stop] == term:
+        return None  # buffer ends in the layout, or a doubled terminator: the general path decides
+    return buf[end:stop]
+
+
+def _splits_cleanly(region: str, trailer: str, term: str, layout: str) -> bool:
+    """True when splitting ``region`` on ``trailer`` gives exactly its segments' texts.
+
+    That is: no piece starts with layout or a terminator (no blank lines, no doubled or
+    differently laid-out terminators) and every terminator in it is followed by the same layout.
+    """
+    if not region:
+        return False
+    for c in layout:
+        if trailer + c in region:
+            return False
+    return len(trailer) == 1 or region.count(term) == region.count(trailer)
 
 
 def read_chunks(path: str, size: int = READ_CHUNK) -> Iterator[str]:
