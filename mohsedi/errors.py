@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mohsedi.text import printable
+
 
 class X12Error(Exception):
     """Malformed X12 input.
@@ -37,7 +39,8 @@ class X12Error(Exception):
             where.append(seg)
         if self.offset is not None:
             where.append(f"offset {self.offset}")
-        return f"{': '.join(where)}: {self.message}" if where else self.message
+        text = f"{': '.join(where)}: {self.message}" if where else self.message
+        return printable(text)  # names and values from the file reach terminals and logs
 
     def located(self, source: str) -> X12Error:
         """The same error with the file name filled in (readers below the file level do not know it)."""

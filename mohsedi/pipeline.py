@@ -19,6 +19,7 @@ from mohsedi.runtime import paused_gc
 if TYPE_CHECKING:
     from mohsedi.reports.denials import Period
     from mohsedi.store.ingest import IngestReport
+    from mohsedi.store.record import RecordedFile
 
 # The store (SQLAlchemy, alembic) and the streaming engine are imported where used: a check
 # that records nothing, or `mohsedi --help`, should not pay for them.
@@ -72,7 +73,7 @@ def run_check(
 
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.findings]
-        record_documents(open_store(db_url), docs, findings, [], "check")
+        note_unstored(reports, record_documents(open_store(db_url), docs, findings, [], "check"))
     return reports
 
 
@@ -123,8 +124,17 @@ def run_fix(
         docs = [r.document for r in reports if r.document is not None]
         findings = [f for r in reports for f in r.initial_findings]
         applied = [a for r in reports for a in r.applied]
-        record_documents(open_store(db_url), docs, findings, applied, "fix")
+        note_unstored(reports, record_documents(open_store(db_url), docs, findings, applied, "fix"))
     return reports
+
+
+def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile]) -> None:
+    """Claims the store could not keep (over-long values) are told with the file's report."""
+    by_path = {r.path: r for r in reports}
+    for rec in recorded:
+        report = by_path.get(rec.path)
+        if report is not None:
+            report.notices += [f"{f.rule} claim {f.claim}: {f.message}" for f in rec.findings]
 
 
 def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, Path]) -> None:
@@ -141,9 +151,11 @@ def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, P
         target = str(targets[report.path])
         try:
             with paused_gc():
-                record_file(engine, target, report.path, report.initial_findings, report.applied, "fix")
+                recorded = record_file(engine, target, report.path, report.initial_findings, report.applied, "fix")
         except X12Error as exc:  # cut short: nothing of it is stored, and the report says so
             report.notices.append(f"not recorded in the store: {exc.message}")
+        else:
+            note_unstored([report], [recorded])
 
 
 def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:
@@ -168,6 +180,7 @@ def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) 
         else:
             report.claims = recorded.claims
             report.quarantined = recorded.quarantined
+            note_unstored([report], [recorded])
             if recorded.already_stored:
                 report.notices.append("already stored, nothing changed")
         reports.append(report)

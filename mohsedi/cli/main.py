@@ -12,9 +12,10 @@ import click
 from click.core import ParameterSource
 
 from mohsedi import __version__
-from mohsedi.files import atomic_write
-from mohsedi.runtime import tune_for_batches
+from mohsedi.files import atomic_write, clobbered_input
+from mohsedi.runtime import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, clean_up_on_signals, tune_for_batches
 from mohsedi.store.paths import StoreError, default_url
+from mohsedi.text import printable
 
 # Everything else is imported inside the command that uses it: `mohsedi --help` loads click
 # alone, and a check that records nothing never loads SQLAlchemy, alembic, numpy or matplotlib
@@ -39,6 +40,23 @@ def emit_output(text: str, output: str | None) -> None:
         atomic_write(output, text.encode("utf-8"))
     else:
         click.echo(text, nl=False)
+
+
+def store_files(url: str | None) -> list[str]:
+    """The files a SQLite store is made of (none for a server)."""
+    if not url or not url.startswith("sqlite:///"):
+        return []
+    path = url.removeprefix("sqlite:///")
+    return [] if path in ("", ":memory:") else [path + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def refuse_overwriting_inputs(outputs: list, inputs: list, *, db_url: str | None = None) -> None:
+    """Usage error (exit 2) when an output would overwrite something read: an input file, the
+    policy or case log, the store. The inputs stay untouched."""
+    hit = clobbered_input([o for o in outputs if o], [i for i in inputs if i] + store_files(db_url))
+    if hit is not None:
+        output, given = hit
+        raise click.UsageError(f"{output} would overwrite an input ({given}); write the output elsewhere")
 
 
 def split_codes(values: tuple[str, ...]) -> list[str]:
@@ -245,7 +263,22 @@ def finish(
     sys.exit(EXIT_ERROR if unreadable else EXIT_FINDINGS if failing else EXIT_CLEAN)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class MohsediGroup(click.Group):
+    """Ctrl-C and SIGTERM end a run with 130 and 143 (click's default is 1, which here means
+    findings), after every temporary file and spool has been removed on the way out."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("mohsedi: interrupted; nothing half-written was left", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("mohsedi: terminated; nothing half-written was left", err=True)
+            sys.exit(EXIT_TERMINATED)
+
+
+@click.group(cls=MohsediGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mohsedi")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -269,6 +302,7 @@ def cli(ctx: click.Context) -> None:
     from mohsedi.cli.config import default_map, effective
 
     tune_for_batches()
+    clean_up_on_signals()
     ctx.default_map = default_map(cli, effective())
 
 
@@ -322,6 +356,7 @@ def check(
     from mohsedi.cli.inputs import Progress, expand, stdin_spooled
     from mohsedi.pipeline import run_check, with_edit_data
 
+    refuse_overwriting_inputs([output], [*files, policy_path, case_log_path], db_url=store_url(db_url))
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     # check records only into a store named on its command line; a configured one (file,
@@ -341,7 +376,9 @@ def check(
                 progress=progress.file_done,
                 bytes_read=progress.bytes_read,
             )
-        except StoreError as exc:
+        except Exception as exc:  # the store's errors in one line; anything else is a bug to show
+            if not is_store_error(exc):
+                raise
             store_failure(exc)
         finally:
             progress.close()
@@ -423,6 +460,7 @@ def fix(
       mohsedi fix claims.837 -o outbox/ --unsafe-fixes --diff
       mohsedi fix claims.837 --in-place --format json --report fixes.json
     """
+
     from mohsedi.cli.inputs import Progress, expand
     from mohsedi.pipeline import run_fix
     from mohsedi.x12.segments import encode
@@ -438,6 +476,11 @@ def fix(
         targets[path] = target
     if len({t.resolve() for t in targets.values()}) != len(targets):
         raise click.UsageError("two inputs have the same name; fix them into different directories")
+    if not in_place:
+        refuse_overwriting_inputs(list(targets.values()), [*paths, policy_path, case_log_path])
+    refuse_overwriting_inputs(
+        [output], [*paths, *targets.values(), policy_path, case_log_path], db_url=store_url(db_url)
+    )
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     progress = Progress(paths)
@@ -455,7 +498,9 @@ def fix(
             progress=progress.file_done,
             bytes_read=progress.bytes_read,
         )
-    except StoreError as exc:
+    except Exception as exc:  # the store's errors in one line; anything else is a bug to show
+        if not is_store_error(exc):
+            raise
         store_failure(exc)
     finally:
         progress.close()
@@ -542,9 +587,12 @@ def ack(files, out_dir, quiet):
     from mohsedi.x12.segments import decode
 
     failed = False
-    for name in files:
+    targets = {name: (Path(out_dir) if out_dir else Path(name).parent) / (Path(name).name + ".999") for name in files}
+    if len({t.resolve() for t in targets.values()}) != len(targets):
+        raise click.UsageError("two inputs have the same name: their 999s would overwrite each other in one directory")
+    refuse_overwriting_inputs(list(targets.values()), list(files))
+    for name, target in targets.items():
         path = Path(name)
-        target = (Path(out_dir) if out_dir else path.parent) / (path.name + ".999")
         try:
             text, writer = acknowledge(decode(path.read_bytes()), source=str(path))
         except X12Error as exc:
@@ -553,7 +601,7 @@ def ack(files, out_dir, quiet):
             continue
         atomic_write(target, text.encode("utf-8"))
         if not quiet:
-            click.echo(f"{path}: 999 written to {target} ({writer})")
+            click.echo(printable(f"{path}: 999 written to {target} ({writer})"))
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
@@ -705,8 +753,38 @@ def store_url(db_url: str | None) -> str:
     return db_url or default_url()
 
 
+def require_existing_store(url: str) -> None:
+    """Reading commands never create a store: a SQLite path that is not there is a mistake
+    (a typo, the wrong machine), not an empty store."""
+    from mohsedi.store.db import existing_store
+
+    if not existing_store(url):
+        click.echo(
+            printable(
+                f"mohsedi: no store at {url}: check --db / $MOHSEDI_DATABASE_URL, "
+                "or fill one with `mohsedi ingest` and `mohsedi check --db`"
+            ),
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+
+def is_store_error(exc: BaseException) -> bool:
+    """A StoreError or any SQLAlchemy error, told without importing SQLAlchemy (startup stays light)."""
+    return isinstance(exc, StoreError) or type(exc).__module__.startswith("sqlalchemy.")
+
+
 def store_failure(exc: Exception) -> None:
-    click.echo(f"mohsedi: {exc}", err=True)
+    """One line, exit 2. A database error is told by its first line only: its full text
+    holds the SQL and the values bound to it (account numbers)."""
+    if type(exc).__module__.startswith("sqlalchemy."):  # not imported here: --help stays light
+        from mohsedi.store.db import describe_db_error
+
+        # A SQLAlchemyError, told by its module: sqlalchemy is not imported here (--help stays light).
+        message = f"the store failed: {describe_db_error(exc)}"  # type: ignore[arg-type]
+    else:
+        message = str(exc)
+    click.echo(printable(f"mohsedi: {message}"), err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -764,17 +842,20 @@ def ingest(files, db_url, fmt, policy_path, quiet):
         url = store_url(db_url)
         reports = run_ingest(paths, url, progress=progress.file_done, policy_path=policy_path)
     except PolicyError as exc:
-        click.echo(f"mohsedi: {exc}", err=True)
+        click.echo(printable(f"mohsedi: {exc}"), err=True)
         sys.exit(EXIT_ERROR)
     except (StoreError, SQLAlchemyError) as exc:
         store_failure(exc)
     finally:
         progress.close()
     failed = any(r.error or r.quarantined for r in reports)
+    from mohsedi.store.limits import OVERLONG
+
+    unstored = any(f.rule == OVERLONG for r in reports for f in r.findings)  # a claim payment left out
     chosen = pick_format(fmt, None)
     if not quiet and not store_holds_claims(url):
         click.echo(NO_CLAIMS_NOTE.format(url=url), err=True)
-    if not quiet or failed:
+    if not quiet or failed or unstored:
         if chosen == "json":
             click.echo(json.dumps({"files": [ingest_json(r) for r in reports]}, indent=2))
         else:
@@ -783,7 +864,10 @@ def ingest(files, db_url, fmt, policy_path, quiet):
     for r in reports:
         for problem in ([r.error] if r.error else []) + r.quarantined:
             click.echo(f"mohsedi: {problem.describe()}", err=True)
-    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
+        for f in r.findings:
+            if f.rule == OVERLONG:
+                click.echo(printable(f"mohsedi: {r.path}: {f.rule} claim {f.claim or '-'}: {f.message}"), err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if unstored else EXIT_CLEAN)
 
 
 NO_CLAIMS_NOTE = (
@@ -810,17 +894,19 @@ def ingest_json(r) -> dict:
 
 
 def ingest_line(r) -> str:
+    path = printable(r.path)
     if r.error:
-        return f"{r.path}: refused, nothing stored"
+        return f"{path}: refused, nothing stored"
     if r.already_stored:
-        return f"{r.path}: already stored ({r.already} payment(s), ERA004), nothing changed"
+        return f"{path}: already stored ({r.already} payment(s), ERA004), nothing changed"
     text = (
-        f"{r.path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
+        f"{path}: {r.remittances} remittance(s), {r.claim_payments} claim payment(s), "
         f"{r.service_payments} service payment(s), {r.denials} denial adjustment(s)"
     )
     if r.already:
         text += f"; {r.already} payment(s) already stored (ERA004)"
-    return "\n".join([text, *(f"  {f.rule} {f.severity}: {f.claim or '-'}: {f.message}" for f in r.findings)])
+    findings = (printable(f"  {f.rule} {f.severity}: {f.claim or '-'}: {f.message}") for f in r.findings)
+    return "\n".join([text, *findings])
 
 
 @cli.command()
@@ -834,6 +920,7 @@ def link(db_url):
     """
     from mohsedi.pipeline import run_link
 
+    require_existing_store(store_url(db_url))
     try:
         count = run_link(store_url(db_url))
     except StoreError as exc:
@@ -851,21 +938,37 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(db_url, revision):
     """Apply the migrations (an empty database is also migrated on first use)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from mohsedi.store.db import current_revision, make_engine, upgrade
 
     url = store_url(db_url)
-    upgrade(url, revision)
-    click.echo(f"{url}: at {current_revision(make_engine(url))}")
+    try:
+        upgrade(url, revision)
+        reached = current_revision(make_engine(url))
+    except CommandError as exc:  # an unknown revision, or one that is not ahead
+        raise click.BadParameter(str(exc).splitlines()[0], param_hint="--revision") from None
+    except (StoreError, SQLAlchemyError) as exc:
+        store_failure(exc)
+    click.echo(f"{url}: at {reached}")
 
 
 @db.command("current")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 def db_current(db_url):
     """Show the schema version of the store and the version this code needs."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from mohsedi.store.db import current_revision, head_revision, make_engine
 
     url = store_url(db_url)
-    click.echo(f"{url}: at {current_revision(make_engine(url))}, code needs {head_revision()}")
+    require_existing_store(url)
+    try:
+        current = current_revision(make_engine(url))
+    except (StoreError, SQLAlchemyError) as exc:
+        store_failure(exc)
+    click.echo(f"{url}: at {current}, code needs {head_revision()}")
 
 
 @cli.group()
@@ -977,9 +1080,22 @@ def data_status(db_url, fmt):
     if chosen == "json":
         click.echo(json.dumps(records, indent=2))
     elif chosen == "csv":
-        click.echo("kind,release,effective,covers_until,rows,source,deleted,last_deletion,origin")
-        for r in records:
-            click.echo(",".join(f'"{v}"' if isinstance(v, str) and "," in v else str(v or "") for v in r.values()))
+        from mohsedi.cli.render import csv_text
+
+        header = [
+            "kind",
+            "release",
+            "effective",
+            "covers_until",
+            "rows",
+            "source",
+            "deleted",
+            "last_deletion",
+            "origin",
+        ]
+        click.echo(
+            csv_text(header, ([r.get(k) if r.get(k) is not None else "" for k in header] for r in records)), nl=False
+        )
     else:
         for r in records:
             deleted = f", {r['deleted']} deleted (last {r['last_deletion']})" if r["deleted"] else ""
@@ -1034,6 +1150,8 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
     from mohsedi.reports.denials import Period
     from mohsedi.reports.periods import parse_day
 
+    refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
+    require_existing_store(store_url(db_url))
     try:
         period = Period(parse_day(since), parse_day(until))
     except ValueError as exc:
@@ -1082,6 +1200,8 @@ def audit_command(days, db_url, fmt, output):
     from mohsedi.cli.render import audit_csv, audit_table
     from mohsedi.pipeline import run_audit
 
+    refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
+    require_existing_store(store_url(db_url))
     try:
         data = run_audit(store_url(db_url), days)
     except StoreError as exc:

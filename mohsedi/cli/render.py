@@ -6,8 +6,10 @@ import csv
 import functools
 import io
 import json
+import re
 import textwrap
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -15,8 +17,37 @@ import click
 from mohsedi.rules.base import Rule, Severity
 from mohsedi.rules.batch import FileReport, run_notices
 from mohsedi.rules.registry import get_rule
+from mohsedi.text import printable
 
 SEVERITY_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP "CSV injection");
+# values from an 835 or a claim come from outside the practice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell a spreadsheet shows as text: one that would start a formula gets a
+    leading quote. Numbers stay numbers, including decimal strings such as "-12.50"."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS) or PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
+def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+    """Every CSV mohsedi writes goes through here."""
+    # Rows end in "\n" as before; each is written with "\r\n" as its terminator only so that the
+    # csv module quotes a value holding a lone CR (it quotes the terminator's characters alone).
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    lines = []
+    for row in [header, *([csv_cell(v) for v in row] for row in rows)]:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(row)
+        lines.append(buf.getvalue()[:-2])
+    return "".join(line + "\n" for line in lines)
 
 
 @functools.cache
@@ -61,16 +92,15 @@ def summary_counts(reports: list[FileReport]) -> dict[str, int]:
 
 
 def report_csv(reports: list[FileReport]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"])
+    header = ["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"]
+    rows: list[list[object]] = []
     for r in reports:
         if r.error:
-            writer.writerow([r.path, "", "", "", "", "error", "none", r.error.describe(), ""])
+            rows.append([r.path, "", "", "", "", "error", "none", r.error.describe(), ""])
         for q in r.quarantined:
-            writer.writerow([r.path, "", "", "", "", "error", "none", q.describe(), ""])
+            rows.append([r.path, "", "", "", "", "error", "none", q.describe(), ""])
         for f in r.findings:
-            writer.writerow(
+            rows.append(
                 [
                     r.path,
                     f.claim or "",
@@ -83,7 +113,7 @@ def report_csv(reports: list[FileReport]) -> str:
                     f.fix.description if f.fix else "",
                 ]
             )
-    return buf.getvalue()
+    return csv_text(header, rows)
 
 
 def fit(prefix: str, text: str, width: int | None, indent: int | None = None) -> list[str]:
@@ -104,37 +134,38 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width:
     def style(text: str, **kw: Any) -> str:
         return click.style(text, **kw) if color else text
 
+    p = printable  # every value from a file or its name; our own styling is added around them
     for r in reports:
-        header = f"{r.path}: {r.claims} claim{'s' if r.claims != 1 else ''}"
+        header = f"{p(r.path)}: {r.claims} claim{'s' if r.claims != 1 else ''}"
         if fixing and r.output:
-            header += f" -> {r.output}"
+            header += f" -> {p(r.output)}"
         out.append(style(header, bold=True))
         if r.error:
             out.append("  " + style("unreadable: ", fg="red", bold=True) + r.error.describe())
         for q in r.quarantined:
             out.append("  " + style("transaction set left out: ", fg="red", bold=True) + q.describe())
         for notice in r.notices:
-            out += fit("  " + style("note: ", fg="yellow"), notice, width, 8)
+            out += fit("  " + style("note: ", fg="yellow"), p(notice), width, 8)
         for a in r.applied:
             where = f"line {a.line}" if a.line is not None else "claim"
-            out += fit(f"  fixed  {a.claim or '-':<14} {where:<8} {a.rule:<8} ", a.description, width)
+            out += fit(f"  fixed  {p(a.claim or '-'):<14} {where:<8} {a.rule:<8} ", p(a.description), width)
         current = object()
         for f in r.findings:
             if f.claim != current:
                 current = f.claim
-                out.append("  " + style(f"claim {f.claim}" if f.claim else "envelope", underline=True))
+                out.append("  " + style(f"claim {p(f.claim)}" if f.claim else "envelope", underline=True))
             where = f"line {f.line}" if f.line is not None else "claim"
             sev = style(f"{f.severity.value:<7}", fg=SEVERITY_COLORS[f.severity.value])
             offer = ""
             if f.fix is not None:
-                offer = f"  [{f.fix_safety.value} fix: {f.fix.description}]"
+                offer = f"  [{f.fix_safety.value} fix: {p(f.fix.description)}]"
             elif f.fix_safety.value == "manual":
                 offer = "  [manual]"
             data = f" (judged by {f.data_release})" if f.data_release else ""
             prefix = f"    {where:<8} {f.rule:<8} "
-            out += fit(prefix + sev + " ", f"{f.message}{data}{offer}", width, len(prefix) + 8)
+            out += fit(prefix + sev + " ", f"{p(f.message)}{p(data)}{offer}", width, len(prefix) + 8)
     for notice in run_notices(reports):
-        out += fit(style("note: ", fg="yellow"), notice, width, 6)
+        out += fit(style("note: ", fg="yellow"), p(notice), width, 6)
     s = summary_counts(reports)
     line = (
         f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "
@@ -228,17 +259,15 @@ def rules_table(rules: list[Rule]) -> str:
 
 
 def rules_csv(rules: list[Rule]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"])
+    rows = []
     for r in rules:
         predicts = " ".join(
             f"{p['group']}-{p['carc']}" + (f"/{','.join(p['rarc'])}" if p["rarc"] else "") for p in r.predictions_json()
         )
-        writer.writerow(
+        rows.append(
             [r.code, r.name, r.severity.value, r.fix_safety.value, r.scope.value, r.title, predicts, r.verified]
         )
-    return buf.getvalue()
+    return csv_text(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"], rows)
 
 
 def explain(r: Rule) -> str:
@@ -278,7 +307,7 @@ def _section(heading: str, rows: list[dict], columns: list[Column], width: int |
         return [*out, "  none"]
 
     def text_of(value: object) -> str:
-        return ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
+        return printable(", ".join(value) if isinstance(value, list) else ("" if value is None else str(value)))
 
     cells = [[text_of(r.get(key)) for key, _, _ in columns] for r in rows]
     sizes = [
@@ -413,11 +442,9 @@ def audit_table(data: dict[str, Any], *, width: int | None = None) -> str:
 
 
 def audit_csv(data: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["claim", "payer", "line", "line_id", "rule", "severity", "fix", "message"])
-    for f in data["findings"]:
-        writer.writerow(
+    return csv_text(
+        ["claim", "payer", "line", "line_id", "rule", "severity", "fix", "message"],
+        (
             [
                 f["claim"],
                 f["payer"],
@@ -428,18 +455,15 @@ def audit_csv(data: dict[str, Any]) -> str:
                 f["fix"],
                 f["message"],
             ]
-        )
-    return buf.getvalue()
+            for f in data["findings"]
+        ),
+    )
 
 
 def denials_csv(data: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        ["payer", "claim", "line_id", "procedure", "modifiers", "group", "carc", "rarc", "amount", "rule", "basis"]
-    )
-    for d in data["denials"]:
-        writer.writerow(
+    return csv_text(
+        ["payer", "claim", "line_id", "procedure", "modifiers", "group", "carc", "rarc", "amount", "rule", "basis"],
+        (
             [
                 d["payer"],
                 d["claim"],
@@ -453,5 +477,6 @@ def denials_csv(data: dict[str, Any]) -> str:
                 d["rule"] or "",
                 d["basis"],
             ]
-        )
-    return buf.getvalue()
+            for d in data["denials"]
+        ),
+    )

@@ -19,7 +19,17 @@ matplotlib.use("Agg")  # no display: render to memory
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "font.family": "sans-serif"})
+# Payer ids and names, claim numbers and codes come from outside the practice: every chart text
+# is drawn as plain text, never as math ($...$) nor through LaTeX, so none can crash or garble a chart.
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "font.size": 10,
+        "font.family": "sans-serif",
+        "text.parse_math": False,
+        "text.usetex": False,
+    }
+)
 PALETTE = ["#1f5f8b", "#e07b39", "#3a9a5b", "#b5443c", "#7a5ba6", "#8c6d4f", "#c45fa0", "#6f6f6f"]
 
 CSS = """

@@ -16,7 +16,10 @@ def parse_day(value: str | None, today: date | None = None) -> date | None:
     match = RELATIVE.match(value.strip().lower())
     if match:
         count, unit = int(match.group(1)), match.group(2)
-        return (today or date.today()) - timedelta(days=count * DAYS_PER_UNIT[unit])
+        try:
+            return (today or date.today()) - timedelta(days=count * DAYS_PER_UNIT[unit])
+        except OverflowError:  # further back than the calendar goes (year 1)
+            raise ValueError(f"{value!r} reaches back before the year 1") from None
     try:
         return date.fromisoformat(value.strip())
     except ValueError:

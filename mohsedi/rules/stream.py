@@ -33,7 +33,7 @@ from typing import BinaryIO
 from mohsedi.claims.model import Claim
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_file
 from mohsedi.errors import X12Error
-from mohsedi.files import atomic_output
+from mohsedi.files import atomic_output, owner_tag, sweep_stale
 from mohsedi.guide import place_units
 from mohsedi.rules.base import Finding, Fix, Rule, Scope
 from mohsedi.rules.batch import (
@@ -60,6 +60,7 @@ from mohsedi.rules.engine import (
     recount_envelopes,
 )
 from mohsedi.rules.registry import get_rule
+from mohsedi.runtime import as_worker
 from mohsedi.x12.envelope import Envelope, iter_units
 from mohsedi.x12.ranges import ByteRange, read_range, split_file
 from mohsedi.x12.segments import Segment, emit, encode, iter_segments
@@ -262,8 +263,9 @@ def _fix_and_recheck(docs: list[Document], settings: Settings) -> tuple[FixOutco
 _WORKER: Settings | None = None
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, parent_pid: int) -> None:
     global _WORKER
+    as_worker(parent_pid)
     _WORKER = settings
     for holder in (settings.options.edits, settings.options.original_claim_number):
         engine = getattr(holder, "engine", None)
@@ -330,10 +332,12 @@ def stream_paths(
 
 
 def _spool_dir(targets: dict[str, Path] | None) -> str:
-    """Beside the outputs: the same disk has room for them, and /tmp may be small."""
+    """Beside the outputs: the same disk has room for them, and /tmp may be small. What a killed
+    run left there is swept first."""
     where = next(iter(targets.values())).parent if targets else Path(tempfile.gettempdir())
     where.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkdtemp(prefix=".mohsedi-spool-", dir=where)
+    sweep_stale(where)
+    return tempfile.mkdtemp(prefix=f".spool.{owner_tag()}", dir=where)
 
 
 def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[RangeTask]:
@@ -358,7 +362,9 @@ def _results(
         return
     # fork: the workers inherit the rules, options and hash seed without pickling them.
     context = multiprocessing.get_context("fork")
-    with context.Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings,)) as pool:
+    # Leaving the block (a signal, an error) terminates the workers; a parent killed outright takes
+    # them along too (as_worker).
+    with context.Pool(min(jobs, len(tasks)), initializer=_init_worker, initargs=(settings, os.getpid())) as pool:
         for result in pool.imap(_run_in_worker, tasks):
             if bytes_read is not None:  # a worker's range is counted when it comes back
                 bytes_read(result.chars)

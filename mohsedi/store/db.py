@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
+import time
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,25 +34,109 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# SQLite under concurrent jobs (cron ingest while someone checks): how long one attempt waits
+# for another writer, and how many attempts a write transaction makes before the file it was
+# for is reported as not stored. 4 x 15 s outlasts any single file's write on this project's
+# benchmarks by far; a lock held longer than that is a stuck process, worth telling.
+SQLITE_BUSY_TIMEOUT_S = 15.0
+WRITE_ATTEMPTS = 4
+_WRITE_OPTION = "mohsedi_write"
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = sa.create_engine(url)
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        else:
+            engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            # The driver's own BEGIN is deferred and comes late (before the first write), so a
+            # transaction that read first could not get the write lock without failing at once;
+            # here SQLAlchemy's begin says BEGIN itself (see _sqlite_begin).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _wal(cursor)
             cursor.close()
 
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            # Writers take the lock up front (IMMEDIATE): a writer waits its turn at BEGIN, where
+            # the busy timeout applies, instead of dying mid-transaction on a lock upgrade.
+            immediate = conn.get_execution_options().get(_WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
     return engine
+
+
+def _wal(cursor) -> None:
+    """Put the database in WAL mode (readers and one writer at once; the mode stays with the
+    file). Switching answers "locked" at once, without the busy timeout, while another process
+    opens or migrates a new store: wait a little and try again, within the busy timeout."""
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() in ("wal", "memory"):
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError; SQLAlchemy wraps it later
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.1))
+
+
+def _is_lock_contention(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return "locked" in text or "busy" in text
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine, *, attempts: int | None = None) -> Iterator[sa.Connection]:
+    """A transaction that holds the write lock from its first statement, committed when the
+    block ends without error. On SQLite, a lock still held by another process after the busy
+    timeout is tried again, a bounded number of times; elsewhere this is engine.begin()."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    attempts = attempts or WRITE_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        conn = engine.connect().execution_options(**{_WRITE_OPTION: True})
+        try:
+            trans = conn.begin()
+        except sa.exc.OperationalError as exc:
+            conn.close()
+            if not _is_lock_contention(exc) or attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.05, 0.5) * attempt)  # jitter: waiting writers do not wake together
+            continue
+        try:
+            with trans:
+                yield conn
+        finally:
+            conn.close()
+        return
+
+
+def describe_db_error(exc: sa.exc.SQLAlchemyError) -> str:
+    """One line for the user: the database's own message, never the SQL nor its parameters
+    (they hold account numbers)."""
+    orig = getattr(exc, "orig", None)
+    # Without a driver error there was no statement (a URL, a missing driver): its text is safe.
+    text = str(orig) if orig is not None else (str(exc) or type(exc).__name__)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:300]
 
 
 def _sqlite_value(value: object) -> object:
@@ -147,15 +235,31 @@ def open_store(url: str) -> Engine:
     try:
         current = current_revision(engine)
         if current is None:
-            with engine.connect() as conn:
-                tables = sa.inspect(conn).get_table_names()
-            if set(tables) - {"alembic_version"}:  # an empty version table: migrated down to base
-                raise StoreError(f"{url} has tables but no mohsedi schema version; is it another application's?")
-            upgrade(url)
+            _migrate_new_store(engine, url)
         elif current != head_revision():
             raise StoreError(
                 f"the store's schema is at {current}, the code needs {head_revision()}: run `mohsedi db upgrade`"
             )
     except sa.exc.OperationalError as exc:
-        raise StoreError(f"cannot open the store at {url}: {exc.orig}") from None
+        raise StoreError(f"cannot open the store at {url}: {describe_db_error(exc)}") from None
     return engine
+
+
+# Any constant key will do: it only has to be the same for every mohsedi process.
+_PG_MIGRATION_LOCK = 0x6D6F6873
+
+
+def _migrate_new_store(engine: Engine, url: str) -> None:
+    """Create the schema in an empty database, once, when several processes open it at the
+    same moment (cron jobs started together): the first takes the write lock and migrates,
+    the others wait and then find the schema there."""
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+        if MigrationContext.configure(conn).get_current_revision() is not None:
+            return
+        if set(sa.inspect(conn).get_table_names()) - {"alembic_version"}:  # empty version table: migrated down
+            raise StoreError(f"{url} has tables but no mohsedi schema version; is it another application's?")
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -23,7 +23,7 @@ from mohsedi.codes.ncci import (
     shipped_edits,
 )
 from mohsedi.store import models as m
-from mohsedi.store.db import insert_returning_ids
+from mohsedi.store.db import insert_returning_ids, write_transaction
 
 DR, PTP, MUE, AOC, CT = (
     m.DataRelease.__table__,
@@ -74,7 +74,7 @@ def import_release(
     for p in paths:
         digest.update(p.read_bytes())
     edits = [e for p in paths for e in read_ncci_file(kind, p, release)]
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if conn.execute(sa.select(DR.c.id).where(DR.c.kind == kind, DR.c.name == name)).first():
             return ImportResult(kind, name, effective, 0, True)
         release_id = insert_returning_ids(
@@ -129,7 +129,7 @@ def _row(release_id: int, e: PtpEdit | MueEdit | AddOnEdit) -> dict:
 
 def _import_codes(engine: Engine, kind: str, paths: Sequence[Path]) -> ImportResult:
     rows = {code: (status, text) for p in paths for code, status, text in read_code_list(p)}
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(sa.delete(CT).where(CT.c.list_name == kind))
         conn.execute(
             sa.insert(CT),

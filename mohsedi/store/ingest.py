@@ -34,7 +34,8 @@ from mohsedi.remits.balance import BalanceFinding, balance, payment_key, trace_k
 from mohsedi.remits.model import Adjustment, Remittance
 from mohsedi.remits.reader import iter_remit_sets
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
+from mohsedi.store.db import bulk_insert, describe_db_error, insert_returning_ids, text_for_store, write_transaction
+from mohsedi.store.limits import StoreFinding, fit_remittance
 from mohsedi.store.link import link_claim_payments
 from mohsedi.x12.envelope import Envelope, TransactionSet
 from mohsedi.x12.segments import READ_CHUNK
@@ -53,7 +54,7 @@ class IngestReport:
     service_payments: int = 0
     denials: int = 0
     segments: int = 0
-    findings: list[BalanceFinding] = field(default_factory=list)
+    findings: list[BalanceFinding | StoreFinding] = field(default_factory=list)
     error: X12Error | None = None  # the file was refused
     quarantined: list[X12Error] = field(default_factory=list)  # sets or claim payments left out
 
@@ -184,7 +185,9 @@ class _Envelopes:
             raise _RefusedError(X12Error("no ISA: not an X12 interchange", source=self.path))
 
 
-def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str] | None = None) -> IngestReport:
+def ingest_file(
+    engine: Engine, path: str, *, payment_adjustments: frozenset[str] | None = None, retried: bool = False
+) -> IngestReport:
     """Read and store one 835 file in one database transaction: all of it or nothing.
 
     The file streams one transaction set at a time: memory stays bounded, and a file that
@@ -199,7 +202,9 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
     source = _ReadOnce(path)
     envelopes = _Envelopes(path)
     try:
-        with engine.connect() as conn, conn.begin() as transaction:
+        with write_transaction(engine) as conn:
+            transaction = conn.get_transaction()
+            assert transaction is not None  # inside engine.begin()
             pending_sha = f"pending-{uuid.uuid4().hex}"
             file_id = insert_returning_ids(
                 conn,
@@ -261,7 +266,7 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
                         )
                     )
                     continue
-                findings = balance(r)
+                findings: list[BalanceFinding | StoreFinding] = list(balance(r))
                 other = conn.execute(
                     sa.select(REM.c.amount, REM.c.payment_date).where(
                         REM.c.payer_id == text_for_store(r.payer_id),
@@ -281,7 +286,12 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
                             f"({_money(r.amount)}, {r.payment_date or 'no date'}) is stored as another payment",
                         )
                     )
-                rid, cp_ids = _store_remittance(conn, file_id, key, r, report, payment)
+                fitted, too_long = fit_remittance(r)  # balanced as sent; stored without what cannot be kept
+                if fitted is None:
+                    report.findings += too_long
+                    continue
+                findings += too_long
+                rid, cp_ids = _store_remittance(conn, file_id, key, fitted, report, payment)
                 bulk_insert(
                     conn,
                     m.RemitFinding.__table__,
@@ -290,8 +300,8 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
                             "remittance_id": rid,
                             "rule": f.rule,
                             "severity": f.severity,
-                            "claim": f.claim,
-                            "line_id": f.line_id,
+                            "claim": f.claim[:38] if f.claim else None,  # an over-long CLP01 is the finding
+                            "line_id": f.line_id[:50] if f.line_id else None,
                             "message": f.message,
                         }
                         for f in findings
@@ -335,16 +345,24 @@ def ingest_file(engine: Engine, path: str, *, payment_adjustments: frozenset[str
         return IngestReport(path, status="refused", error=refusal.error, segments=report.segments)
     except X12Error as exc:  # unreadable from the start or at a later ISA: nothing is kept
         return IngestReport(path, status="refused", error=exc.located(path))
-    except sa.exc.IntegrityError as exc:  # another ingest stored the same payment meanwhile: nothing is kept
-        store_said = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        return IngestReport(
-            path, status="refused", error=X12Error(f"the store refused the file: {store_said}", source=path)
-        )
+    except sa.exc.IntegrityError as exc:
+        if not retried:  # another ingest stored the same payment meanwhile: read again, it is already stored
+            return ingest_file(engine, path, payment_adjustments=payment_adjustments, retried=True)
+        return store_refusal(path, exc)
+    except sa.exc.SQLAlchemyError as exc:  # e.g. the store locked past every retry: this file only
+        return store_refusal(path, exc)
     except OSError as exc:
         return IngestReport(
             path, status="refused", error=X12Error(f"cannot read the file: {exc.strerror or exc}", source=path)
         )
     return report
+
+
+def store_refusal(path: str, exc: sa.exc.SQLAlchemyError) -> IngestReport:
+    """A database error refuses this one file (the batch goes on) in one line that never shows
+    the SQL or its values (account numbers)."""
+    problem = f"the store refused the file, nothing of it was stored: {describe_db_error(exc)}"
+    return IngestReport(path, status="refused", error=X12Error(problem, source=path))
 
 
 def _stored_before_0003(conn: Connection, r: Remittance, ordinal: int) -> bool:

@@ -25,6 +25,7 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import check_documents, load_document
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
+from mohsedi.store.db import write_transaction
 from mohsedi.synth import ClaimSpec, Envelope837, LineSpec, build_837p
 
 C, SL, F = m.Claim.__table__, m.ServiceLine.__table__, m.StoredFinding.__table__
@@ -43,7 +44,7 @@ def _chunks(items: list, size: int = 500) -> Iterable[list]:
 
 def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everything: bool = False) -> int:
     """Link what is not linked yet (for these CLP01s, or all); returns denials (re)explained."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         query = sa.select(CP.c.id).where(
             sa.or_(
                 CP.c.claim_id.is_(None),

@@ -332,3 +332,13 @@ class CodeText(Base):
     code: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12))
     description: Mapped[str] = mapped_column(Text)
+
+
+class StoreMeta(Base):
+    """Facts about the store itself, one row each: ``secret_fingerprint`` tells which installation
+    secret the member and patient hashes were made with."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

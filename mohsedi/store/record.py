@@ -16,9 +16,10 @@ from mohsedi.files import sha256_file
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
+from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store, write_transaction
+from mohsedi.store.limits import StoreFinding, fit_claims
 from mohsedi.store.link import link_pending
-from mohsedi.store.privacy import installation_secret, keyed_hash
+from mohsedi.store.privacy import SecretError, fingerprint, installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
 from mohsedi.x12.segments import encode
 
@@ -29,6 +30,7 @@ class RecordedFile:
     claims: int
     already_stored: bool
     quarantined: list[X12Error] = field(default_factory=list)  # transaction sets that could not be read
+    findings: list[StoreFinding] = field(default_factory=list)  # claims that could not be stored (STORE001)
 
 
 def _now() -> datetime:
@@ -43,7 +45,7 @@ def record_documents(
     command: str,
 ) -> list[RecordedFile]:
     """Store each readable document's claims, lines and findings; one transaction per file."""
-    secret = installation_secret()
+    secret = store_secret(engine)
     by_source: dict[str, list[Finding]] = {}
     for f in findings:
         by_source.setdefault(f.source or "", []).append(f)
@@ -59,6 +61,8 @@ def record_documents(
             recorded = _record_units(engine, doc.source, sha, len(data), doc.units, mine, fixed_keys, command, secret)
         except X12Error:
             continue  # cut short: nothing stored; the check's report already names the file's problem
+        if recorded.already_stored:  # told again: the claims that were left out still are
+            recorded.findings = fit_claims(doc.claims())[1]
         out.append(recorded)
     return out
 
@@ -79,7 +83,7 @@ def record_file(
     units = iter_claim_sets(read_units(read_chunks(path), source=source))
     mine = [f for f in findings if (f.source or "") == source]
     fixed_keys = {(a.source, a.rule, a.claim, a.line) for a in applied}
-    return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, installation_secret())
+    return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, store_secret(engine))
 
 
 def _record_units(
@@ -94,8 +98,33 @@ def _record_units(
     secret: bytes,
 ) -> RecordedFile:
     """One file in one transaction, its transaction sets stored as they come."""
+    try:
+        return _record_units_once(engine, source, sha, size, units, findings, fixed_keys, command, secret)
+    except sa.exc.IntegrityError:
+        # Another process stored the same file between our look and our insert (PostgreSQL; on
+        # SQLite the write lock taken up front makes the look final).
+        with engine.connect() as conn:
+            if not conn.execute(
+                sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
+            ).first():
+                raise
+        return RecordedFile(source, 0, True)
+
+
+def _record_units_once(
+    engine: Engine,
+    source: str,
+    sha: str,
+    size: int,
+    units: Iterable[object],
+    findings: list[Finding],
+    fixed_keys: set[tuple],
+    command: str,
+    secret: bytes,
+) -> RecordedFile:
     pcns: set[str] = set()
-    with engine.begin() as conn:
+    too_long: list[StoreFinding] = []
+    with write_transaction(engine) as conn:
         exists = conn.execute(
             sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
         ).first()
@@ -140,6 +169,9 @@ def _record_units(
                 continue
             claims = getattr(unit, "claims", None)
             if claims:
+                claims, left_out = fit_claims(claims)
+                too_long += left_out
+            if claims:
                 _record_claims(conn, state, claims)
                 pcns.update(text_for_store(c.patient_control_number) for c in claims)
         if last != "IEA":  # raised inside the transaction: nothing of the file is kept
@@ -151,7 +183,40 @@ def _record_units(
         )
         _supersede(conn, state.claim_ids, state.newest)
     link_pending(engine, pcns=pcns)
-    return RecordedFile(source, len(state.claim_ids), False, quarantined)
+    return RecordedFile(source, len(state.claim_ids), False, quarantined, too_long)
+
+
+SECRET_KEY = "secret_fingerprint"
+
+
+def store_secret(engine: Engine) -> bytes:
+    """The installation secret, checked against the one the store's hashes were made with. The
+    first recording keeps its fingerprint (a store filled before fingerprints adopts the secret
+    in use then: nothing else can be known). A missing secret is not made anew for a store that
+    has one: that would give every patient a second key."""
+    meta = m.StoreMeta.__table__
+    query = sa.select(meta.c.value).where(meta.c.key == SECRET_KEY)
+    with engine.connect() as conn:
+        known: str | None = conn.execute(query).scalar()
+    secret = installation_secret(create=known is None)
+    mine = fingerprint(secret)
+    if known is None:
+        try:
+            with write_transaction(engine) as conn:
+                known = conn.execute(query).scalar()
+                if known is None:
+                    conn.execute(sa.insert(meta).values(key=SECRET_KEY, value=mine))
+                    known = mine
+        except sa.exc.IntegrityError:  # another process recorded its fingerprint first (PostgreSQL)
+            with engine.connect() as conn:
+                known = conn.execute(query).scalar()
+    if known != mine:
+        raise SecretError(
+            f"the installation secret in use (fingerprint {mine[:12]}) is not the one this store's member and "
+            f"patient hashes were made with (fingerprint {(known or '')[:12]}): use that secret ($MOHSEDI_SECRET or "
+            "$MOHSEDI_SECRET_FILE), or a store of its own for this secret"
+        )
+    return secret
 
 
 @dataclass
