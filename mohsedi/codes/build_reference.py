@@ -134,8 +134,10 @@ def build(shared_data: Path, target: Path = TARGET) -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m mohsedi.codes.build_reference DIR (the folder holding ncci/*.csv)")
+    source = Path(sys.argv[1])
     if not (source / "ncci" / MUE_FILE).exists():
-        sys.exit(f"{source}/ncci/{MUE_FILE} not found: give the path of the shared data directory")
+        sys.exit(f"{source}/ncci/{MUE_FILE} not found: give the folder holding the release's CSV form")
     counts = build(source)
     print(", ".join(f"{k} {v} rows" for k, v in counts.items()), f"-> {TARGET}")

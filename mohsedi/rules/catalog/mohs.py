@@ -43,7 +43,9 @@ CPT = Source(
 )
 CMS_MOHS = Source("Medicare contractor Mohs billing guidance (mohs-rules.md section 1)", "CMS / MAC articles", True)
 NCCI_DATA = Source(
-    "CMS NCCI practitioner PTP edits, 2024-07-01 release (mohs-rules.md section 2)", "shared/data/ncci", True
+    "CMS NCCI practitioner PTP edits, 2024-07-01 release (mohs-rules.md section 2)",
+    "CMS NCCI PTP practitioner release 2024-07-01 (shipped in mohsedi/data/reference.sqlite)",
+    True,
 )
 NCCI_MODIFIERS = Source(
     "CMS NCCI policy manual: modifiers 59 and X{EPSU} (mohs-rules.md section 2)", "NCCI Policy Manual ch. I", True
