@@ -115,7 +115,10 @@ def run_ingest(
 
 
 def run_link(db_url: str) -> int:
-    return link_pending(open_store(db_url), everything=True)
+    from mohsedi.store.acks import link_pending_acks
+
+    engine = open_store(db_url)
+    return link_pending(engine, everything=True) + link_pending_acks(engine)
 
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:

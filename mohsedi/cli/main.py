@@ -555,6 +555,9 @@ def ingest_json(r) -> dict:
         "claims": r.claim_payments,
         "service_payments": r.service_payments,
         "denials": r.denials,
+        "acknowledgments": r.acknowledgments,
+        "acknowledged": r.acknowledged,
+        "rejected": r.rejected,
         "findings": [f.as_dict() for f in r.findings],
         "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
     }
@@ -563,6 +566,11 @@ def ingest_json(r) -> dict:
 def ingest_line(r) -> str:
     if r.error:
         return f"{r.path}: refused, nothing stored"
+    if r.kind != "835":
+        if r.already_stored:
+            return f"{r.path}: {r.kind} already stored, nothing changed"
+        what = "transaction set(s)" if r.kind == "999" else "claim(s)"
+        return f"{r.path}: {r.kind}, {r.acknowledged} {what} acknowledged, {r.rejected} rejected"
     if r.already_stored:
         return f"{r.path}: already stored ({r.already} payment(s), ERA004), nothing changed"
     text = (

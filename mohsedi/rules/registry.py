@@ -32,6 +32,7 @@ def rule(
     docs: Docs,
     suppresses: Iterable[str] = (),
     requires: Iterable[frozenset[str]] = (),
+    rejects: Iterable[str] = (),
 ) -> Callable[[Callable[[Rule, Any], Iterable[Any]]], Rule]:
     """Declare a rule around its check function and register it; codes are unique for good."""
 
@@ -53,6 +54,7 @@ def rule(
             check=check,
             suppresses=tuple(suppresses),
             requires=tuple(requires),
+            rejects=tuple(rejects),
         )
         RULES[code] = declared
         return declared

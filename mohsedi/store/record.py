@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
+from mohsedi.store.acks import link_pending_acks
 from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
 from mohsedi.store.link import link_pending
 from mohsedi.store.privacy import installation_secret, keyed_hash
@@ -59,7 +60,9 @@ def record_documents(
                 continue
             claim_ids = _record_one(conn, doc, data, sha, by_source.get(doc.source, []), fixed_keys, command, secret)
             out.append(RecordedFile(doc.source, len(claim_ids), False))
-        link_pending(engine, pcns={text_for_store(c.patient_control_number) for c in doc.claims()})
+        pcns = {text_for_store(c.patient_control_number) for c in doc.claims()}
+        link_pending(engine, pcns=pcns)
+        link_pending_acks(engine, pcns=pcns)
     return out
 
 
@@ -120,6 +123,7 @@ def _record_one(
             }
         )
     claim_ids = insert_returning_ids(conn, m.Claim.__table__, claim_rows)
+    bulk_insert(conn, m.SentSet.__table__, sent_set_rows(doc, file_id))
     line_rows = []
     finding_rows = []
     first_by_pcn: dict[str, tuple[int, object]] = {}
@@ -170,6 +174,32 @@ def _record_one(
     bulk_insert(conn, m.StoredFinding.__table__, finding_rows)
     _supersede(conn, claim_ids, claims)
     return claim_ids
+
+
+def sent_set_rows(doc: Document, file_id: int) -> list[dict]:
+    """Each transaction set's GS06 and ST02 with the run of claim ordinals it holds (claims are
+    numbered in file order across sets), so that a 999 naming a set finds its claims."""
+    rows = []
+    group = ""
+    ordinal = 0
+    for unit in doc.units:
+        if isinstance(unit, Envelope):
+            if unit.segment.id == "GS":
+                group = unit.segment.element(6)
+            continue
+        ts = unit.transaction
+        count = len(unit.claims)
+        rows.append(
+            {
+                "file_id": file_id,
+                "group_control": text_for_store(group)[:9],
+                "set_control": text_for_store(ts.control_number)[:9],
+                "first_ordinal": ordinal,
+                "claims": count,
+            }
+        )
+        ordinal += count
+    return rows
 
 
 def _supersede(conn: Connection, claim_ids: list[int], claims: list) -> None:
