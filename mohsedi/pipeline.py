@@ -123,9 +123,22 @@ def run_link(db_url: str) -> int:
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:
     """The root-cause report; its JSON holds the contract's keys (period, denials, by_rule)."""
-    report = root_cause_report(open_store(db_url), period, payer)
+    from mohsedi.reports.rejections import rejection_report
+
+    engine = open_store(db_url)
+    report = root_cause_report(engine, period, payer)
     report["payer"] = payer
+    # What never reached an 835: the 999 and 277CA rejections of the same period.
+    front = rejection_report(engine, period, payer)
+    report["front_end_rejections"] = {k: v for k, v in front.items() if k not in ("period", "payer")}
     return report
+
+
+def run_rejection_report(db_url: str, period: Period, payer: str | None = None) -> dict:
+    """Front-end rejections; its JSON holds the contract's keys (period, rejections, by_rule, totals)."""
+    from mohsedi.reports.rejections import rejection_report
+
+    return rejection_report(open_store(db_url), period, payer)
 
 
 def run_audit(db_url: str, days: int) -> dict:

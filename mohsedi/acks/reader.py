@@ -61,6 +61,15 @@ def _statuses(stc: Segment) -> list[Status]:
     return out
 
 
+def _element_position(ik4: Segment) -> str:
+    """IK401 (element position, component position) as the guide names it: "02", "01-2"."""
+    parts = ik4.components(1)
+    if not parts or not parts[0].isdigit():
+        return ik4.element(1)
+    text = f"{int(parts[0]):02d}"
+    return f"{text}-{parts[1]}" if len(parts) > 1 and parts[1] else text
+
+
 def read_999(ts: TransactionSet, gs: Segment | None) -> FunctionalAck:
     ak1 = ak9 = None
     sets: list[SetAcknowledgment] = []
@@ -78,7 +87,7 @@ def read_999(ts: TransactionSet, gs: Segment | None) -> FunctionalAck:
             error = SegmentError(seg.element(1), seg.element(2), seg.element(3), seg.element(4))
             current.errors.append(error)
         elif sid == "IK4" and error is not None:
-            error.elements.append(ElementError(seg.element(1), seg.element(2), seg.element(3)))
+            error.elements.append(ElementError(_element_position(seg), seg.element(2), seg.element(3)))
         elif sid == "IK5" and current is not None:
             current.status = seg.element(1)
             current.codes = [seg.element(i) for i in range(2, 7) if seg.element(i)]

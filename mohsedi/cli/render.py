@@ -300,6 +300,13 @@ def denials_table(data: dict[str, Any]) -> str:
             ("basis", "basis", 12),
         ],
     )
+    if data.get("rejections"):
+        lines += [
+            "",
+            "Front-end rejections (999, 277CA)",
+            *(f"  note: {n}" for n in data["rejections"].get("notes", [])),
+        ]
+        lines += rejection_sections(data["rejections"])
     return "\n".join(lines) + "\n"
 
 
@@ -371,6 +378,109 @@ def denials_csv(data: dict[str, Any]) -> str:
                 d["amount"],
                 d["rule"] or "",
                 d["basis"],
+            ]
+        )
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- rejections (999, 277CA)
+
+REJECTION_COLUMNS: list[Column] = [("count", "rejected", -9), ("amount", "amount", -12)]
+RATE_COLUMNS: list[Column] = [
+    ("kind", "kind", 6),
+    ("acknowledged", "acked", -6),
+    ("rejected", "rejected", -9),
+    ("rejection_rate", "rate", -7),
+    ("amount", "amount", -12),
+]
+
+
+def rejection_sections(data: dict[str, Any]) -> list[str]:
+    """The rejection report's sections as table lines (also the denial report's rejections part)."""
+    t = data["totals"]
+    lines = [
+        f"  {t['acknowledged']} acknowledged ({t['sets_acknowledged']} set(s) by 999, "
+        f"{t['claims_acknowledged']} claim(s) by 277CA), {t['rejected']} rejected ({t['rejection_rate']}), "
+        f"{t['amount_rejected']} of {t['amount_acknowledged']} billed",
+    ]
+    lines += _section(
+        "By rule", data["by_rule"], [("rule", "rule", 12), *REJECTION_COLUMNS, ("title", "  what it checks", 50)]
+    )
+    lines += _section(
+        "By status code",
+        data["by_status"],
+        [("kind", "kind", 6), ("status", "status", 9), *REJECTION_COLUMNS, ("description", "  meaning", 50)],
+    )
+    lines += _section("By payer (999: the clearinghouse)", data["by_payer"], [("payer", "payer", 14), *RATE_COLUMNS])
+    lines += _section("By file sent", data["by_file"], [("file", "file", 40), *RATE_COLUMNS])
+    lines += _section(
+        "Unexplained (no rule predicts these yet)",
+        data["unexplained"],
+        [
+            ("kind", "kind", 6),
+            ("claim", "claim", 12),
+            ("status", "status", 9),
+            ("amount", "amount", -10),
+            ("description", "  meaning", 44),
+        ],
+    )
+    # One row per rejection (its money counted once); a 277CA's rejected lines named beside it.
+    rows = [
+        {**r, "set": r.get("set_control") or "", "lines": [f"{ln['line_id']} {ln['status']}" for ln in r["lines"]]}
+        for r in data["rejections"]
+    ]
+    lines += _section(
+        "Every rejection",
+        rows,
+        [
+            ("kind", "kind", 6),
+            ("payer", "payer", 12),
+            ("claim", "claim", 12),
+            ("set", "set", 5),
+            ("line_id", "line", 14),
+            ("status", "status", 9),
+            ("amount", "amount", -10),
+            ("rule", " rule", 8),
+            ("basis", "basis", 12),
+            ("lines", "lines rejected", 24),
+            ("description", "meaning", 40),
+        ],
+    )
+    return lines
+
+
+def rejections_table(data: dict[str, Any]) -> str:
+    period = data["period"]
+    lines = [
+        "Front-end rejections (999, 277CA), acknowledged "
+        f"{period['since'] or 'from the start'} .. {period['until'] or 'today'}",
+        *(f"  note: {n}" for n in data.get("notes", [])),
+        *rejection_sections(data),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def rejections_csv(data: dict[str, Any]) -> str:
+    """One row per rejection: its amount counted once, its rejected lines in one column."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        ["kind", "payer", "claim", "set", "status", "description", "amount", "rule", "basis", "lines", "errors"]
+    )
+    for r in data["rejections"]:
+        writer.writerow(
+            [
+                r["kind"],
+                r["payer"],
+                r["claim"] or "",
+                r.get("set_control") or "",
+                r["status"],
+                r["description"],
+                r["amount"],
+                r["rule"] or "",
+                r["basis"],
+                " ".join(f"{ln['line_id']}={ln['status']}" for ln in r["lines"]),
+                "; ".join(r.get("errors", [])),
             ]
         )
     return buf.getvalue()
