@@ -22,9 +22,11 @@ SET_STATUS = {
     "P": "partially accepted",
 }
 
-# STC01-1 categories of the 277CA guide (005010X214): A3, A6 and A7 are the rejections the
-# issue names; A1/A2 acknowledge receipt and acceptance into adjudication.
-REJECTED_CATEGORIES = frozenset({"A3", "A6", "A7"})
+# STC01-1 categories of the 277CA guide (005010X214). A3, A6, A7 and A8 all mean rejected
+# (X12 RFI 2203: "the code values which indicate a claim or service data issue (A3, A6, A7, &
+# A8) all included in the description that it means rejected"); A1/A2 acknowledge receipt and
+# acceptance into adjudication.
+REJECTED_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
 CATEGORY_TEXT = {
     "A0": "acknowledgement: forwarded",
     "A1": "acknowledgement: receipt",

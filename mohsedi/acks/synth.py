@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from mohsedi.acks.model import IMPLEMENTATION_277CA, IMPLEMENTATION_999
+from mohsedi.acks.model import IMPLEMENTATION_277CA, IMPLEMENTATION_999, REJECTED_CATEGORIES
 from mohsedi.synth import DEFAULT_DELIMITERS, _fmt_money, _isa, _Writer
 
 
@@ -122,7 +122,7 @@ def build_277ca(
     w.seg("HL", "2", "1", "21", "1")
     w.seg("NM1", "41", "2", "SYNTHETIC SUBMITTER", "", "", "", "", "46", "MOHSEDISUBMIT")
     w.seg("TRN", "2", f"BATCH{env.interchange_control}")
-    rejected = [c for c in claims if c.status.split(":")[0] in ("A3", "A6", "A7", "A8")]
+    rejected = [c for c in claims if c.status.split(":")[0] in REJECTED_CATEGORIES]
     accepted = [c for c in claims if c not in rejected]
     w.seg("STC", "A1:19:PR", day, "WQ", _fmt_money(sum((c.charge for c in claims), Decimal("0"))))
     if accepted:
@@ -149,7 +149,8 @@ def build_277ca(
         w.seg("DTP", "472", "D8", c.service_date.strftime("%Y%m%d"))
         for ln in c.lines:
             w.seg("SVC", f"HC:{ln.procedure}", _fmt_money(ln.charge), "", "", "", "", "1")
-            w.seg("STC", ln.status, day, "WQ" if ln.status.split(":")[0] in ("A1", "A2") else "U")
+            # 2220D STC03 allows U (reject) only: a line is reported when it is rejected (X12 RFI 2203).
+            w.seg("STC", ln.status, day, "U")
             w.seg("REF", "FJ", ln.line_id)
             w.seg("DTP", "472", "D8", ln.service_date.strftime("%Y%m%d"))
     w.seg("SE", str(w.st_count + 1), "0001")
