@@ -17,13 +17,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on the bundled samples: check, fix, ingest the remits, report denials.
+# The main job on the bundled samples: check, fix, ingest the remits and acknowledgments, report
+# denials and front-end rejections with their root causes.
 demo: install
 	mkdir -p $(OUT)
 	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --db $(DB) --fail-on never
 	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --db $(DB) --fail-on never
-	$(MOHSEDI) ingest samples/*.835 --db $(DB)
-	$(MOHSEDI) report denials --db $(DB)
+	$(MOHSEDI) ingest samples/*.835 samples/*.999 samples/*.277 --db $(DB)
+	$(MOHSEDI) report denials --db $(DB) --format table
+	$(MOHSEDI) report rejections --db $(DB) --format table
 
 test: install
 	$(PY) -m pytest -q
