@@ -300,13 +300,10 @@ def denials_table(data: dict[str, Any]) -> str:
             ("basis", "basis", 12),
         ],
     )
-    if data.get("rejections"):
-        lines += [
-            "",
-            "Front-end rejections (999, 277CA)",
-            *(f"  note: {n}" for n in data["rejections"].get("notes", [])),
-        ]
-        lines += rejection_sections(data["rejections"])
+    front = data.get("front_end_rejections")
+    if front:
+        lines += ["", "Front-end rejections (999, 277CA)", *(f"  note: {n}" for n in front.get("notes", []))]
+        lines += rejection_sections(front)
     return "\n".join(lines) + "\n"
 
 

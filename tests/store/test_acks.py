@@ -263,6 +263,15 @@ def test_report_rejections_command_in_every_format(store_url: str, tmp_path: Pat
     assert result.exit_code == 0
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") and "MOHS-0303" in html and "<script" not in html
+    # The denial report ends with the same rejections, in every format.
+    result = runner.invoke(cli, ["report", "denials", "--db", store_url, "--format", "table"])
+    tail = result.output[result.output.index("Front-end rejections (999, 277CA)") :]
+    assert "MOHS017" in tail and "A6:21" in tail
+    result = runner.invoke(cli, ["report", "denials", "--db", store_url, "--format", "json"])
+    assert json.loads(result.output)["front_end_rejections"]["totals"]["rejected"] == 3
+    out = tmp_path / "d.html"
+    runner.invoke(cli, ["report", "denials", "--db", store_url, "--format", "html", "-o", str(out), "-q"])
+    assert "Front-end rejections: by rule" in out.read_text()
 
 
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.999")) + sorted(SAMPLES.glob("*.277")), ids=lambda p: p.name)
