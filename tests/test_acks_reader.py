@@ -91,3 +91,17 @@ def test_rules_declare_the_rejections_they_predict() -> None:
     assert counts.predicts_rejection("999") and not counts.predicts_rejection("277CA", "A7", "400")
     assert get_rule("X12002").predicts_rejection("277CA", "A7", "400")
     assert not get_rule("MOHS001").rejects
+
+
+def test_rules_show_the_rejections_they_predict() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mohsedi.cli.main import cli
+
+    runner = CliRunner()
+    assert "Predicted front-end rejection: 277CA A6" in runner.invoke(cli, ["rules", "explain", "MOHS017"]).output
+    assert "front-end rejection" not in runner.invoke(cli, ["rules", "explain", "MOHS001"]).output
+    data = json.loads(runner.invoke(cli, ["rules", "explain", "X12002", "--format", "json"]).output)
+    assert data["rejects"] == ["999", "A7"]

@@ -144,6 +144,7 @@ def rule_json(r: Rule) -> dict[str, Any]:
         "fix": r.fix_safety.value,
         "scope": r.scope.value,
         "predicts": r.predictions_json(),
+        "rejects": list(r.rejects),
         "sources": [{"title": s.title, "reference": s.reference, "verified": s.verified} for s in r.sources],
         "verified": r.verified,
         "suppresses": list(r.suppresses),
@@ -173,6 +174,10 @@ def rules_csv(rules: list[Rule]) -> str:
     return buf.getvalue()
 
 
+def _rejection_label(declared: str) -> str:
+    return "999 (transaction set rejected)" if declared == "999" else f"277CA {declared}"
+
+
 def explain(r: Rule) -> str:
     predicts = r.predictions_json()
     denial = (
@@ -191,7 +196,13 @@ def explain(r: Rule) -> str:
         f"{r.code} ({r.name}): {r.title}\n"
         f"severity: {r.severity.value}   fix: {r.fix_safety.value}   scope: {r.scope.value}\n\n"
         f"What it checks\n  {r.docs.what}\n\n"
-        f"Why it matters\n  {r.docs.why}\n  Predicted denial: {denial}\n\n"
+        f"Why it matters\n  {r.docs.why}\n  Predicted denial: {denial}\n"
+        + (
+            f"  Predicted front-end rejection: {', '.join(_rejection_label(x) for x in r.rejects)}\n"
+            if r.rejects
+            else ""
+        )
+        + "\n"
         f"Example\n  {r.docs.example}\n\n"
         f"Fix safety\n  {r.docs.fix}\n\n"
         f"References\n{refs}\n"
