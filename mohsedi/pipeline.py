@@ -17,6 +17,7 @@ from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.stream import stream_paths
 from mohsedi.runtime import paused_gc
+from mohsedi.store.claimnumbers import StoredClaimNumbers
 from mohsedi.store.db import default_url, existing_store, open_store
 from mohsedi.store.editdata import load_edit_data
 from mohsedi.store.ingest import IngestReport, ingest_paths
@@ -34,7 +35,9 @@ def with_edit_data(options: RuleOptions, db_url: str | None) -> RuleOptions:
     url = db_url or default_url()
     if not existing_store(url):
         return options
-    return dataclasses.replace(options, edits=load_edit_data(open_store(url)))
+    engine = open_store(url)
+    # The store also knows the payer's claim numbers of claims it holds remits for (X12006).
+    return dataclasses.replace(options, edits=load_edit_data(engine), original_claim_number=StoredClaimNumbers(engine))
 
 
 def run_check(

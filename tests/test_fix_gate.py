@@ -10,6 +10,7 @@ from mohsedi.rules.base import Docs, Finding, Fix, FixSafety, Rule, Scope, Sever
 from mohsedi.rules.context import ClaimContext, RuleOptions
 from mohsedi.rules.edits import insert_segment, insertion_anchor, with_element, with_procedure
 from mohsedi.rules.engine import fix_documents, load_document
+from mohsedi.rules.registry import all_rules
 from tests.rules.harness import wrap
 
 DOCS = Docs(what="test", why="test", example="test", fix="safe: test")
@@ -127,3 +128,36 @@ def test_a_claim_whose_safe_fix_would_leave_a_new_finding_is_not_fixed() -> None
     assert left.rule == "X12905"
     assert left.fix_safety == FixSafety.MANUAL
     assert "would leave a new X12906 finding" in left.message
+
+
+def test_one_refused_fix_leaves_the_other_fixes_of_the_set_applied() -> None:
+    # Ten claims lack REF*6R (X12004 inserts one each); one claim's lines add up to a total too
+    # long for CLM02 (18 digits at most): only that fix is withheld, and nothing is reported
+    # applied that was not written.
+    claims = [{"lines": ["17311 noref"]} for _ in range(10)]
+    claims.append({"total": "1", "lines": ["17311 $999999999999999999", "17312 $999999999999999999"]})
+    doc = load_document("case.837", wrap(claims))
+    outcome = fix_documents([doc], all_rules(), RuleOptions())
+    applied = sorted((a.rule, a.claim) for a in outcome.applied if a.rule != "X12001")  # SE01 recounted
+    assert applied == sorted([("X12004", f"C{i}") for i in range(1, 11)])
+    text = doc.emit()
+    assert text.count("REF*6R*") == 12
+    assert "CLM*C11*1*" in text  # the refused total is not written by the final recount either
+    [left] = [loc.finding for loc in outcome.remaining if loc.finding.rule == "X12002"]
+    assert left.fix_safety == FixSafety.MANUAL and "CLM02" in left.message and "longer than 18" in left.message
+
+
+def test_a_file_cut_short_is_never_written_out_as_whole(tmp_path) -> None:
+    from mohsedi.rules.batch import fix_paths
+    from mohsedi.rules.stream import stream_paths
+
+    for cut in ("SE", "GE", "IEA"):
+        path = tmp_path / f"cut-{cut}.837"
+        path.write_text(wrap([{"lines": ["17311 noref"]}], {"cut": cut}), newline="")
+        [held] = fix_paths([str(path)], all_rules(), RuleOptions())
+        assert held.fixed is None
+        assert any(f.rule == "X12007" for f in held.findings)
+        target = tmp_path / "out" / path.name
+        [streamed] = stream_paths([str(path)], all_rules(), RuleOptions(), fixing=True, targets={str(path): target})
+        assert streamed.output is None and not target.exists()
+        assert "cut short" in streamed.notices[-1]

@@ -6,6 +6,7 @@ edit data, which changes every quarter, is not: it lives in versioned data files
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 # Section 1: the Mohs family.
@@ -149,8 +150,10 @@ IMMUNOSTAINS = frozenset(
 
 
 def is_immunostain(stain: str) -> bool:
+    """An immunohistochemical stain, by any of its names in a logged stain ("Melan-A/MART-1", "CK7 IHC")."""
     name = stain.strip().lower()
-    return name in IMMUNOSTAINS or "immuno" in name
+    tokens = {t for t in re.split(r"[\s/,;()+]+", name) if t}
+    return name in IMMUNOSTAINS or bool(tokens & IMMUNOSTAINS) or "immuno" in name
 
 
 def is_evaluation_and_management(code: str) -> bool:
@@ -168,7 +171,7 @@ def pair_bypassed(code1: str, mods1: list[str], code2: str, mods2: list[str]) ->
 
     59, X{EPSU}, 91, 27 and 24/58/78/79 count on either line; 25 and 57 only where they sit on
     the E/M line of the pair (a 25 on a procedure bypasses nothing); anatomic modifiers only when
-    both lines carry them and they differ (RT on one, LT on the other; F1 and F2).
+    both lines carry them and none is on both (RT on one, LT on the other; F1 and F2).
     """
     m1, m2 = _modifiers(mods1), _modifiers(mods2)
     if (m1 | m2) & BYPASS_ON_EITHER_LINE:
@@ -178,7 +181,7 @@ def pair_bypassed(code1: str, mods1: list[str], code2: str, mods2: list[str]) ->
     ):
         return True
     a1, a2 = m1 & NCCI_ANATOMIC_MODIFIERS, m2 & NCCI_ANATOMIC_MODIFIERS
-    return bool(a1) and bool(a2) and a1 != a2
+    return bool(a1) and bool(a2) and a1.isdisjoint(a2)
 
 
 # ICD-10-CM site groups (codes without the dot).

@@ -205,6 +205,8 @@ class Rule:
     ) -> Finding:
         """A finding of this rule; ``safety`` overrides the declared one when the fix on offer differs."""
         chosen = safety or self.fix_safety
+        if fix is None and chosen in (FixSafety.SAFE, FixSafety.UNSAFE):
+            chosen = FixSafety.MANUAL  # nothing to apply (no free modifier slot, no anchor): say so
         return Finding(
             rule=self.code,
             severity=severity or self.severity,

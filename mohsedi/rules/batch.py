@@ -85,6 +85,14 @@ def _reports(docs: Sequence[Document], findings: list[Finding]) -> list[FileRepo
     return reports
 
 
+INCOMPLETE_NOTICE = "no fixed file was written: the file is cut short (X12007); get the whole file again"
+
+
+def is_incomplete(findings: Iterable[Finding]) -> bool:
+    """Whether a file's interchange, group or a set is not closed (X12007): a file cut in transfer."""
+    return any(f.rule == "X12007" for f in findings)
+
+
 def finding_order(f: Finding) -> tuple:
     return (f.segment or 0, f.claim or "", f.line or 0, f.rule)
 
@@ -149,6 +157,9 @@ def fix_paths(
             )
         if doc.error is not None:
             report.fixed = None
+        elif is_incomplete(report.findings):
+            report.fixed = None  # a file cut short is never written out as if it were whole
+            report.notices.append(INCOMPLETE_NOTICE)
         else:
             unchanged = not report.applied and not dropped[doc.source]
             report.fixed = original if original is not None and unchanged else doc.emit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -13,6 +13,11 @@ from mohsedi.codes.ncci import EditData, PtpEdit, shipped_edits
 from mohsedi.policy.caselog import CaseLog
 from mohsedi.policy.payers import MEDICARE_DEFAULTS, PayerPolicy, PolicySet
 from mohsedi.x12.envelope import Unit
+
+
+def no_original_claim_number(claim: Claim) -> str | None:
+    """Without a store, the original's claim number is not known."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,8 @@ class RuleOptions:
     policy: PolicySet | None = None  # payer policies; None: Medicare defaults for every payer
     case_log: CaseLog | None = None  # the Mohs log of the claims checked, when given
     tr3: bool = False  # also run pyx12's implementation-guide validation (slow: opt-in)
-    # CLM01 -> the payer's claim control number (CLP07) of the original, from the store (X12006).
-    payer_claim_numbers: Mapping[str, str] = field(default_factory=dict)
+    # The payer's claim control number (CLP07) of a claim's original, from the store (X12006).
+    original_claim_number: Callable[[Claim], str | None] = no_original_claim_number
 
     def edit_data(self) -> EditData:
         return self.edits if self.edits is not None else shipped_edits()

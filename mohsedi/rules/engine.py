@@ -269,31 +269,45 @@ def _edit_target(edit: Edit) -> Segment:
 
 def apply_edits(segments: Sequence[Segment], edits: Iterable[Edit]) -> list[Segment]:
     """New segment list with the edits applied; edited segments are new objects, others shared."""
-    replace: dict[int, SetElements] = {}
+    return _apply_owned(segments, [(e, 0) for e in edits])[0]
+
+
+Made = dict[int, tuple[int, Segment | None]]  # id(new segment) -> (owner, the segment it replaced or None)
+
+
+def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]]) -> tuple[list[Segment], Made]:
+    """Edits applied, each with an owner (the index of the finding it came from); for every new
+    segment, who wrote it and what it replaced. A rewritten segment keeps its guide node."""
+    replace: dict[int, tuple[SetElements, int]] = {}
     deleted: set[int] = set()
-    inserts: dict[int, list[tuple[str, ...]]] = defaultdict(list)
-    for edit in edits:
+    inserts: dict[int, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
+    for edit, owner in edits:
         if isinstance(edit, SetElements):
-            replace.setdefault(id(edit.segment), edit)  # one rewrite per segment per pass
+            replace.setdefault(id(edit.segment), (edit, owner))  # one rewrite per segment per pass
         elif isinstance(edit, Delete):
             deleted.add(id(edit.segment))
         else:
-            inserts[id(edit.anchor)].extend(edit.elements)
+            inserts[id(edit.anchor)].extend((elements, owner) for elements in edit.elements)
     out: list[Segment] = []
+    made: Made = {}
     for seg in segments:
         key = id(seg)
         if key in deleted:
             continue
         current = seg
         if key in replace:
+            edit, owner = replace[key]
             current = Segment("", seg.trailer, seg.delimiters, seg.lead, seg.number, seg.offset)
-            current.set_elements(list(replace[key].elements))
+            current.set_elements(list(edit.elements))
+            current.node = seg.node
+            made[id(current)] = (owner, seg)
         out.append(current)
-        for elements in inserts.get(key, ()):
+        for elements, owner in inserts.get(key, ()):
             new = seg.new_sibling("")
             new.set_elements(list(elements))
             out.append(new)
-    return out
+            made[id(new)] = (owner, None)
+    return out, made
 
 
 def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
@@ -307,30 +321,26 @@ def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     return new if new.error is None else None
 
 
-def _repeat_problems(cs: ClaimSet) -> Counter[str]:
-    """Loops and segments repeated beyond what the guide allows, per claim and line."""
-    out: Counter[str] = Counter()
+def _repeat_problems(cs: ClaimSet) -> Counter[tuple[str, str]]:
+    """Loops and segments repeated beyond what the guide allows, per claim (2300) and line (2400).
+
+    Only the loop's own segments count: a child loop (2310B, 2430) repeats on its own terms."""
+    out: Counter[tuple[str, str]] = Counter()
     for claim in cs.claims:
+        pcn = claim.patient_control_number
         if claim.lines:
             limit = NODES[NODES[claim.lines[0].lx.node].parent].max_use
             if limit is not None and len(claim.lines) > limit:
-                where = f"claim {claim.patient_control_number}"
-                out[f"{where} has {len(claim.lines)} service lines, the guide allows {limit}"] += 1
-        first_line = claim.lines[0].lx if claim.lines else None
-        claim_own: list[Segment] = []
-        for seg in claim.segments:
-            if seg is first_line:
-                break
-            claim_own.append(seg)
-        scopes = [(claim.patient_control_number, claim_own)]
-        scopes += [(f"{claim.patient_control_number} line {i}", ln.segments) for i, ln in enumerate(claim.lines, 1)]
-        for where, segments in scopes:
-            counts = Counter(seg.node for seg in segments if seg.node >= 0)
+                out[(pcn, f"claim {pcn} has {len(claim.lines)} service lines, the guide allows {limit}")] += 1
+        scopes = [(f"claim {pcn}", "2300", claim.segments)]
+        scopes += [(f"claim {pcn} line {i}", "2400", ln.segments) for i, ln in enumerate(claim.lines, 1)]
+        for where, loop, segments in scopes:
+            counts = Counter(seg.node for seg in segments if seg.node >= 0 and NODES[seg.node].loop == loop)
             for node, n in counts.items():
                 max_use = NODES[node].max_use
                 if max_use is not None and n > max_use:
                     name = NODES[node].path.rsplit("/", 1)[-1]
-                    out[f"{where}: {name} appears {n} times, the guide allows {max_use}"] += 1
+                    out[(pcn, f"{where}: {name} appears {n} times, the guide allows {max_use}")] += 1
     return out
 
 
@@ -343,14 +353,38 @@ def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
     new_ids = {id(s) for s in new}
     gained = Counter(p for s in new if id(s) not in old_ids for p in segment_problems(s))
     gained -= Counter(p for s in old if id(s) not in new_ids for p in segment_problems(s))
-    gained.update(_repeat_problems(after) - _repeat_problems(before))
+    gained.update(message for _, message in _repeat_problems(after) - _repeat_problems(before))
     return sorted(gained)
+
+
+def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding]) -> dict[int, list[str]]:
+    """Which findings' edits break the guide in ``after``, and how: a segment one wrote breaks an
+    element limit its original kept, or a claim one edited now repeats a loop or segment too often."""
+    blamed: dict[int, list[str]] = defaultdict(list)
+    for seg in after.transaction.segments:
+        written = made.get(id(seg))
+        if written is None:
+            continue
+        owner, original = written
+        gained = Counter(segment_problems(seg)) - Counter(segment_problems(original) if original is not None else [])
+        blamed[owner].extend(sorted(gained))
+    for pcn, message in _repeat_problems(after) - _repeat_problems(before):
+        owners = [i for i, f in enumerate(findings) if f.claim == pcn] or list(range(len(findings)))
+        for i in owners:
+            blamed[i].append(message)
+    return {i: problems for i, problems in blamed.items() if problems}
 
 
 def _apply_to_unit(
     doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
 ) -> list[tuple[Finding, Applied]]:
-    """Apply the findings' edits to one unit; keep what leaves the set within the guide."""
+    """Apply the findings' edits to one unit; keep what leaves the set within the guide.
+
+    All fixes go in at once. When the result breaks the guide, each problem is traced to the
+    fix whose edit wrote it (a changed or added segment, or a claim whose loops now repeat too
+    often); those fixes are withheld with the reason, and the rest go in again. Only when the
+    set cannot be placed in the guide at all are the fixes tried one at a time.
+    """
     unit = doc.units[u]
     if isinstance(unit, Envelope):
         for f in findings:
@@ -361,57 +395,60 @@ def _apply_to_unit(
                     outcome.applied.append(done)
                     return [(f, done)]
         return []
-    segments = unit.transaction.segments
-    edits = [e for f in findings if f.fix for e in f.fix.edits]
-    rebuilt = _rebuild(doc, u, apply_edits(segments, edits))
-    if rebuilt is not None and not added_problems(unit, rebuilt):
-        doc.units[u] = rebuilt
-        done_all = [(f, applied_fix(f, doc.source)) for f in findings]
-        outcome.applied.extend(a for _, a in done_all)
-        return done_all
-    if rebuilt is not None:
-        replace_set(unit.transaction, segments)  # shared segments get their nodes back
-    # Something broke the structure or the guide's limits: keep the fixes, one at a time, that do not.
-    done: list[tuple[Finding, Applied]] = []
+    pending = list(findings)
+    while pending:
+        segments, made = _apply_owned(unit.transaction.segments, _owned_edits(pending))
+        rebuilt = _rebuild(doc, u, segments)
+        if rebuilt is None:
+            return _apply_one_at_a_time(doc, u, pending, outcome)
+        blamed = _blame(unit, rebuilt, made, pending)
+        if not blamed:
+            doc.units[u] = rebuilt
+            done = [(f, applied_fix(f, doc.source)) for f in pending]
+            outcome.applied.extend(a for _, a in done)
+            return done
+        replace_set(unit.transaction, unit.transaction.segments)  # shared segments get their nodes back
+        for i, problems in sorted(blamed.items()):
+            outcome.dropped.append((pending[i], _breaks(problems)))
+        pending = [f for i, f in enumerate(pending) if i not in blamed]
+    return []
+
+
+def _owned_edits(findings: Sequence[Finding]) -> list[tuple[Edit, int]]:
+    return [(e, i) for i, f in enumerate(findings) for e in (f.fix.edits if f.fix else ())]
+
+
+def _breaks(problems: Sequence[str]) -> str:
+    return "the edit would break the implementation guide: " + "; ".join(problems[:3])
+
+
+def _apply_one_at_a_time(
+    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
+) -> list[tuple[Finding, Applied]]:
+    """The fixes one by one, each on top of those kept so far, all aimed at the set as it was."""
+    original = doc.units[u]
+    assert isinstance(original, ClaimSet)
+    kept: list[Finding] = []
     for f in findings:
-        assert f.fix is not None
-        current = doc.units[u]
-        assert isinstance(current, ClaimSet)
-        retargeted = _retarget(f.fix.edits, segments, current.transaction.segments)
-        candidate = _rebuild(doc, u, apply_edits(current.transaction.segments, retargeted))
+        segments, _ = _apply_owned(original.transaction.segments, _owned_edits([*kept, f]))
+        candidate = _rebuild(doc, u, segments)
         if candidate is None:
             outcome.dropped.append((f, "the edit would leave a segment with no place in the guide"))
             continue
-        problems = added_problems(current, candidate)
+        problems = added_problems(original, candidate)
+        replace_set(original.transaction, original.transaction.segments)
         if problems:
-            replace_set(current.transaction, current.transaction.segments)
-            outcome.dropped.append((f, "the edit would break the implementation guide: " + "; ".join(problems[:3])))
+            outcome.dropped.append((f, _breaks(problems)))
             continue
-        doc.units[u] = candidate
-        one = applied_fix(f, doc.source)
-        outcome.applied.append(one)
-        done.append((f, one))
+        kept.append(f)
+    if not kept:
+        return []
+    final = _rebuild(doc, u, _apply_owned(original.transaction.segments, _owned_edits(kept))[0])
+    assert final is not None  # the last candidate kept was this very set
+    doc.units[u] = final
+    done = [(f, applied_fix(f, doc.source)) for f in kept]
+    outcome.applied.extend(a for _, a in done)
     return done
-
-
-def _retarget(edits: Sequence[Edit], old: Sequence[Segment], new: Sequence[Segment]) -> list[Edit]:
-    """Edits aimed at ``old`` segments, aimed at the same positions in ``new`` (same length lists only)."""
-    if old is new or len(old) != len(new):
-        return list(edits) if old is new else []
-    index = {id(s): i for i, s in enumerate(old)}
-    out: list[Edit] = []
-    for e in edits:
-        i = index.get(id(_edit_target(e)))
-        if i is None:
-            continue
-        target = new[i]
-        if isinstance(e, SetElements):
-            out.append(SetElements(target, e.elements))
-        elif isinstance(e, InsertAfter):
-            out.append(InsertAfter(target, e.elements))
-        else:
-            out.append(Delete(target))
-    return out
 
 
 def applied_fix(f: Finding, source: str) -> Applied:
@@ -454,9 +491,10 @@ def fix_documents(
 
     A unit whose fixes bring it back to a state it was in (two rules undoing each other) is left
     in that state, the state before the cycle: the fixes of the cycle are withdrawn and their
-    findings become manual with the reason. A fix that would break the guide's limits is withheld
-    likewise. A claim that would end with a finding its fixes created is not fixed at all: the
-    run starts again from the files as read, with that claim's fixes withheld and the reason given.
+    findings become manual with the reason, while the set's other fixes go on. A fix that would
+    break the guide's limits is withheld likewise. A claim that would end with a finding its
+    fixes created is not fixed at all: the run starts again from the files as read, with that
+    claim's fixes withheld and the reason given.
     """
     saved = [_snapshot(doc) for doc in docs]
     held_back: dict[tuple[str, str], str] = {}
@@ -518,7 +556,6 @@ def _fix_loop(
     """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
     history: dict[tuple[int, int], _History] = {}
-    frozen: set[tuple[int, int]] = set()
     touched: dict[tuple[int, int], set[str]] = defaultdict(set)  # unit -> CLM01s edited
     everything: list[Located] = []
     clean_last_check = False
@@ -543,7 +580,7 @@ def _fix_loop(
             u = loc.unit
             if u is None:
                 u = _unit_of(docs[loc.doc], _edit_target(f.fix.edits[0]))  # type: ignore[union-attr]
-            if u is not None and (loc.doc, u) not in frozen:
+            if u is not None:
                 per_unit[(loc.doc, u)].append(f)
         if not per_unit:
             break
@@ -562,8 +599,11 @@ def _fix_loop(
             signature = _signature(docs[d], u)
             touched[(d, u)].update(f.claim for f in findings if f.claim)
             if signature in hist.states:
-                _withdraw_cycle(hist, hist.states.index(signature), step, outcome)
-                frozen.add((d, u))
+                # Back in a state it was in: withhold the fixes of the cycle; the others go on.
+                start = hist.states.index(signature)
+                _withdraw_cycle(hist, start, step, outcome)
+                del hist.states[start + 1 :], hist.steps[start:]
+                progressed = True
                 continue
             hist.states.append(signature)
             hist.steps.append(step)
@@ -616,6 +656,15 @@ def recount_envelopes(units: list, envelope_rule: Rule, options: RuleOptions) ->
     return out
 
 
+def _within_limits(edit: Edit) -> bool:
+    """Whether a rewrite keeps its segment within the guide's element limits (a recomputed total
+    too long for CLM02 is not written: X12002 then stays, with the gate's reason)."""
+    if not isinstance(edit, SetElements):
+        return True
+    [new] = apply_edits([edit.segment], [edit])
+    return not (Counter(segment_problems(new)) - Counter(segment_problems(edit.segment)))
+
+
 def _normalize(
     docs: list[Document],
     touched: dict[tuple[int, int], set[str]],
@@ -638,7 +687,7 @@ def _normalize(
                 if r is not None:
                     for f in r.check(r, ClaimContext(claim, options)):
                         edits.extend(f.fix.edits if f.fix else ())
-        segments = apply_edits(unit.transaction.segments, edits)
+        segments = apply_edits(unit.transaction.segments, [e for e in edits if _within_limits(e)])
         se = segments[-1]
         if se.id == "SE" and se.element(1) != str(len(segments)):
             segments = apply_edits(segments, [SetElements(se, (se.id, str(len(segments)), *se.elements[2:]))])

@@ -38,7 +38,14 @@ from mohsedi.errors import X12Error
 from mohsedi.files import atomic_output
 from mohsedi.guide import place_units
 from mohsedi.rules.base import Finding, Fix, Rule, Scope
-from mohsedi.rules.batch import FileReport, finding_order, late_data_notices, late_dates
+from mohsedi.rules.batch import (
+    INCOMPLETE_NOTICE,
+    FileReport,
+    finding_order,
+    is_incomplete,
+    late_data_notices,
+    late_dates,
+)
 from mohsedi.rules.context import EnvelopeContext, RuleOptions
 from mohsedi.rules.engine import (
     Applied,
@@ -258,10 +265,10 @@ _WORKER: Settings | None = None
 def _init_worker(settings: Settings) -> None:
     global _WORKER
     _WORKER = settings
-    edits = settings.options.edits
-    engine = getattr(edits, "engine", None)
-    if engine is not None:
-        engine.dispose(close=False)  # connections opened before the fork stay the parent's
+    for holder in (settings.options.edits, settings.options.original_claim_number):
+        engine = getattr(holder, "engine", None)
+        if engine is not None:
+            engine.dispose(close=False)  # connections opened before the fork stay the parent's
 
 
 def _run_in_worker(task: RangeTask) -> RangeResult:
@@ -594,6 +601,9 @@ def _report(
             f"{len(report.quarantined)} transaction set(s) that could not be read were left out of the fixed file"
         )
     assert targets is not None
+    if is_incomplete(report.findings):
+        report.notices.append(INCOMPLETE_NOTICE)
+        return report
     if write_unchanged or report.applied or report.quarantined:
         _write_fixed(targets[state.path], kept, batch)
     report.output = str(targets[state.path])

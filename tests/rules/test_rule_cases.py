@@ -30,6 +30,9 @@ def options_for(case: Case) -> RuleOptions:
         opts["case_log"] = parse_case_log(opts["case_log"], "case-log.csv")
     if "policy" in opts:
         opts["policy"] = parse_policy(opts["policy"], "policy.toml")
+    if "original_claim_numbers" in opts:  # {CLM01 = CLP07}: what a store would know of the originals
+        known = opts.pop("original_claim_numbers")
+        opts["original_claim_number"] = lambda claim: known.get(claim.patient_control_number)
     extra_addons = opts.pop("addons", None)
     extra_mue = opts.pop("mue", None)
     if extra_addons or extra_mue:

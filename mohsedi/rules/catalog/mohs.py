@@ -256,17 +256,23 @@ def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding
         for i, dl in enumerate(lines[1:], start=1):
             if not _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
                 continue
-            earlier = lines[:i]
-            own = dl.line.diagnoses[:1]
-            different_dx = bool(own) and all(e.line.diagnoses[:1] != own for e in earlier)
-            claims = {e.claim.patient_control_number for e in lines}
-            tumors = [t for pcn in claims for t in (log.for_claim(pcn) if log is not None else [])]
-            different_tumors = len({(t.claim, t.tumor) for t in tumors}) >= len(lines)
+            own = set(dl.line.diagnoses)
+            # Proof of a separate lesion: no diagnosis in common with any earlier line of the code...
+            different_dx = bool(own) and all(own.isdisjoint(e.line.diagnoses) for e in lines[:i])
+            # ...or as many logged tumors of this code's site family as there are lines of it.
+            family = vocab.SITE_FAMILY[code]
+            tumors = {
+                (t.claim, t.tumor)
+                for pcn in {e.claim.patient_control_number for e in lines}
+                for t in (log.for_claim(pcn) if log is not None else [])
+                if t.family == family
+            }
+            different_tumors = len(tumors) >= len(lines)
             modifier = ctx.options.modifier_for(dl.claim.payer_id)
             if different_dx:
-                why, safety = f"it points to {dl.line.diagnoses[0]}, the earlier line to another diagnosis", None
+                why, safety = f"it points to {', '.join(dl.line.diagnoses)}, no earlier line of the code does", None
             elif different_tumors:
-                why, safety = f"the case log shows {len(tumors)} tumors", None
+                why, safety = f"the case log shows {len(tumors)} {family}-site tumors for {len(lines)} lines", None
             else:
                 why, safety = "the lines share a diagnosis: the modifier asserts a separate lesion", FixSafety.UNSAFE
             yield this.on(

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from mohsedi.claims.reader import IMPLEMENTATION_837P, ClaimSet
+from mohsedi.codes import mohs as vocab
+from mohsedi.guide.compile import CLAIM_837P_FAMILY
 from mohsedi.rules.base import (
     Docs,
     Finding,
@@ -320,7 +322,7 @@ def corrected_claim_without_original(this: Rule, ctx: ClaimContext) -> Iterator[
     if claim.frequency not in ("7", "8") or claim.payer_claim_control_number:
         return
     kind = "replacement" if claim.frequency == "7" else "void"
-    original = ctx.options.payer_claim_numbers.get(claim.patient_control_number)
+    original = ctx.options.original_claim_number(claim)
     fix = None
     if original:
         anchor = insertion_anchor(claim.segments, "2300", "REF[F8]")
@@ -424,13 +426,13 @@ def implementation_version(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding
         st = ts.segments[0]
         st03 = st.element(3)
         gs08 = ts.gs.element(8) if ts.gs is not None else ""
-        if st03 and st03 != IMPLEMENTATION_837P:
+        if st03 and st03 != IMPLEMENTATION_837P and st03.startswith(CLAIM_837P_FAMILY):
             yield this.finding(
                 f"ST03 of transaction set {st.element(2)} is {st03}, not {IMPLEMENTATION_837P}",
                 fix=Fix(f"set ST03 to {IMPLEMENTATION_837P}", (with_element(st, 3, IMPLEMENTATION_837P),)),
                 segment=st.number,
             )
-        elif gs08 and gs08 != IMPLEMENTATION_837P and st03 != IMPLEMENTATION_837P:
+        if gs08 and gs08 != IMPLEMENTATION_837P and gs08.startswith(CLAIM_837P_FAMILY):
             yield this.finding(
                 f"GS08 of the group holding transaction set {st.element(2)} is {gs08}, not {IMPLEMENTATION_837P}",
                 safety=FixSafety.MANUAL,
@@ -440,6 +442,43 @@ def implementation_version(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding
 
 MAX_SERVICE_LINES = 50  # 2400 repeat in 005010X222A1
 MAX_DIAGNOSES = 12  # HI01-HI12
+# Modifiers a claim line commonly carries: a two-character description is not one of these.
+KNOWN_MODIFIERS = vocab.NCCI_ASSOCIATED_MODIFIERS | frozenset(
+    [
+        "22",
+        "26",
+        "32",
+        "47",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "55",
+        "56",
+        "62",
+        "66",
+        "76",
+        "77",
+        "80",
+        "81",
+        "82",
+        "90",
+        "92",
+        "95",
+        "99",
+        "AS",
+        "GA",
+        "GC",
+        "GX",
+        "GY",
+        "GZ",
+        "KX",
+        "Q5",
+        "Q6",
+        "TC",
+    ]
+)
 
 
 @rule(
@@ -476,8 +515,8 @@ def claim_limits(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         )
     for line in claim.lines:
         parts = line.sv1.components(1) if line.sv1 is not None else []
-        # Four modifiers and then a two-character code where the description goes: a fifth modifier.
-        if len(line.modifiers) == 4 and len(parts) > 6 and len(parts[6]) == 2 and parts[6].isalnum():
+        # Four modifiers and then a modifier code where the description goes: a fifth modifier.
+        if len(line.modifiers) == 4 and len(parts) > 6 and parts[6].strip().upper() in KNOWN_MODIFIERS:
             yield this.on(
                 claim,
                 line,
