@@ -107,6 +107,8 @@ def sniff_kind(path: str) -> str | None:
     "277CA", or None when it cannot be told (the 835 reader then says what is wrong)."""
     from mohsedi.acks.reader import KINDS
 
+    if _refuse_special(path) is not None:
+        return None  # a FIFO would block here: ingest_file refuses it with its reason
     try:
         gs08 = ""
         for n, seg in enumerate(iter_segments(read_chunks(path), source=path)):
