@@ -18,15 +18,17 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The main job on the bundled samples, as the README's daily use runs it: check, fix (which
-# records what it writes), ingest the remits, report denials. The store is out/mohsedi.db,
-# named once here as a user names it once in their environment or config.
+# records what it writes), ingest the remits and acknowledgments, report denials and front-end
+# rejections with their root causes. The store is out/mohsedi.db, named once here as a user
+# names it once in their environment or config.
 demo: export MOHSEDI_DATABASE_URL = $(DB)
 demo: install
 	mkdir -p $(OUT)
 	$(MOHSEDI) check samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml --fail-on never
 	$(MOHSEDI) fix samples/*.837 --case-log samples/case-log.csv --policy samples/policy.toml -o $(OUT)/fixed --fail-on never
-	$(MOHSEDI) ingest samples/*.835
+	$(MOHSEDI) ingest samples/*.835 samples/*.999 samples/*.277
 	$(MOHSEDI) report denials
+	$(MOHSEDI) report rejections
 
 test: install
 	$(PY) -m pytest -q

@@ -212,20 +212,35 @@ def run_ingest(
 
 
 def run_link(db_url: str) -> int:
+    from mohsedi.store.acks import link_pending_acks
     from mohsedi.store.db import open_store
     from mohsedi.store.link import link_pending
 
-    return link_pending(open_store(db_url), everything=True)
+    engine = open_store(db_url)
+    return link_pending(engine, everything=True) + link_pending_acks(engine)
 
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:
     """The root-cause report; its JSON holds the contract's keys (period, denials, by_rule)."""
     from mohsedi.reports.denials import root_cause_report
+    from mohsedi.reports.rejections import rejection_report
     from mohsedi.store.db import open_store
 
-    report = root_cause_report(open_store(db_url), period, payer)
+    engine = open_store(db_url)
+    report = root_cause_report(engine, period, payer)
     report["payer"] = payer
+    # What never reached an 835: the 999 and 277CA rejections of the same period.
+    front = rejection_report(engine, period, payer)
+    report["front_end_rejections"] = {k: v for k, v in front.items() if k not in ("period", "payer")}
     return report
+
+
+def run_rejection_report(db_url: str, period: Period, payer: str | None = None) -> dict:
+    """Front-end rejections; its JSON holds the contract's keys (period, rejections, by_rule, totals)."""
+    from mohsedi.reports.rejections import rejection_report
+    from mohsedi.store.db import open_store
+
+    return rejection_report(open_store(db_url), period, payer)
 
 
 def run_audit(db_url: str, days: int) -> dict:

@@ -11,6 +11,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from mohsedi.acks.synth import (
+    AckEnvelope,
+    ClaimAckSpec,
+    LineAckSpec,
+    SetAckSpec,
+    build_277ca,
+    build_999,
+)
 from mohsedi.synth import (
     FEE,
     ClaimPaymentSpec,
@@ -358,6 +366,73 @@ def remits() -> tuple[list[ClaimPaymentSpec], list[ClaimPaymentSpec]]:
     return paid, denials + [reversal, all_paid(reversed_claim)]
 
 
+# Two transaction sets in one file, one claim each; the second's CLM02 does not add up (X12002),
+# and the clearinghouse's 999 rejects that set (21-two-sets.999).
+TWO_SETS = [
+    ClaimSpec("MOHS-0701", (NOSE_BCC,), [line("17311"), line("17312", 1)], **patient(701)),
+    ClaimSpec("MOHS-0702", (EAR_BCC,), [line("17311")], total=Decimal("900.00"), **patient(702)),
+]
+TWO_SETS_GROUP = 8
+
+
+def position_in_set(text: str, set_control: str, segment_id: str) -> int:
+    """Where a segment sits in a transaction set (ST = 1), as IK302 counts."""
+    position = 0
+    for raw in text.split("~"):
+        seg = raw.strip()
+        if seg.startswith("ST*"):
+            position = 1 if seg.split("*")[2] == set_control else 0
+        elif position:
+            position += 1
+            if seg.split("*")[0] == segment_id:
+                return position
+    raise ValueError(f"no {segment_id} in set {set_control}")
+
+
+def acknowledgments(files: dict[str, str]) -> dict[str, str]:
+    """The clearinghouse's 999s and the payer's 277CA for what the samples sent.
+
+    - 20-accepted.999: 12-modifier-and-x12-errors.837 (group 4) accepted;
+    - 21-two-sets.999: 16-two-sets.837, set 0001 accepted, set 0002 rejected at its CLM
+      (CLM02 is not the sum of the lines): the group partially accepted;
+    - 22-mohs-x12-errors.277: the payer accepts MOHS-0301/0302 and rejects MOHS-0303 (no CLIA
+      number: missing information, A6, on the claim and its Mohs line) and MOHS-0304 (its total
+      does not add up: invalid information, A7).
+    """
+    out = {}
+    env = AckEnvelope(interchange_control=201, group_control=201)
+    out["20-accepted.999"] = build_999("4", [SetAckSpec("0001", "A")], env)
+    clm = position_in_set(files["16-two-sets.837"], "0002", "CLM")
+    env = AckEnvelope(interchange_control=202, group_control=202)
+    out["21-two-sets.999"] = build_999(
+        str(TWO_SETS_GROUP),
+        [SetAckSpec("0001", "A"), SetAckSpec("0002", "R", [("CLM", clm, "8", [("2", "782", "I12")])])],
+        env,
+    )
+    claims = by_pcn(MODIFIER_X12_ERRORS)
+
+    def charge(pcn: str) -> Decimal:
+        c = claims[pcn]
+        return c.total if c.total is not None else sum((ln.charge for ln in c.lines), Decimal("0"))
+
+    env = AckEnvelope(interchange_control=203, group_control=203, created=date(2026, 10, 10))
+    out["22-mohs-x12-errors.277"] = build_277ca(
+        [
+            ClaimAckSpec("MOHS-0301", charge("MOHS-0301"), "A2:20:PR", "SYNCCN0301"),
+            ClaimAckSpec("MOHS-0302", charge("MOHS-0302"), "A2:20:PR", "SYNCCN0302"),
+            ClaimAckSpec(
+                "MOHS-0303",
+                charge("MOHS-0303"),
+                "A6:21:85",
+                lines=[LineAckSpec("17311", claims["MOHS-0303"].lines[0].charge, "MOHS-0303-1", "A6:21:85")],
+            ),
+            ClaimAckSpec("MOHS-0304", charge("MOHS-0304"), "A7:400:85"),
+        ],
+        env,
+    )
+    return out
+
+
 def main() -> None:
     files = {
         "01-mohs-clean.837": CLEAN,
@@ -368,9 +443,16 @@ def main() -> None:
         "14-case-log-errors.837": CASE_LOG_ERRORS,
         "15-payer-policy-errors.837": PAYER_POLICY_ERRORS,
     }
+    written = {}
     for n, (name, claims) in enumerate(files.items(), start=1):
         env = Envelope837(interchange_control=n, group_control=n)
-        (HERE / name).write_text(build_837p(claims, env), newline="")
+        written[name] = build_837p(claims, env)
+        (HERE / name).write_text(written[name], newline="")
+    env = Envelope837(interchange_control=TWO_SETS_GROUP, group_control=TWO_SETS_GROUP)
+    written["16-two-sets.837"] = build_837p(TWO_SETS, env, claims_per_transaction=1)
+    (HERE / "16-two-sets.837").write_text(written["16-two-sets.837"], newline="")
+    for name, text in acknowledgments(written).items():
+        (HERE / name).write_text(text, newline="")
     with open(HERE / "case-log.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["claim", "tumor", "site", "diagnosis", "stage", "blocks", "stains", "map", "margins", "deep"])

@@ -194,10 +194,11 @@ def test_audit_finds_the_seeded_errors(stored: str) -> None:
     result = audit(open_store(stored), 90, today=date(2026, 11, 22))
     rules = {r["rule"] for r in result["by_rule"]}
     assert {"MOHS001", "MOHS003", "MOHS004", "MOHS005", "MOHS011", "MOHS017", "NCCI003"} <= rules
-    assert result["claims"] == 34  # every sample claim but MOHS-0602, dated 2026-03-02
+    # Every sample claim but MOHS-0602, dated 2026-03-02: 34, and 16-two-sets.837's two (issue 18).
+    assert result["claims"] == 36
     stale = audit(open_store(stored), 10, today=date(2027, 6, 1))
     assert stale["claims"] == 0 and stale["by_rule"] == []
-    assert run_audit(stored, 3660)["claims"] == 35
+    assert run_audit(stored, 3660)["claims"] == 37
 
 
 def test_report_commands_for_cron(stored: str, tmp_path: Path) -> None:

@@ -888,6 +888,9 @@ def ingest_json(r) -> dict:
         "claims": r.claim_payments,
         "service_payments": r.service_payments,
         "denials": r.denials,
+        "acknowledgments": r.acknowledgments,
+        "acknowledged": r.acknowledged,
+        "rejected": r.rejected,
         "findings": [f.as_dict() for f in r.findings],
         "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
     }
@@ -897,6 +900,11 @@ def ingest_line(r) -> str:
     path = printable(r.path)
     if r.error:
         return f"{path}: refused, nothing stored"
+    if r.kind != "835":
+        if r.already_stored:
+            return f"{path}: {r.kind} already stored, nothing changed"
+        what = "transaction set(s)" if r.kind == "999" else "claim(s)"
+        return f"{path}: {r.kind}, {r.acknowledged} {what} acknowledged, {r.rejected} rejected"
     if r.already_stored:
         return f"{path}: already stored ({r.already} payment(s), ERA004), nothing changed"
     text = (
@@ -1175,6 +1183,65 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
     if output and not quiet:
         totals = data["totals"]
         click.echo(f"wrote {output}: {totals['denials']} denial(s), {totals['denied']} denied", err=True)
+
+
+# ---------------------------------------------------------------- report rejections (issue 18)
+
+
+@report.command("rejections")
+@click.option("--since", metavar="DATE", help="From this acknowledgment date: YYYY-MM-DD or relative (90d, 12w, 6m).")
+@click.option("--until", metavar="DATE", help="Up to this acknowledgment date (inclusive).")
+@click.option("--payer", metavar="ID", help="Only this payer id (277CA) or clearinghouse (999 sender).")
+@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS, "html"]),
+    default=None,
+    help="Output format. Default: table on a terminal, else json; html is one self-contained file.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+@click.option("-q", "--quiet", is_flag=True, help="With -o, print nothing on success (for cron).")
+def report_rejections(since, until, payer, db_url, fmt, output, quiet):
+    """Front-end rejections from 999 and 277CA acknowledgments of what was sent: rejection rate by
+    file, payer, status code and rule (fired, predicted, unexplained), and the unexplained queue.
+
+    \b
+    Examples:
+      mohsedi report rejections
+      mohsedi report rejections --since 30d --format json -o rejections.json
+      mohsedi report rejections --format html -o rejections.html -q
+    """
+    import json
+
+    from mohsedi.cli.render import rejections_csv, rejections_table
+    from mohsedi.pipeline import run_rejection_report
+    from mohsedi.reports.denials import Period
+    from mohsedi.reports.periods import parse_day
+
+    try:
+        period = Period(parse_day(since), parse_day(until))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        data = run_rejection_report(store_url(db_url), period, payer)
+    except StoreError as exc:
+        store_failure(exc)
+    chosen = pick_format(fmt, output)
+    if chosen == "json":
+        text = json.dumps(data, indent=2) + "\n"
+    elif chosen == "csv":
+        text = rejections_csv(data)
+    elif chosen == "html":
+        from mohsedi.reports.html import render_rejections_html
+
+        text = render_rejections_html(data)
+    else:
+        text = rejections_table(data)
+    emit_output(text, output)
+    if output and not quiet:
+        totals = data["totals"]
+        click.echo(f"wrote {output}: {totals['rejected']} rejected of {totals['acknowledged']} acknowledged", err=True)
 
 
 @cli.command("audit")

@@ -235,6 +235,7 @@ def rule_json(r: Rule) -> dict[str, Any]:
         "fix": r.fix_safety.value,
         "scope": r.scope.value,
         "predicts": r.predictions_json(),
+        "rejects": list(r.rejects),
         "sources": [{"title": s.title, "reference": s.reference, "verified": s.verified} for s in r.sources],
         "verified": r.verified,
         "suppresses": list(r.suppresses),
@@ -270,6 +271,10 @@ def rules_csv(rules: list[Rule]) -> str:
     return csv_text(["code", "name", "severity", "fix", "scope", "title", "predicts", "verified"], rows)
 
 
+def _rejection_label(declared: str) -> str:
+    return "999 (transaction set rejected)" if declared == "999" else f"277CA {declared}"
+
+
 def explain(r: Rule) -> str:
     from mohsedi.rules.docs import cite, predicted_denials
 
@@ -280,7 +285,13 @@ def explain(r: Rule) -> str:
         f"severity: {r.severity.value}   fix: {r.fix_safety.value}   scope: {r.scope.value}   "
         f"{r.status.value} since {r.since}\n\n"
         f"What it checks\n  {r.docs.what}\n\n"
-        f"Why it matters\n  {r.docs.why}\n  Predicted denial: {denial}\n\n"
+        f"Why it matters\n  {r.docs.why}\n  Predicted denial: {denial}\n"
+        + (
+            f"  Predicted front-end rejection: {', '.join(_rejection_label(x) for x in r.rejects)}\n"
+            if r.rejects
+            else ""
+        )
+        + "\n"
         f"Example\n  {r.docs.example}\n\n"
         f"Fix safety\n  {r.docs.fix}\n\n"
         f"References\n{refs}\n"
@@ -407,6 +418,10 @@ def denials_table(data: dict[str, Any], *, width: int | None = None) -> str:
             ("basis", "basis", 12),
         ],
     )
+    front = data.get("front_end_rejections")
+    if front:
+        lines += ["", "Front-end rejections (999, 277CA)", *(f"  note: {n}" for n in front.get("notes", []))]
+        lines += rejection_sections(front)
     return "\n".join(lines) + "\n"
 
 
@@ -478,5 +493,105 @@ def denials_csv(data: dict[str, Any]) -> str:
                 d["basis"],
             ]
             for d in data["denials"]
+        ),
+    )
+
+
+# ---------------------------------------------------------------- rejections (999, 277CA)
+
+REJECTION_COLUMNS: list[Column] = [("count", "rejected", -9), ("amount", "amount", -12)]
+RATE_COLUMNS: list[Column] = [
+    ("kind", "kind", 6),
+    ("acknowledged", "acked", -6),
+    ("rejected", "rejected", -9),
+    ("rejection_rate", "rate", -7),
+    ("amount", "amount", -12),
+]
+
+
+def rejection_sections(data: dict[str, Any]) -> list[str]:
+    """The rejection report's sections as table lines (also the denial report's rejections part)."""
+    t = data["totals"]
+    lines = [
+        f"  {t['acknowledged']} acknowledged ({t['sets_acknowledged']} set(s) by 999, "
+        f"{t['claims_acknowledged']} claim(s) by 277CA), {t['rejected']} rejected ({t['rejection_rate']}), "
+        f"{t['amount_rejected']} of {t['amount_acknowledged']} billed",
+    ]
+    lines += _section(
+        "By rule", data["by_rule"], [("rule", "rule", 12), *REJECTION_COLUMNS, ("title", "  what it checks", 50)]
+    )
+    lines += _section(
+        "By status code",
+        data["by_status"],
+        [("kind", "kind", 6), ("status", "status", 9), *REJECTION_COLUMNS, ("description", "  meaning", 50)],
+    )
+    lines += _section("By payer (999: the clearinghouse)", data["by_payer"], [("payer", "payer", 14), *RATE_COLUMNS])
+    lines += _section("By file sent", data["by_file"], [("file", "file", 40), *RATE_COLUMNS])
+    lines += _section(
+        "Unexplained (no rule predicts these yet)",
+        data["unexplained"],
+        [
+            ("kind", "kind", 6),
+            ("claim", "claim", 12),
+            ("status", "status", 9),
+            ("amount", "amount", -10),
+            ("description", "  meaning", 44),
+        ],
+    )
+    # One row per rejection (its money counted once); a 277CA's rejected lines named beside it.
+    rows = [
+        {**r, "set": r.get("set_control") or "", "lines": [f"{ln['line_id']} {ln['status']}" for ln in r["lines"]]}
+        for r in data["rejections"]
+    ]
+    lines += _section(
+        "Every rejection",
+        rows,
+        [
+            ("kind", "kind", 6),
+            ("payer", "payer", 12),
+            ("claim", "claim", 12),
+            ("set", "set", 5),
+            ("line_id", "line", 14),
+            ("status", "status", 9),
+            ("amount", "amount", -10),
+            ("rule", " rule", 8),
+            ("basis", "basis", 12),
+            ("lines", "lines rejected", 24),
+            ("description", "meaning", 40),
+        ],
+    )
+    return lines
+
+
+def rejections_table(data: dict[str, Any]) -> str:
+    period = data["period"]
+    lines = [
+        "Front-end rejections (999, 277CA), acknowledged "
+        f"{period['since'] or 'from the start'} .. {period['until'] or 'today'}",
+        *(f"  note: {n}" for n in data.get("notes", [])),
+        *rejection_sections(data),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def rejections_csv(data: dict[str, Any]) -> str:
+    """One row per rejection: its amount counted once, its rejected lines in one column."""
+    return csv_text(
+        ["kind", "payer", "claim", "set", "status", "description", "amount", "rule", "basis", "lines", "errors"],
+        (
+            [
+                r["kind"],
+                r["payer"],
+                r["claim"] or "",
+                r.get("set_control") or "",
+                r["status"],
+                r["description"],
+                r["amount"],
+                r["rule"] or "",
+                r["basis"],
+                " ".join(f"{ln['line_id']}={ln['status']}" for ln in r["lines"]),
+                "; ".join(r.get("errors", [])),
+            ]
+            for r in data["rejections"]
         ),
     )

@@ -337,6 +337,9 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
             ),
         ),
     ]
+    front = report.get("front_end_rejections")
+    if front:
+        sections += [(f"Front-end rejections: {title}", content) for title, content in rejection_sections(front)]
     body = "".join(f"<h2>{html.escape(title)}</h2>{content}" for title, content in sections)
     span = f"{period['since'] or 'the first remittance'} to {period['until'] or 'today'}"
     return (
@@ -346,4 +349,104 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
         f'<h1>Denial root causes</h1><p class="meta">Payments from {html.escape(span)}'
         + (f", payer {html.escape(report['payer'])}" if report.get("payer") else "")
         + f'. Generated {when} by mohsedi.</p>{notes}<div class="cards">{cards}</div>{body}</body></html>\n'
+    )
+
+
+# ---------------------------------------------------------------- rejections (999, 277CA)
+
+
+def rejection_sections(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rejection report's sections, also shown at the end of the denial report."""
+    t = report["totals"]
+    cards = "".join(
+        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+        for k, v in [
+            ("acknowledged (999 sets + 277CA claims)", str(t["acknowledged"])),
+            ("rejected", str(t["rejected"])),
+            ("rejection rate", t["rejection_rate"]),
+            ("billed in rejections", f"${Decimal(t['amount_rejected']):,.2f}"),
+        ]
+    )
+    rate = [("kind", "kind"), ("acknowledged", "acknowledged"), ("rejected", "rejected"), ("rejection_rate", "rate")]
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in report.get("notes", []))
+    return [
+        ("totals", notes + f'<div class="cards">{cards}</div>'),
+        (
+            "by rule",
+            _table(
+                report["by_rule"],
+                [("rule", "rule"), ("title", "what it checks"), ("count", "count"), ("amount", "amount")],
+            ),
+        ),
+        (
+            "by status code",
+            _table(
+                report["by_status"],
+                [
+                    ("kind", "kind"),
+                    ("status", "status"),
+                    ("description", "meaning"),
+                    ("count", "count"),
+                    ("amount", "amount"),
+                ],
+            ),
+        ),
+        (
+            "by payer (999: the clearinghouse)",
+            _table(report["by_payer"], [("payer", "payer"), *rate, ("amount", "amount")]),
+        ),
+        ("by file sent", _table(report["by_file"], [("file", "file"), *rate, ("amount", "amount")])),
+        (
+            "unexplained: rejections no rule predicts yet",
+            _table(
+                report["unexplained"],
+                [
+                    ("kind", "kind"),
+                    ("claim", "claim"),
+                    ("status", "status"),
+                    ("description", "meaning"),
+                    ("amount", "amount"),
+                ],
+            ),
+        ),
+        (
+            "every rejection",
+            _table(
+                report["rejections"],
+                [
+                    ("kind", "kind"),
+                    ("payer", "payer"),
+                    ("claim", "claim"),
+                    ("set_control", "set"),
+                    ("status", "status"),
+                    ("description", "meaning"),
+                    ("errors", "errors"),
+                    ("lines", "lines"),
+                    ("amount", "amount"),
+                    ("rule", "rule"),
+                    ("rule_title", "rule checks"),
+                    ("basis", "basis"),
+                ],
+                limit=500,
+            ),
+        ),
+    ]
+
+
+def render_rejections_html(report: dict[str, Any], *, generated: datetime | None = None) -> str:
+    period = report["period"]
+    when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    rows = [{**r, "lines": [f"{ln['line_id']} {ln['status']}" for ln in r["lines"]]} for r in report["rejections"]]
+    body = "".join(
+        f"<h2>{html.escape(title.capitalize())}</h2>{content}"
+        for title, content in rejection_sections({**report, "rejections": rows})
+    )
+    span = f"{period['since'] or 'the first acknowledgment'} to {period['until'] or 'today'}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>mohsedi rejection report {html.escape(span)}</title><style>{CSS}</style></head><body>"
+        f'<h1>Front-end rejections (999, 277CA)</h1><p class="meta">Acknowledgments from {html.escape(span)}'
+        + (f", payer {html.escape(report['payer'])}" if report.get("payer") else "")
+        + f". Generated {when} by mohsedi.</p>{body}</body></html>\n"
     )

@@ -189,6 +189,22 @@ class Rule:
     requires: tuple[frozenset[str], ...] = ()
     status: Status = Status.STABLE
     since: str = "0.1.0"  # the release that added the rule under this code
+    # Front-end rejections the problem draws, beside the denials in ``predicts``: "999" (the
+    # transaction set is rejected), or a 277CA claim status "A6" (any code of that category)
+    # or "A7:562" (category and status code).
+    rejects: tuple[str, ...] = ()
+
+    def predicts_rejection(self, kind: str, category: str = "", code: str = "") -> bool:
+        """Whether this rule declares the rejection: a 999 set rejection, or a 277CA status."""
+        for declared in self.rejects:
+            if kind == "999":
+                if declared == "999":
+                    return True
+                continue
+            want_category, _, want_code = declared.partition(":")
+            if want_category == category and (not want_code or want_code == code):
+                return True
+        return False
 
     def can_fire(self, codes: set[str] | frozenset[str] | dict[str, object]) -> bool:
         return all(not needed.isdisjoint(codes) for needed in self.requires)

@@ -39,6 +39,7 @@ def rule(
     requires: Iterable[frozenset[str]] = (),
     status: Status = Status.STABLE,
     since: str = "0.1.0",
+    rejects: Iterable[str] = (),
 ) -> Callable[[Callable[[Rule, Any], Iterable[Any]]], Rule]:
     """Declare a rule around its check function and register it; codes are unique for good."""
 
@@ -64,6 +65,7 @@ def rule(
             requires=tuple(requires),
             status=status,
             since=since,
+            rejects=tuple(rejects),
         )
         RULES[code] = declared
         return declared

@@ -38,7 +38,7 @@ from mohsedi.store.db import bulk_insert, describe_db_error, insert_returning_id
 from mohsedi.store.limits import StoreFinding, fit_remittance
 from mohsedi.store.link import link_claim_payments
 from mohsedi.x12.envelope import Envelope, TransactionSet
-from mohsedi.x12.segments import READ_CHUNK
+from mohsedi.x12.segments import READ_CHUNK, iter_segments, read_chunks
 
 REM, CP, PLB = m.Remittance.__table__, m.ClaimPayment.__table__, m.ProviderAdjustment.__table__
 
@@ -53,6 +53,9 @@ class IngestReport:
     claim_payments: int = 0
     service_payments: int = 0
     denials: int = 0
+    acknowledgments: int = 0  # 999/277CA transaction sets newly stored
+    acknowledged: int = 0  # 999: transaction sets acknowledged; 277CA: claims acknowledged
+    rejected: int = 0  # of those, rejected
     segments: int = 0
     findings: list[BalanceFinding | StoreFinding] = field(default_factory=list)
     error: X12Error | None = None  # the file was refused
@@ -87,12 +90,39 @@ def ingest_paths(
     progress: Callable[[str], None] | None = None,
     payment_adjustments: frozenset[str] | None = None,
 ) -> list[IngestReport]:
+    from mohsedi.store.acks import ingest_ack_file
+
     reports = []
     for path in expand_inputs(paths):
-        reports.append(ingest_file(engine, path, payment_adjustments=payment_adjustments))
+        if sniff_kind(path) in ("999", "277CA"):
+            reports.append(ingest_ack_file(engine, path))
+        else:
+            reports.append(ingest_file(engine, path, payment_adjustments=payment_adjustments))
         if progress:
             progress(path)
     return reports
+
+
+def sniff_kind(path: str) -> str | None:
+    """The kind of the file's first transaction set, by ST01 and GS08 (ST03): "835", "999",
+    "277CA", or None when it cannot be told (the 835 reader then says what is wrong)."""
+    from mohsedi.acks.reader import KINDS
+
+    if _refuse_special(path) is not None:
+        return None  # a FIFO would block here: ingest_file refuses it with its reason
+    try:
+        gs08 = ""
+        for n, seg in enumerate(iter_segments(read_chunks(path), source=path)):
+            if seg.id == "GS":
+                gs08 = seg.element(8)
+            elif seg.id == "ST":
+                st01, version = seg.element(1), seg.element(3) or gs08
+                return "835" if st01 == "835" else KINDS.get((st01, version))
+            if n > 20:
+                return None
+    except (X12Error, OSError, UnicodeError):
+        return None
+    return None
 
 
 class _ReadOnce:

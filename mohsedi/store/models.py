@@ -342,3 +342,98 @@ class StoreMeta(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+# ---------------------------------------------------------------- acknowledgments (999, 277CA)
+
+
+class SentSet(Base):
+    """An 837P transaction set as sent: its GS06 and ST02, and which claims of the file it held,
+    so that a 999 acknowledging that set links to it."""
+
+    __tablename__ = "sent_set"
+    __table_args__ = (Index("ix_sent_set_controls", "group_control", "set_control"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"), index=True)
+    group_control: Mapped[str] = mapped_column(String(9))  # GS06
+    set_control: Mapped[str] = mapped_column(String(9))  # ST02
+    first_ordinal: Mapped[int] = mapped_column(Integer)  # claims first_ordinal .. first_ordinal + claims - 1
+    claims: Mapped[int] = mapped_column(Integer)
+
+
+class Acknowledgment(Base):
+    """One 999 or 277CA transaction set received; stored once by what it says (ack_key)."""
+
+    __tablename__ = "acknowledgment"
+    __table_args__ = (UniqueConstraint("ack_key", name="uq_acknowledgment_ack_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(6))  # 999, 277CA
+    ack_key: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(15))  # GS02
+    payer_id: Mapped[str | None] = mapped_column(String(80))  # 277CA 2100A NM109
+    payer_name: Mapped[str | None] = mapped_column(String(60))
+    group_control: Mapped[str | None] = mapped_column(String(9))  # 999 AK102: the GS06 sent
+    group_status: Mapped[str | None] = mapped_column(String(1))  # 999 AK901
+    received: Mapped[date | None] = mapped_column(Date)  # GS04 (999) or BHT04 (277CA)
+
+
+class SetStatus(Base):
+    """999 loop 2000: one transaction set sent, its IK5 status, linked to the set as sent."""
+
+    __tablename__ = "set_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    acknowledgment_id: Mapped[int] = mapped_column(ForeignKey("acknowledgment.id", ondelete="CASCADE"), index=True)
+    set_control: Mapped[str] = mapped_column(String(9))  # AK202
+    status: Mapped[str] = mapped_column(String(1))  # IK501
+    codes: Mapped[str] = mapped_column(String(20))  # IK502-IK506, comma-separated
+    rejected: Mapped[bool] = mapped_column(Boolean)
+    sent_set_id: Mapped[int | None] = mapped_column(ForeignKey("sent_set.id", ondelete="SET NULL"), index=True)
+    rule: Mapped[str | None] = mapped_column(String(10))
+    basis: Mapped[str | None] = mapped_column(String(12))  # fired, predicted, unexplained (rejected sets)
+    linked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SetError(Base):
+    """999 IK3 (segment error) with one of its IK4s (element error), or none."""
+
+    __tablename__ = "set_error"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_status_id: Mapped[int] = mapped_column(ForeignKey("set_status.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[str] = mapped_column(String(3))  # IK301
+    segment_position: Mapped[str] = mapped_column(String(10))  # IK302
+    loop: Mapped[str | None] = mapped_column(String(6))  # IK303
+    segment_code: Mapped[str] = mapped_column(String(3))  # IK304
+    element_position: Mapped[str | None] = mapped_column(String(10))  # IK401
+    element_reference: Mapped[str | None] = mapped_column(String(6))  # IK402
+    element_code: Mapped[str | None] = mapped_column(String(3))  # IK403 (IK404, the bad value, is not kept)
+
+
+class ClaimStatusRow(Base):
+    """277CA: one STC of a claim (2200D) or of a line (2220D), linked to the stored claim and line."""
+
+    __tablename__ = "claim_status"
+    __table_args__ = (Index("ix_claim_status_pcn", "patient_control_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    acknowledgment_id: Mapped[int] = mapped_column(ForeignKey("acknowledgment.id", ondelete="CASCADE"), index=True)
+    patient_control_number: Mapped[str] = mapped_column(String(38))  # 2200D TRN02 (CLM01)
+    line_id: Mapped[str | None] = mapped_column(String(50))  # 2220D REF*FJ (the 837's REF*6R)
+    procedure: Mapped[str | None] = mapped_column(String(48))  # 2220D SVC01-2
+    provider_npi: Mapped[str | None] = mapped_column(String(15))
+    category: Mapped[str] = mapped_column(String(3))  # STC01-1
+    code: Mapped[str] = mapped_column(String(5))  # STC01-2
+    entity: Mapped[str] = mapped_column(String(3))  # STC01-3
+    status_date: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # STC04 (claim) or SVC02 (line)
+    payer_claim_control_number: Mapped[str | None] = mapped_column(String(50))  # REF*1K
+    rejected: Mapped[bool] = mapped_column(Boolean)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="SET NULL"), index=True)
+    service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_line.id", ondelete="SET NULL"))
+    rule: Mapped[str | None] = mapped_column(String(10))
+    basis: Mapped[str | None] = mapped_column(String(12))
+    linked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -16,6 +16,7 @@ from mohsedi.files import sha256_file
 from mohsedi.rules.base import Finding
 from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
+from mohsedi.store.acks import link_pending_acks
 from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store, write_transaction
 from mohsedi.store.limits import StoreFinding, fit_claims
 from mohsedi.store.link import link_pending
@@ -154,6 +155,7 @@ def _record_units_once(
         isa = None
         gs_controls: list[str] = []
         quarantined: list[X12Error] = []
+        sent_sets: list[dict[str, Any]] = []
         last = ""
         for unit in units:
             if isinstance(unit, Envelope):
@@ -171,9 +173,20 @@ def _record_units_once(
             if claims:
                 claims, left_out = fit_claims(claims)
                 too_long += left_out
+            first = len(state.claim_ids)
             if claims:
                 _record_claims(conn, state, claims)
                 pcns.update(text_for_store(c.patient_control_number) for c in claims)
+            # The set as sent (GS06, ST02, its claims' ordinals), so a 999 naming it finds them.
+            sent_sets.append(
+                {
+                    "file_id": file_id,
+                    "group_control": text_for_store(gs_controls[-1] if gs_controls else "")[:9],
+                    "set_control": text_for_store(unit.transaction.control_number)[:9],  # type: ignore[attr-defined]
+                    "first_ordinal": first,
+                    "claims": len(state.claim_ids) - first,
+                }
+            )
         if last != "IEA":  # raised inside the transaction: nothing of the file is kept
             raise X12Error("the file is cut short (it does not end with IEA); nothing was stored", source=source)
         conn.execute(
@@ -181,8 +194,10 @@ def _record_units_once(
             .where(m.StoredFile.__table__.c.id == file_id)
             .values(interchange_control=isa.element(13) if isa else None, group_controls=",".join(gs_controls)[:200])
         )
+        bulk_insert(conn, m.SentSet.__table__, sent_sets)
         _supersede(conn, state.claim_ids, state.newest)
     link_pending(engine, pcns=pcns)
+    link_pending_acks(engine, pcns=pcns)
     return RecordedFile(source, len(state.claim_ids), False, quarantined, too_long)
 
 

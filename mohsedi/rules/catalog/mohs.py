@@ -801,6 +801,9 @@ def deleted_mohs_code(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     scope=Scope.CLAIM,
     requires=(vocab.MOHS_CODES,),
     predicts=(Prediction("CO", ("16",), ("MA120",)),),
+    # A payer that edits at the front door rejects it as missing information (277CA category
+    # A6); the status code varies by payer, so the category alone is declared.
+    rejects=("A6",),
     sources=(CMS_MOHS,),
     docs=Docs(
         what="Mohs codes are CLIA-edited: the claim carries the lab's CLIA number in 2300 REF*X4, "

@@ -46,6 +46,7 @@ def _transaction_sets(unit) -> TransactionSet | None:
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.ENVELOPE,
+    rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(X12_STANDARD,),
     docs=Docs(
@@ -120,6 +121,9 @@ def _set_pair(seg: Segment, first: str, second: str) -> SetElements:
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
+    # The spec's "front-end rejection": the clearinghouse's 999, or the payer's 277CA as
+    # invalid information (category A7).
+    rejects=("999", "A7"),
     sources=(GUIDE,),
     docs=Docs(
         what="The total claim charge (CLM02) must equal the sum of the line charges (SV102).",
@@ -350,6 +354,7 @@ def corrected_claim_without_original(this: Rule, ctx: ClaimContext) -> Iterator[
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.ENVELOPE,
+    rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(X12_STANDARD,),
     docs=Docs(
@@ -410,6 +415,7 @@ def _unclosed(this: Rule, opener: Segment, closer: str, reached: str) -> Finding
     severity=Severity.WARNING,
     fix=FixSafety.UNSAFE,
     scope=Scope.ENVELOPE,
+    rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(GUIDE,),
     docs=Docs(
@@ -492,6 +498,7 @@ KNOWN_MODIFIERS = vocab.NCCI_ASSOCIATED_MODIFIERS | frozenset(
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(GUIDE,),
     docs=Docs(
