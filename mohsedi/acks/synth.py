@@ -33,7 +33,7 @@ class AckEnvelope:
 def _open(w: _Writer, env: AckEnvelope, functional_id: str, version: str) -> None:
     d = w.d
     w.parts.append(
-        _isa(env.sender, env.receiver, env.created, env.interchange_control, d, functional_id)
+        _isa(env.sender, env.receiver, env.created, env.interchange_control, d)
         + d.segment
         + env.line_break
     )

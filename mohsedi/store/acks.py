@@ -19,12 +19,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from mohsedi.acks.model import REJECTED_CATEGORIES, ClaimAck, FunctionalAck
-from mohsedi.acks.reader import iter_ack_sets
+from mohsedi.acks.reader import AckSet, iter_ack_sets
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.rules.registry import all_rules
@@ -79,6 +80,7 @@ def ingest_ack_file(engine: Engine, path: str) -> IngestReport:
                     report.segments += 1
                     envelopes.envelope(unit.segment)
                     continue
+                assert isinstance(unit, AckSet)  # every transaction set comes out read as one
                 envelopes.transaction(unit.transaction)
                 report.segments += len(unit.transaction.segments)
                 if unit.kind and unit.kind not in kinds:
@@ -294,7 +296,7 @@ def _claims_of_sets(conn: Connection, sent_ids: list[int]) -> dict[int, list[int
 
 
 def _link_sets(conn: Connection, ack_ids: list[int], rules: list, now: datetime) -> int:
-    statuses = []
+    statuses: list[Any] = []
     for chunk in _chunks(ack_ids):
         statuses += conn.execute(
             sa.select(SS.c.id, SS.c.set_control, SS.c.sent_set_id, SS.c.rejected, SS.c.basis, ACK.c.group_control)
@@ -320,7 +322,7 @@ def _link_sets(conn: Connection, ack_ids: list[int], rules: list, now: datetime)
     pending = [s for s in statuses if s.rejected and s.basis in (None, "unexplained")]
     if not pending:
         return 0
-    claims_of = _claims_of_sets(conn, sorted({sent_for[s.id] for s in pending if sent_for[s.id]}))
+    claims_of = _claims_of_sets(conn, sorted({sent for s in pending if (sent := sent_for[s.id])}))
     claim_ids = sorted({c for ids in claims_of.values() for c in ids})
     stored = _stored_findings(conn, claim_ids)
     predicted = predict(conn, claim_ids) if claim_ids else {}
@@ -354,7 +356,7 @@ def _link_sets(conn: Connection, ack_ids: list[int], rules: list, now: datetime)
 
 
 def _link_claim_statuses(conn: Connection, ack_ids: list[int], rules: list, now: datetime) -> int:
-    rows = []
+    rows: list[Any] = []
     for chunk in _chunks(ack_ids):
         rows += conn.execute(
             sa.select(
@@ -390,7 +392,7 @@ def _link_claim_statuses(conn: Connection, ack_ids: list[int], rules: list, now:
         same_npi = [c for c in candidates if r.provider_npi and c[1] == r.provider_npi]
         claim_for[r.id] = max(same_npi or candidates)[0] if candidates else None
     claim_ids = sorted({c for c in claim_for.values() if c})
-    lines: dict[int, list] = defaultdict(list)
+    lines: dict[int, list[Any]] = defaultdict(list)
     for chunk in _chunks(claim_ids):
         for ln in conn.execute(
             sa.select(SL.c.id, SL.c.claim_id, SL.c.line_id, SL.c.line_number, SL.c.procedure)
@@ -398,18 +400,18 @@ def _link_claim_statuses(conn: Connection, ack_ids: list[int], rules: list, now:
             .order_by(SL.c.id)
         ):
             lines[ln.claim_id].append(ln)
-    line_for: dict[int, object] = {}
+    line_for: dict[int, Any] = {}
     for r in rows:
         claim_id = claim_for[r.id]
         if not claim_id or r.line_id is None and r.procedure is None:
             continue
-        candidates = lines.get(claim_id, [])
-        match = next((ln for ln in candidates if r.line_id and ln.line_id == r.line_id), None)
+        claim_lines = lines.get(claim_id, [])
+        match = next((ln for ln in claim_lines if r.line_id and ln.line_id == r.line_id), None)
         if match is None and not r.line_id:
-            match = next((ln for ln in candidates if ln.procedure == r.procedure), None)
+            match = next((ln for ln in claim_lines if ln.procedure == r.procedure), None)
         line_for[r.id] = match
     pending = [r for r in rows if r.rejected and r.basis in (None, "unexplained")]
-    target_claims = sorted({claim_for[r.id] for r in pending if claim_for[r.id]})
+    target_claims = sorted({claim for r in pending if (claim := claim_for[r.id])})
     stored = _stored_findings(conn, target_claims)
     predicted = predict(conn, target_claims) if target_claims else {}
     by_code = {r.code: r for r in rules}
