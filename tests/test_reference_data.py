@@ -22,6 +22,7 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from mohsedi.store.db import open_store
 from mohsedi.store.editdata import code_titles, import_release
+from tests.conftest import SAMPLES
 from tests.conftest import ROOT
 from tests.rules.harness import wrap
 
@@ -255,3 +256,19 @@ def test_status_of_an_imported_release_counts_its_deleted_edits(tmp_path: Path) 
     [row] = [s for s in release_status(engine) if s.name == "PTP 2026-10-01"]
     assert row.source == ccipra.name and row.origin == "imported" and row.rows == 66
     assert row.deleted >= 1 and row.last_deletion is not None and row.last_deletion >= date(2019, 12, 31)
+
+
+def test_the_denial_report_shows_the_imported_official_text(tmp_path: Path) -> None:
+    from mohsedi.pipeline import run_denial_report, run_ingest
+    from mohsedi.reports.denials import Period
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    run_ingest([str(SAMPLES / "10-mohs-denials.835")], url)
+    before = run_denial_report(url, Period(None, None))
+    assert any("import the official X12 lists" in n for n in before["notes"])
+    listing = tmp_path / "carc_official.csv"
+    listing.write_text("code,status,description\n236,current,Official X12 wording for 236\n")
+    import_release(open_store(url), "carc", [listing])
+    after = run_denial_report(url, Period(None, None))
+    assert {r["carc"]: r["title"] for r in after["by_carc"]}.get("236") == "Official X12 wording for 236"
+    assert not any("import the official X12 lists" in n for n in after["notes"])

@@ -32,11 +32,7 @@ class AckEnvelope:
 
 def _open(w: _Writer, env: AckEnvelope, functional_id: str, version: str) -> None:
     d = w.d
-    w.parts.append(
-        _isa(env.sender, env.receiver, env.created, env.interchange_control, d)
-        + d.segment
-        + env.line_break
-    )
+    w.parts.append(_isa(env.sender, env.receiver, env.created, env.interchange_control, d) + d.segment + env.line_break)
     w.seg(
         "GS",
         functional_id,

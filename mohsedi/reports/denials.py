@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -12,9 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mohsedi.codes.denials import NOT_COVERED_FOR_PATIENT, PATIENT_GROUP
-from mohsedi.codes.lists import title
 from mohsedi.remits.balance import BALANCING
 from mohsedi.store import models as m
+from mohsedi.store.editdata import CodeTitles, code_titles
+
+# The titles of the report being built: the official X12 text when the store holds it (imported
+# with `mohsedi data import codes`), else mohsedi's own short titles.
+_TITLES: ContextVar[CodeTitles | None] = ContextVar("titles", default=None)
+
+
+def title(list_name: str, code: str) -> str:
+    return (_TITLES.get() or CodeTitles()).title(list_name, code)
+
 
 A, CP, SP, REM, RK, PLB, RF, C = (
     m.Adjustment.__table__,
@@ -241,6 +251,21 @@ def _grouped(conn, period: Period, payer: str | None, *keys: sa.ColumnElement, w
 def root_cause_report(engine: Engine, period: Period, payer: str | None = None) -> dict[str, Any]:
     """The weekly manager's report: totals, denials by rule, payer, code, reason, week; the queue
     of unexplained denials; rules that fired and were sent anyway; fixes that still denied."""
+    titles = code_titles(engine)
+    token = _TITLES.set(titles)
+    try:
+        report = _root_cause_report(engine, period, payer)
+    finally:
+        _TITLES.reset(token)
+    if not titles.official:
+        report.setdefault("notes", []).append(
+            "CARC and RARC texts are mohsedi's short titles: import the official X12 lists with "
+            "`mohsedi data import codes FILE` to show their descriptions."
+        )
+    return report
+
+
+def _root_cause_report(engine: Engine, period: Period, payer: str | None) -> dict[str, Any]:
     with engine.connect() as conn:
         totals_query = _filtered(
             sa.select(
