@@ -22,8 +22,7 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from mohsedi.store.db import open_store
 from mohsedi.store.editdata import code_titles, import_release
-from tests.conftest import SAMPLES
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLES
 from tests.rules.harness import wrap
 
 SHARED = ROOT.parent / "shared" / "data"
