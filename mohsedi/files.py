@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,12 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
         existing: os.stat_result | None = target.stat()
     except FileNotFoundError:
         existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        # A device or a pipe (-o /dev/null, /dev/stdout, a FIFO): written into, never replaced;
+        # renaming a file onto it would put a plain file where the device was.
+        with open(target, "wb") as fh:
+            yield fh
+        return
     sweep_stale(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{owner_tag()}", suffix=".tmp", dir=target.parent)
     try:
