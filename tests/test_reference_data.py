@@ -264,10 +264,10 @@ def test_the_denial_report_shows_the_imported_official_text(tmp_path: Path) -> N
     url = f"sqlite:///{tmp_path / 'r.db'}"
     run_ingest([str(SAMPLES / "10-mohs-denials.835")], url)
     before = run_denial_report(url, Period(None, None))
-    assert any("import the official X12 lists" in n for n in before["notes"])
+    assert before["code_texts"] == "short" and "import the official X12 lists" in before["code_texts_note"]
     listing = tmp_path / "carc_official.csv"
     listing.write_text("code,status,description\n236,current,Official X12 wording for 236\n")
     import_release(open_store(url), "carc", [listing])
     after = run_denial_report(url, Period(None, None))
     assert {r["carc"]: r["title"] for r in after["by_carc"]}.get("236") == "Official X12 wording for 236"
-    assert not any("import the official X12 lists" in n for n in after["notes"])
+    assert after["code_texts"] == "official" and "code_texts_note" not in after

@@ -351,7 +351,7 @@ def denials_table(data: dict[str, Any], *, width: int | None = None) -> str:
     t = data["totals"]
     lines = [
         f"Denials, payments {period['since'] or 'from the start'} .. {period['until'] or 'today'}",
-        *(f"  note: {n}" for n in data.get("notes", [])),
+        *(f"  note: {n}" for n in [*data.get("notes", []), *filter(None, [data.get("code_texts_note")])]),
         f"  billed {t['billed']}  paid {t['paid']}  denied {t['denied']} ({t['denial_rate']} of billed)  "
         f"{t['denials']} denied line(s) on {t['claims']} claim payment(s)",
         f"  remitted (BPR02) {t.get('remitted', '0.00')} in {t.get('remittances', 0)} payment(s)  "

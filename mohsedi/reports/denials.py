@@ -257,12 +257,17 @@ def root_cause_report(engine: Engine, period: Period, payer: str | None = None) 
         report = _root_cause_report(engine, period, payer)
     finally:
         _TITLES.reset(token)
+    # Which texts the CARC/RARC titles are: said beside the report's notes, in every format.
+    report["code_texts"] = "official" if titles.official else "short"
     if not titles.official:
-        report.setdefault("notes", []).append(
-            "CARC and RARC texts are mohsedi's short titles: import the official X12 lists with "
-            "`mohsedi data import codes FILE` to show their descriptions."
-        )
+        report["code_texts_note"] = CODE_TEXTS_NOTE
     return report
+
+
+CODE_TEXTS_NOTE = (
+    "CARC and RARC texts are mohsedi's short titles: import the official X12 lists with "
+    "`mohsedi data import codes FILE` to show their descriptions."
+)
 
 
 def _root_cause_report(engine: Engine, period: Period, payer: str | None) -> dict[str, Any]:

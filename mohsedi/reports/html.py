@@ -195,7 +195,10 @@ def render_html(report: dict[str, Any], *, generated: datetime | None = None) ->
             ("patient responsibility", f"${Decimal(totals.get('patient_responsibility', '0')):,.2f}"),
         ]
     )
-    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in report.get("notes", []))
+    notes = "".join(
+        f'<p class="note">{html.escape(n)}</p>'
+        for n in [*report.get("notes", []), *filter(None, [report.get("code_texts_note")])]
+    )
     weekly = chart_weekly(report["weekly"]) or '<p class="empty">No dated denials in this period.</p>'
     rule_columns = [("rule", "rule"), ("title", "what it checks"), ("count", "denials"), ("amount", "amount")]
     sections = [
