@@ -16,7 +16,6 @@ today's rules, run on the stored claim, report it, else ``unexplained``.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -31,7 +30,14 @@ from mohsedi.guide import read_units
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
 from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
-from mohsedi.store.ingest import IngestReport, _Envelopes, _ReadOnce, _refuse_special, _RefusedError
+from mohsedi.store.ingest import (
+    IngestReport,
+    _Envelopes,
+    _ReadOnce,
+    _refuse_special,
+    _RefusedError,
+    insert_pending_file,
+)
 from mohsedi.store.link import _chunks, _on_target, _stored_findings, predict
 from mohsedi.x12.envelope import Envelope
 
@@ -57,22 +63,7 @@ def ingest_ack_file(engine: Engine, path: str) -> IngestReport:
     kinds: list[str] = []
     try:
         with engine.connect() as conn, conn.begin() as transaction:
-            file_id = insert_returning_ids(
-                conn,
-                m.StoredFile.__table__,
-                [
-                    {
-                        "kind": "999",
-                        "name": path[-500:],
-                        "sha256": f"pending-{uuid.uuid4().hex}",
-                        "size": 0,
-                        "interchange_control": None,
-                        "group_controls": None,
-                        "command": "ingest",
-                        "stored_at": datetime.now().replace(microsecond=0),
-                    }
-                ],
-            )[0]
+            _, file_id = insert_pending_file(conn, "999", path)
             ack_ids: list[int] = []
             seen: set[str] = set()
             for unit in iter_ack_sets(read_units(source.chunks(), source=path)):

@@ -215,6 +215,23 @@ class _Envelopes:
             raise _RefusedError(X12Error("no ISA: not an X12 interchange", source=self.path))
 
 
+def insert_pending_file(conn: Connection, kind: str, path: str) -> tuple[str, int]:
+    """The stored-file row of a file being ingested, under a placeholder hash until the whole file
+    has been read (its hash is of the bytes as parsed); returns the placeholder and the row id."""
+    pending_sha = f"pending-{uuid.uuid4().hex}"
+    row = {
+        "kind": kind,
+        "name": path[-500:],
+        "sha256": pending_sha,
+        "size": 0,
+        "interchange_control": None,
+        "group_controls": None,
+        "command": "ingest",
+        "stored_at": datetime.now().replace(microsecond=0),
+    }
+    return pending_sha, insert_returning_ids(conn, m.StoredFile.__table__, [row])[0]
+
+
 def ingest_file(
     engine: Engine, path: str, *, payment_adjustments: frozenset[str] | None = None, retried: bool = False
 ) -> IngestReport:
@@ -235,23 +252,7 @@ def ingest_file(
         with write_transaction(engine) as conn:
             transaction = conn.get_transaction()
             assert transaction is not None  # inside engine.begin()
-            pending_sha = f"pending-{uuid.uuid4().hex}"
-            file_id = insert_returning_ids(
-                conn,
-                m.StoredFile.__table__,
-                [
-                    {
-                        "kind": "835",
-                        "name": path[-500:],
-                        "sha256": pending_sha,
-                        "size": 0,
-                        "interchange_control": None,
-                        "group_controls": None,
-                        "command": "ingest",
-                        "stored_at": datetime.now().replace(microsecond=0),
-                    }
-                ],
-            )[0]
+            pending_sha, file_id = insert_pending_file(conn, "835", path)
             claim_payment_ids: list[int] = []
             remittance_ids: list[int] = []
             ordinals: Counter[tuple] = Counter()
