@@ -48,7 +48,7 @@ def test_an_unknown_revision_is_a_usage_error(tmp_path: Path, revision: str) -> 
 
 @pytest.mark.parametrize(
     "command",
-    [["report", "denials"], ["audit"], ["db", "current"], ["link"]],
+    [["report", "denials"], ["report", "rejections"], ["audit"], ["db", "current"], ["link"]],
 )
 def test_reading_a_store_that_is_not_there_creates_nothing(tmp_path: Path, command: list[str]) -> None:
     path = tmp_path / "typo" / "store.db"

@@ -1155,19 +1155,8 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
 
     from mohsedi.cli.render import denials_csv, denials_table
     from mohsedi.pipeline import run_denial_report
-    from mohsedi.reports.denials import Period
-    from mohsedi.reports.periods import parse_day
 
-    refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
-    require_existing_store(store_url(db_url))
-    try:
-        period = Period(parse_day(since), parse_day(until))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    try:
-        data = run_denial_report(store_url(db_url), period, payer)
-    except StoreError as exc:
-        store_failure(exc)
+    data = _report_data(run_denial_report, since, until, payer, db_url, output)
     chosen = pick_format(fmt, output)
     if chosen == "json":
         text = json.dumps(data, indent=2) + "\n"
@@ -1183,6 +1172,25 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
     if output and not quiet:
         totals = data["totals"]
         click.echo(f"wrote {output}: {totals['denials']} denial(s), {totals['denied']} denied", err=True)
+
+
+def _report_data(run, since, until, payer, db_url, output) -> dict:
+    """What a report command asks of the store: its output never lands on the store, the store
+    exists (a report never creates one), the period parses, store errors are one line."""
+    from mohsedi.reports.denials import Period
+    from mohsedi.reports.periods import parse_day
+
+    refuse_overwriting_inputs([output], [], db_url=store_url(db_url))
+    require_existing_store(store_url(db_url))
+    try:
+        period = Period(parse_day(since), parse_day(until))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        return run(store_url(db_url), period, payer)
+    except StoreError as exc:
+        store_failure(exc)
+        raise  # store_failure exits
 
 
 # ---------------------------------------------------------------- report rejections (issue 18)
@@ -1216,17 +1224,8 @@ def report_rejections(since, until, payer, db_url, fmt, output, quiet):
 
     from mohsedi.cli.render import rejections_csv, rejections_table
     from mohsedi.pipeline import run_rejection_report
-    from mohsedi.reports.denials import Period
-    from mohsedi.reports.periods import parse_day
 
-    try:
-        period = Period(parse_day(since), parse_day(until))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    try:
-        data = run_rejection_report(store_url(db_url), period, payer)
-    except StoreError as exc:
-        store_failure(exc)
+    data = _report_data(run_rejection_report, since, until, payer, db_url, output)
     chosen = pick_format(fmt, output)
     if chosen == "json":
         text = json.dumps(data, indent=2) + "\n"
