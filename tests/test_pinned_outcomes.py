@@ -78,7 +78,9 @@ def _outcome(name: str, tmp_path: Path) -> dict:
             "findings": _digest(findings),
         }
         if args[0] == "fix":
-            applied = sorted(json.dumps([a.get(k) for k in ("rule", "claim", "line", "description")]) for a in f["applied"])
+            applied = sorted(
+                json.dumps([a.get(k) for k in ("rule", "claim", "line", "description")]) for a in f["applied"]
+            )
             entry["applied"] = len(applied)
             entry["applied_digest"] = _digest(applied)
             entry["fixed"] = hashlib.sha256((out_dir / path.name).read_bytes()).hexdigest()[:24]
