@@ -121,8 +121,9 @@ def counts_toward_days(claim: Claim, replaced: set[tuple[str, str]]) -> bool:
     return claim.frequency == REPLACEMENT or (claim.patient_key, claim.patient_control_number) not in replaced
 
 
-def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int]]]:
-    groups: dict[DayKey, list[tuple[DayLine, int, int]]] = defaultdict(list)
+def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int, int]]]:
+    """The lines of each Mohs day: (the line, document, unit, the line's index in its claim)."""
+    groups: dict[DayKey, list[tuple[DayLine, int, int, int]]] = defaultdict(list)
     replaced = {
         (c.patient_key, c.patient_control_number)
         for doc in docs
@@ -135,63 +136,155 @@ def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, in
             for claim in cs.claims:
                 if not counts_toward_days(claim, replaced):
                     continue
-                for key, line in day_keys(claim):
-                    groups[key].append((DayLine(claim, line), d, u))
+                patient = claim.patient_key
+                for i, line in enumerate(claim.lines):
+                    if line.date_from is not None:  # as day_keys
+                        key = (patient, claim.rendering_npi_for(line), line.date_from)
+                        groups[key].append((DayLine(claim, line), d, u, i))
     return groups
 
 
-def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
-    """Every finding of the rules over the batch, the generic ones a specific rule covers left out."""
+class CheckMemo:
+    """What the claim and day rules found, kept across the checks of one run: the fix loop's
+    passes and the dry run of ``check_as_fix_would`` check the same claims again and again, and
+    a fix changes few of them.
+
+    A rule's findings are a function of what it is shown: a claim rule sees one claim (its
+    segments, and the 2000A/B/C segments above it), a day rule the lines of one day. So a
+    claim's findings are keyed by the identity and guide placement of every segment it is read
+    from (an edit always makes a new segment; a segment is never changed in place), and a day's
+    by its claims' keys and which of their lines it holds. The memo keeps the claims it has
+    seen alive, so no identity in a key is ever reused. Valid for one list of rules and one set
+    of options: given others, it starts afresh.
+    """
+
+    __slots__ = ("_for", "_held", "_claims", "_days")
+
+    def __init__(self) -> None:
+        self._for: tuple[object, ...] = ()
+        self._held: list[object] = []  # rules and options, kept alive: their ids are in _for
+        # claim key -> (token, the claim (kept alive), its findings, source set)
+        self._claims: dict[tuple[int, ...], tuple[int, Claim, list[Finding]]] = {}
+        self._days: dict[tuple[object, ...], list[Finding]] = {}
+
+    def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
+        key = (id(options), *map(id, rules))
+        if key != self._for:
+            self._for = key
+            self._held = [options, *rules]
+            self._claims.clear()
+            self._days.clear()
+
+
+def claim_key(claim: Claim) -> tuple[int, ...]:
+    """Every segment a claim is read from, by identity, and where the guide placed each."""
+    segs = list(claim.segments)
+    for context in (claim.billing_provider, claim.subscriber, claim.patient):
+        if context is not None:
+            segs += context.segments
+    return (*[id(s) for s in segs], -2, *[s.node for s in segs])
+
+
+def with_source(f: Finding, source: str) -> Finding:
+    """The finding, said to be in ``source`` (dataclasses.replace costs four times as much)."""
+    if f.source == source:
+        return f
+    return Finding(
+        f.rule,
+        f.severity,
+        f.message,
+        f.fix_safety,
+        f.claim,
+        f.line,
+        f.line_id,
+        f.fix,
+        f.related_lines,
+        source,
+        f.segment,
+        f.data_release,
+        f.claim_key,
+    )
+
+
+def check_documents(
+    docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions, *, memo: CheckMemo | None = None
+) -> list[Located]:
+    """Every finding of the rules over the batch, the generic ones a specific rule covers left out.
+
+    ``memo``: findings of earlier checks of the same claims with the same rules and options
+    (the fix loop passes one), reused for the claims and days that did not change."""
+    if memo is None:
+        memo = CheckMemo()
+    memo.bind(rules, options)
+    claim_memo = memo._claims
+    day_memo = memo._days
     found: list[Located] = []
     by_scope: dict[Scope, list[Rule]] = defaultdict(list)
     for r in rules:
         by_scope[r.scope].append(r)
     claim_cache: dict[frozenset[str], list[Rule]] = {}
     day_cache: dict[frozenset[str], list[Rule]] = {}
+    tokens: dict[int, int] = {}  # id(claim) -> its token in the memo, for the day keys
     for d, doc in enumerate(docs):
         if doc.error is not None:
             continue
+        source = doc.source
         if by_scope[Scope.ENVELOPE]:
             ctx = EnvelopeContext(tuple(doc.units), options)
             for r in by_scope[Scope.ENVELOPE]:
-                found.extend(Located(f, d, None) for f in r.check(r, ctx))
+                found.extend(Located(with_source(f, source), d, None) for f in r.check(r, ctx))
         claim_rules = by_scope[Scope.CLAIM]
-        if claim_rules:
-            for u, cs in doc.claim_sets:
-                for claim in cs.claims:
-                    cctx = ClaimContext(claim, options)
-                    codes = frozenset([ln.procedure for ln in claim.lines])
-                    chosen = runnable(claim_rules, codes, claim_cache)
-                    if claim.frequency == VOID:
-                        chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
-                    for r in chosen:
-                        for f in r.check(r, cctx):
-                            found.append(Located(f, d, u))
+        for u, cs in doc.claim_sets:
+            for claim in cs.claims:
+                key = claim_key(claim)
+                known = claim_memo.get(key)
+                if known is None:
+                    findings: list[Finding] = []
+                    if claim_rules:
+                        cctx = ClaimContext(claim, options)
+                        codes = frozenset([ln.procedure for ln in claim.lines])
+                        chosen = runnable(claim_rules, codes, claim_cache)
+                        if claim.frequency == VOID:
+                            chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
+                        for r in chosen:
+                            for f in r.check(r, cctx):
+                                findings.append(with_source(f, source))
+                    known = claim_memo[key] = (len(claim_memo), claim, findings)
+                tokens[id(claim)] = known[0]
+                found.extend([Located(f, d, u) for f in known[2]])
     if by_scope[Scope.DAY]:
         for (patient, npi, day), entries in _day_groups(docs).items():
-            where = {id(dl.claim): (d, u) for dl, d, u in entries}
-            dctx = DayContext(patient, npi, day, tuple(dl for dl, _, _ in entries), options)
-            for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
-                for f in r.check(r, dctx):
-                    claim = next(dl.claim for dl, _, _ in entries if dl.claim.patient_control_number == f.claim)
+            day_key = (patient, npi, day, *[(tokens[id(dl.claim)], i) for dl, _, _, i in entries])
+            day_found = day_memo.get(day_key)
+            if day_found is None:
+                dctx = DayContext(patient, npi, day, tuple(dl for dl, _, _, _ in entries), options)
+                day_found = []
+                for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
+                    for f in r.check(r, dctx):
+                        claim = next(dl.claim for dl, _, _, _ in entries if dl.claim.patient_control_number == f.claim)
+                        d = next(d for dl, d, _, _ in entries if dl.claim is claim)
+                        day_found.append(with_source(f, docs[d].source))
+                day_memo[day_key] = day_found
+            if day_found:
+                where = {id(dl.claim): (d, u) for dl, d, u, _ in entries}
+                for f in day_found:
+                    claim = next(dl.claim for dl, _, _, _ in entries if dl.claim.patient_control_number == f.claim)
                     d, u = where[id(claim)]
                     found.append(Located(f, d, u))
-    found = suppress_covered(found, {r.code: r for r in rules})
-    return [
-        dataclasses.replace(loc, finding=dataclasses.replace(loc.finding, source=docs[loc.doc].source)) for loc in found
-    ]
+    return suppress_covered(found, {r.code: r for r in rules})
 
 
 def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
     """The findings, each offered with the fix `fix` would really apply: where fix would withhold
     a safe fix (it breaks the guide, undoes another, or leaves a new finding), the finding is
     shown as manual with that reason. The documents are left as they were read."""
-    found = check_documents(docs, rules, options)
+    memo = CheckMemo()
+    found = check_documents(docs, rules, options, memo=memo)
     if not any(allowed(loc.finding, unsafe=False) for loc in found):
         return found
     saved = [_snapshot(doc) for doc in docs]
     try:
-        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules())
+        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules(), memo=memo)
     finally:
         for doc, snapshot in zip(docs, saved, strict=True):
             _restore(doc, snapshot)
@@ -509,6 +602,7 @@ def fix_documents(
     unsafe: bool = False,
     normalizing: Sequence[Rule] = (),
     progress: Callable[[int], None] | None = None,
+    memo: CheckMemo | None = None,
 ) -> FixOutcome:
     """Fix the documents in place (their units are replaced); report what was applied and what remains.
 
@@ -518,11 +612,15 @@ def fix_documents(
     break the guide's limits is withheld likewise. A claim that would end with a finding its
     fixes created is not fixed at all: the run starts again from the files as read, with that
     claim's fixes withheld and the reason given.
+
+    ``memo``: the findings of an earlier check of these documents with these rules and options.
     """
+    if memo is None:
+        memo = CheckMemo()
     saved = [_snapshot(doc) for doc in docs]
     held_back: dict[tuple[str, str], str] = {}
     for _ in range(MAX_RETRIES + 1):
-        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back)
+        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo)
         created = _created_findings(outcome)
         if not created:
             return outcome
@@ -576,6 +674,7 @@ def _fix_loop(
     normalizing: Sequence[Rule],
     progress: Callable[[int], None] | None,
     held_back: dict[tuple[str, str], str],
+    memo: CheckMemo,
 ) -> FixOutcome:
     """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
@@ -587,7 +686,7 @@ def _fix_loop(
         outcome.passes = n
         if progress:
             progress(n)
-        everything = check_documents(docs, rules, options)
+        everything = check_documents(docs, rules, options, memo=memo)
         clean_last_check = True
         if n == 1:
             outcome.initial = everything
@@ -636,7 +735,7 @@ def _fix_loop(
             break
     _normalize(docs, touched, normalizing, options)
     if not clean_last_check or touched:
-        everything = check_documents(docs, rules, options)
+        everything = check_documents(docs, rules, options, memo=memo)
     outcome.remaining = settle(everything, outcome)
     return outcome
 
