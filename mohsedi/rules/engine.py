@@ -21,7 +21,7 @@ from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.guide.compile import NODES
-from mohsedi.guide.limits import segment_problems
+from mohsedi.guide.limits import problems_gained, segment_problems
 from mohsedi.guide.walker import replace_set
 from mohsedi.rules.base import (
     Delete,
@@ -437,12 +437,12 @@ def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     return new if new.error is None else None
 
 
-def _repeat_problems(cs: ClaimSet) -> Counter[tuple[str, str]]:
+def _repeat_problems(cs: ClaimSet | Sequence[Claim]) -> Counter[tuple[str, str]]:
     """Loops and segments repeated beyond what the guide allows, per claim (2300) and line (2400).
 
     Only the loop's own segments count: a child loop (2310B, 2430) repeats on its own terms."""
     out: Counter[tuple[str, str]] = Counter()
-    for claim in cs.claims:
+    for claim in cs.claims if isinstance(cs, ClaimSet) else cs:
         pcn = claim.patient_control_number
         if claim.lines:
             limit = NODES[NODES[claim.lines[0].lx.node].parent].max_use
@@ -460,6 +460,31 @@ def _repeat_problems(cs: ClaimSet) -> Counter[tuple[str, str]]:
     return out
 
 
+def _claim_shape(claim: Claim) -> tuple[tuple[int, ...], ...]:
+    """A claim's segments and how they divide into its lines, by identity."""
+    return (tuple(map(id, claim.segments)), *[tuple(map(id, ln.segments)) for ln in claim.lines])
+
+
+def _repeat_gained(before: ClaimSet, after: ClaimSet) -> Counter[tuple[str, str]]:
+    """``_repeat_problems(after) - _repeat_problems(before)``, counted over the claims a fix changed.
+
+    The sets are placed alike when this is asked (the shared segments carry the placement of
+    ``after``), so a claim made of the same segments, divided into the same lines, counts the
+    same on both sides and cancels out. Its problems are keyed by its CLM01: when a claim left
+    alone shares its CLM01 with one that changed, every claim is counted, as the order of the
+    problems (shown in a withheld fix's reason) could otherwise differ."""
+    old = {_claim_shape(c): c for c in before.claims}
+    new = {_claim_shape(c): c for c in after.claims}
+    if len(old) != len(before.claims) or len(new) != len(after.claims):
+        return _repeat_problems(after) - _repeat_problems(before)
+    changed_old = [c for k, c in old.items() if k not in new]
+    changed_new = [c for k, c in new.items() if k not in old]
+    kept = {c.patient_control_number for k, c in new.items() if k in old}
+    if any(c.patient_control_number in kept for c in (*changed_old, *changed_new)):
+        return _repeat_problems(after) - _repeat_problems(before)
+    return _repeat_problems(changed_new) - _repeat_problems(changed_old)
+
+
 def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
     """What ``after`` breaks of the guide's limits that ``before`` did not: element limits of the
     segments that changed, and repeat counts. A fixed set must never be less valid than its input."""
@@ -469,7 +494,7 @@ def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
     new_ids = {id(s) for s in new}
     gained = Counter(p for s in new if id(s) not in old_ids for p in segment_problems(s))
     gained -= Counter(p for s in old if id(s) not in new_ids for p in segment_problems(s))
-    gained.update(message for _, message in _repeat_problems(after) - _repeat_problems(before))
+    gained.update(message for _, message in _repeat_gained(before, after))
     return sorted(gained)
 
 
@@ -482,9 +507,9 @@ def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding
         if written is None:
             continue
         owner, original = written
-        gained = Counter(segment_problems(seg)) - Counter(segment_problems(original) if original is not None else [])
+        gained = problems_gained(seg, original)
         blamed[owner].extend(sorted(gained))
-    for pcn, message in _repeat_problems(after) - _repeat_problems(before):
+    for pcn, message in _repeat_gained(before, after):
         owners = [i for i, f in enumerate(findings) if f.claim == pcn] or list(range(len(findings)))
         for i in owners:
             blamed[i].append(message)
@@ -790,7 +815,7 @@ def _within_limits(edit: Edit) -> bool:
     if not isinstance(edit, SetElements):
         return True
     [new] = apply_edits([edit.segment], [edit])
-    return not (Counter(segment_problems(new)) - Counter(segment_problems(edit.segment)))
+    return not problems_gained(new, edit.segment)
 
 
 def _normalize(
