@@ -122,29 +122,6 @@ def counts_toward_days(claim: Claim, replaced: set[tuple[str, str]]) -> bool:
     return claim.frequency == REPLACEMENT or (claim.patient_key, claim.patient_control_number) not in replaced
 
 
-def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int, int]]]:
-    """The lines of each Mohs day: (the line, document, unit, the line's index in its claim)."""
-    groups: dict[DayKey, list[tuple[DayLine, int, int, int]]] = defaultdict(list)
-    replaced = {
-        (c.patient_key, c.patient_control_number)
-        for doc in docs
-        for _, cs in doc.claim_sets
-        for c in cs.claims
-        if c.frequency == REPLACEMENT
-    }
-    for d, doc in enumerate(docs):
-        for u, cs in doc.claim_sets:
-            for claim in cs.claims:
-                if not counts_toward_days(claim, replaced):
-                    continue
-                patient = claim.patient_key
-                for i, line in enumerate(claim.lines):
-                    if line.date_from is not None:  # as day_keys
-                        key = (patient, claim.rendering_npi_for(line), line.date_from)
-                        groups[key].append((DayLine(claim, line), d, u, i))
-    return groups
-
-
 class CheckMemo:
     """What the claim and day rules found, kept across the checks of one run: the fix loop's
     passes and the dry run of ``check_as_fix_would`` check the same claims again and again, and
@@ -164,8 +141,7 @@ class CheckMemo:
     def __init__(self) -> None:
         self._for: tuple[object, ...] = ()
         self._held: list[object] = []  # rules and options, kept alive: their ids are in _for
-        # claim key -> (token, the claim (kept alive), its findings, source set)
-        self._claims: dict[tuple, tuple[int, Claim, list[Finding]]] = {}
+        self._claims: dict[tuple, _Checked] = {}
         self._days: dict[tuple[object, ...], list[Finding]] = {}
 
     def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
@@ -220,6 +196,40 @@ def with_source(f: Finding, source: str) -> Finding:
     )
 
 
+@dataclass(slots=True)
+class _Checked:
+    """One claim's entry in the memo."""
+
+    token: int  # stands for the claim's key in the keys of its days
+    claim: Claim  # the claim first seen with this key: keeps the segments of the key alive
+    findings: list[Finding]  # of the claim rules, the source set
+    days: list[tuple[DayKey, int]]  # the Mohs day of each dated line, and the line's index
+
+
+def _claim_days(claim: Claim) -> list[tuple[DayKey, int]]:
+    """The Mohs day of each dated line (as ``day_keys``), with the line's index in the claim."""
+    patient = claim.patient_key
+    return [
+        ((patient, claim.rendering_npi_for(line), line.date_from), i)
+        for i, line in enumerate(claim.lines)
+        if line.date_from is not None
+    ]
+
+
+def _day_groups_of(
+    seen: list[tuple[Claim, int, int, _Checked]],
+) -> dict[DayKey, list[tuple[Claim, int, int, _Checked, int]]]:
+    """The lines of each Mohs day, in file order: (claim, document, unit, its entry, line index).
+    A void, and an original whose replacement is in the batch, count toward no day."""
+    replaced = {(c.patient_key, c.patient_control_number) for c, _, _, _ in seen if c.frequency == REPLACEMENT}
+    groups: dict[DayKey, list[tuple[Claim, int, int, _Checked, int]]] = defaultdict(list)
+    for claim, d, u, checked in seen:
+        if checked.days and counts_toward_days(claim, replaced):
+            for key, i in checked.days:
+                groups[key].append((claim, d, u, checked, i))
+    return groups
+
+
 def check_documents(
     docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions, *, memo: CheckMemo | None = None
 ) -> list[Located]:
@@ -238,8 +248,8 @@ def check_documents(
         by_scope[r.scope].append(r)
     claim_cache: dict[frozenset[str], list[Rule]] = {}
     day_cache: dict[frozenset[str], list[Rule]] = {}
-    tokens: dict[int, int] = {}  # id(claim) -> its token in the memo, for the day keys
     contexts: dict[tuple[int, int, int], tuple] = {}
+    seen: list[tuple[Claim, int, int, _Checked]] = []  # every claim, where it is, what it gave
     for d, doc in enumerate(docs):
         if doc.error is not None:
             continue
@@ -264,28 +274,27 @@ def check_documents(
                         for r in chosen:
                             for f in r.check(r, cctx):
                                 findings.append(with_source(f, source))
-                    known = claim_memo[key] = (len(claim_memo), claim, findings)
-                tokens[id(claim)] = known[0]
-                found.extend([Located(f, d, u) for f in known[2]])
+                    known = claim_memo[key] = _Checked(len(claim_memo), claim, findings, _claim_days(claim))
+                seen.append((claim, d, u, known))
+                if known.findings:
+                    found.extend([Located(f, d, u) for f in known.findings])
     if by_scope[Scope.DAY]:
-        for (patient, npi, day), entries in _day_groups(docs).items():
-            day_key = (patient, npi, day, *[(tokens[id(dl.claim)], i) for dl, _, _, i in entries])
+        for (patient, npi, day), entries in _day_groups_of(seen).items():
+            day_key = (patient, npi, day, *[(checked.token, i) for _, _, _, checked, i in entries])
             day_found = day_memo.get(day_key)
             if day_found is None:
-                dctx = DayContext(patient, npi, day, tuple(dl for dl, _, _, _ in entries), options)
+                lines = tuple(DayLine(claim, claim.lines[i]) for claim, _, _, _, i in entries)
+                dctx = DayContext(patient, npi, day, lines, options)
                 day_found = []
                 for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
                     for f in r.check(r, dctx):
-                        claim = next(dl.claim for dl, _, _, _ in entries if dl.claim.patient_control_number == f.claim)
-                        d = next(d for dl, d, _, _ in entries if dl.claim is claim)
+                        d = next(d for claim, d, _, _, _ in entries if claim.patient_control_number == f.claim)
                         day_found.append(with_source(f, docs[d].source))
                 day_memo[day_key] = day_found
-            if day_found:
-                where = {id(dl.claim): (d, u) for dl, d, u, _ in entries}
-                for f in day_found:
-                    claim = next(dl.claim for dl, _, _, _ in entries if dl.claim.patient_control_number == f.claim)
-                    d, u = where[id(claim)]
-                    found.append(Located(f, d, u))
+            for f in day_found:
+                # The first of the day's claims with the finding's CLM01, as the rule names it.
+                d, u = next((d, u) for claim, d, u, _, _ in entries if claim.patient_control_number == f.claim)
+                found.append(Located(f, d, u))
     return suppress_covered(found, {r.code: r for r in rules})
 
 
