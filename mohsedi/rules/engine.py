@@ -136,13 +136,16 @@ class CheckMemo:
     of options: given others, it starts afresh.
     """
 
-    __slots__ = ("_for", "_held", "_claims", "_days")
+    __slots__ = ("_for", "_held", "_claims", "_days", "_keys")
 
     def __init__(self) -> None:
         self._for: tuple[object, ...] = ()
         self._held: list[object] = []  # rules and options, kept alive: their ids are in _for
         self._claims: dict[tuple, _Checked] = {}
         self._days: dict[tuple[object, ...], list[Finding]] = {}
+        # id(claim) -> (the claim, kept alive so its id is not reused, its key): a set no fix
+        # touched keeps its claim objects from one check to the next
+        self._keys: dict[int, tuple[Claim, tuple]] = {}
 
     def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
         key = (id(options), *map(id, rules))
@@ -151,6 +154,7 @@ class CheckMemo:
             self._held = [options, *rules]
             self._claims.clear()
             self._days.clear()
+            self._keys.clear()
 
 
 _node = operator.attrgetter("node")
@@ -242,6 +246,7 @@ def check_documents(
     memo.bind(rules, options)
     claim_memo = memo._claims
     day_memo = memo._days
+    key_memo = memo._keys
     found: list[Located] = []
     by_scope: dict[Scope, list[Rule]] = defaultdict(list)
     for r in rules:
@@ -261,7 +266,12 @@ def check_documents(
         claim_rules = by_scope[Scope.CLAIM]
         for u, cs in doc.claim_sets:
             for claim in cs.claims:
-                key = claim_key(claim, contexts)
+                made = key_memo.get(id(claim))
+                if made is not None and made[0] is claim:
+                    key = made[1]
+                else:
+                    key = claim_key(claim, contexts)
+                    key_memo[id(claim)] = (claim, key)
                 known = claim_memo.get(key)
                 if known is None:
                     findings: list[Finding] = []
@@ -430,8 +440,15 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
             inserts[id(edit.anchor)].extend((elements, owner) for elements in edit.elements)
     out: list[Segment] = []
     made: Made = {}
+    if not replace and not deleted and not inserts:
+        return list(segments), made
+    touched = replace.keys() | deleted | inserts.keys()
+    append = out.append
     for seg in segments:
         key = id(seg)
+        if key not in touched:  # nearly every segment: kept as it is
+            append(seg)
+            continue
         if key in deleted:
             continue
         current = seg
@@ -472,13 +489,18 @@ def _repeat_problems(cs: ClaimSet | Sequence[Claim]) -> Counter[tuple[str, str]]
             limit = NODES[NODES[claim.lines[0].lx.node].parent].max_use
             if limit is not None and len(claim.lines) > limit:
                 out[(pcn, f"claim {pcn} has {len(claim.lines)} service lines, the guide allows {limit}")] += 1
-        scopes = [(f"claim {pcn}", "2300", claim.segments)]
-        scopes += [(f"claim {pcn} line {i}", "2400", ln.segments) for i, ln in enumerate(claim.lines, 1)]
-        for where, loop, segments in scopes:
-            counts = Counter(seg.node for seg in segments if seg.node >= 0 and NODES[seg.node].loop == loop)
+        scopes = [(0, "2300", claim.segments)]
+        scopes += [(i, "2400", ln.segments) for i, ln in enumerate(claim.lines, 1)]
+        for line, loop, segments in scopes:
+            counts: dict[int, int] = {}  # node -> segments placed at it, in order of first use
+            for seg in segments:
+                node = seg.node
+                if node >= 0 and NODES[node].loop == loop:
+                    counts[node] = counts.get(node, 0) + 1
             for node, n in counts.items():
                 max_use = NODES[node].max_use
                 if max_use is not None and n > max_use:
+                    where = f"claim {pcn} line {line}" if line else f"claim {pcn}"
                     name = NODES[node].path.rsplit("/", 1)[-1]
                     out[(pcn, f"{where}: {name} appears {n} times, the guide allows {max_use}")] += 1
     return out
