@@ -282,8 +282,9 @@ def check_documents(
                         if claim.frequency == VOID:
                             chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
                         for r in chosen:
-                            for f in r.check(r, cctx):
-                                findings.append(with_source(f, source))
+                            findings.extend(r.check(r, cctx))
+                        if findings:
+                            findings = [with_source(f, source) for f in findings]
                     known = claim_memo[key] = _Checked(len(claim_memo), claim, findings, _claim_days(claim))
                 seen.append((claim, d, u, known))
                 if known.findings:

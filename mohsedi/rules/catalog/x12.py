@@ -264,7 +264,10 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if sv1 is None:
             continue
         raw = sv1.elements[1] if len(sv1.elements) > 1 else ""
-        parts = raw.split(sv1.delimiters.component)
+        component = sv1.delimiters.component
+        if raw == raw.upper() and " " not in raw and raw.count(component) < 3 and component == component.upper():
+            continue  # qualifier, code and at most one modifier, all clean: the common case
+        parts = raw.split(component)
         # SV101-1 qualifier, -2 code, -3..6 modifiers; SV101-7 on is free text, never touched.
         coded, rest = parts[:6], parts[6:]
         mods_raw = [m for m in coded[2:] if m]
@@ -525,9 +528,11 @@ def claim_limits(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
             segment=claim.clm.number,
         )
     for line in claim.lines:
+        if len(line.modifiers) != 4:
+            continue  # nearly every line: SV101 is only looked at with four modifiers in it
         parts = line.sv1.components(1) if line.sv1 is not None else []
         # Four modifiers and then a modifier code where the description goes: a fifth modifier.
-        if len(line.modifiers) == 4 and len(parts) > 6 and parts[6].strip().upper() in KNOWN_MODIFIERS:
+        if len(parts) > 6 and parts[6].strip().upper() in KNOWN_MODIFIERS:
             yield this.on(
                 claim,
                 line,
