@@ -108,7 +108,23 @@ def segment_limits(node_index: int) -> tuple[ElementLimit, ...] | None:
     return tuple(_element_limit(e) for e in items)
 
 
+# (id of a limit, value, required) -> its problems: the gate asks about the same amounts and
+# codes again and again. The limits live as long as segment_limits' cache, so ids stay theirs.
+_VALUE_PROBLEMS: dict[tuple[int, str, bool], tuple[str, ...]] = {}
+_VALUE_PROBLEMS_KEPT = 100_000
+
+
 def _value_problems(limit: ElementLimit, value: str, *, required_when_empty: bool) -> list[str]:
+    key = (id(limit), value, required_when_empty)
+    found = _VALUE_PROBLEMS.get(key)
+    if found is None:
+        if len(_VALUE_PROBLEMS) >= _VALUE_PROBLEMS_KEPT:
+            _VALUE_PROBLEMS.clear()
+        found = _VALUE_PROBLEMS[key] = tuple(_judge_value(limit, value, required_when_empty=required_when_empty))
+    return list(found)
+
+
+def _judge_value(limit: ElementLimit, value: str, *, required_when_empty: bool) -> list[str]:
     from pyx12.validation import IsValidDataType  # a module of regular expressions; light to import
 
     if value == "":

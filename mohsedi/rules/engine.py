@@ -507,26 +507,41 @@ def _repeat_problems(cs: ClaimSet | Sequence[Claim]) -> Counter[tuple[str, str]]
     return out
 
 
-def _claim_shape(claim: Claim) -> tuple[tuple[int, ...], ...]:
-    """A claim's segments and how they divide into its lines, by identity."""
-    return (tuple(map(id, claim.segments)), *[tuple(map(id, ln.segments)) for ln in claim.lines])
+def _repeat_shape(claim: Claim) -> tuple:
+    """All that a claim's repeat problems depend on: its CLM01, and the guide node of each of its
+    segments, line by line."""
+    return (
+        claim.patient_control_number,
+        tuple(map(_node, claim.segments)),
+        tuple([(ln.lx.node, tuple(map(_node, ln.segments))) for ln in claim.lines]),
+    )
 
 
 def _repeat_gained(before: ClaimSet, after: ClaimSet) -> Counter[tuple[str, str]]:
-    """``_repeat_problems(after) - _repeat_problems(before)``, counted over the claims a fix changed.
+    """``_repeat_problems(after) - _repeat_problems(before)``, counted over the claims whose shape
+    a fix changed (a rewrite of CLM02 or SV101 changes none).
 
-    The sets are placed alike when this is asked (the shared segments carry the placement of
-    ``after``), so a claim made of the same segments, divided into the same lines, counts the
-    same on both sides and cancels out. Its problems are keyed by its CLM01: when a claim left
-    alone shares its CLM01 with one that changed, every claim is counted, as the order of the
-    problems (shown in a withheld fix's reason) could otherwise differ."""
-    old = {_claim_shape(c): c for c in before.claims}
-    new = {_claim_shape(c): c for c in after.claims}
-    if len(old) != len(before.claims) or len(new) != len(after.claims):
+    A claim of the same shape (CLM01, and the node of every segment, line by line) counts the
+    same problems on both sides, so such pairs cancel out. Problems are keyed by CLM01: when a
+    claim that cancelled shares its CLM01 with one that did not, every claim is counted, as the
+    order of the problems (shown in a withheld fix's reason) could otherwise differ."""
+    old = [(_repeat_shape(c), c) for c in before.claims]
+    new = [(_repeat_shape(c), c) for c in after.claims]
+    common = Counter(s for s, _ in old) & Counter(s for s, _ in new)
+    if not common:
         return _repeat_problems(after) - _repeat_problems(before)
-    changed_old = [c for k, c in old.items() if k not in new]
-    changed_new = [c for k, c in new.items() if k not in old]
-    kept = {c.patient_control_number for k, c in new.items() if k in old}
+    changed: list[list[Claim]] = []
+    for side in (old, new):
+        left = common.copy()
+        rest = []
+        for shape, claim in side:
+            if left[shape] > 0:
+                left[shape] -= 1
+            else:
+                rest.append(claim)
+        changed.append(rest)
+    changed_old, changed_new = changed
+    kept = {shape[0] for shape in common}
     if any(c.patient_control_number in kept for c in (*changed_old, *changed_new)):
         return _repeat_problems(after) - _repeat_problems(before)
     return _repeat_problems(changed_new) - _repeat_problems(changed_old)
