@@ -12,7 +12,7 @@ import csv
 import functools
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -182,6 +182,20 @@ class EditData:
         found = self._answers.get(key, _UNKNOWN)
         if found is _UNKNOWN:
             found = self._answers[key] = self._pair(column1, column2, day)
+        return found  # type: ignore[return-value]
+
+    def pairs_among(self, codes: Sequence[str], day: date) -> list[tuple[str, str, PtpEdit]]:
+        """(column 1, column 2, edit) for every ordered pair of different codes with an edit in
+        force on the date, in the order of ``codes``: ``pair`` over them all, kept per code list."""
+        key = ("ptp-among", tuple(codes), day)
+        found = self._answers.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._answers[key] = [
+                (c1, c2, edit)
+                for c1 in codes
+                for c2 in codes
+                if c1 != c2 and (edit := self.pair(c1, c2, day)) is not None
+            ]
         return found  # type: ignore[return-value]
 
     def _pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
