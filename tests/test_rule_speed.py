@@ -29,6 +29,7 @@ from mohsedi.rules.engine import (
     _rebuild,
     _repeat_gained,
     _repeat_problems,
+    _restructured,
     check_as_fix_would,
     check_documents,
     fix_documents,
@@ -80,9 +81,11 @@ def test_problems_gained_is_the_difference_of_the_problems(index: int, element: 
 # ---------------------------------------------------------------- repeat limits
 
 
-def _edited(doc, u: int, edits):
+def _edited(doc, u: int, edits, made: dict | None = None):
     unit = doc.units[u]
-    segments, _ = _apply_owned(unit.transaction.segments, [(e, 0) for e in edits])
+    segments, owned = _apply_owned(unit.transaction.segments, [(e, 0) for e in edits])
+    if made is not None:
+        made.update(owned)
     return unit, _rebuild(doc, u, segments)
 
 
@@ -100,9 +103,13 @@ def test_repeat_gained_counts_as_every_claim_does() -> None:
         SetElements(first.clm, (*first.clm.elements[:2], "1.00", *first.clm.elements[3:])),
         SetElements(second.lines[0].sv1, ("SV1", "HC:17311:xs", *second.lines[0].sv1.elements[2:])),
     ]
-    before, after = _edited(doc, u, rewrites)
+    made: dict = {}
+    before, after = _edited(doc, u, rewrites, made)
     assert after is not None
     _both(before, after)
+    # No segment added, removed or moved, no CLM01 changed: the gate leaves repeats alone.
+    assert not _restructured(before, after, made)
+    assert not (_repeat_problems(after) - _repeat_problems(before))
     # A second REF*X4 on one claim, a second DTP*472 on another's line: repeats the guide does not allow.
     ref = next(s for s in first.segments if s.id == "REF" and s.element(1) == "X4")
     dtp = next(s for s in third.lines[0].segments if s.id == "DTP")
@@ -110,8 +117,10 @@ def test_repeat_gained_counts_as_every_claim_does() -> None:
         InsertAfter(ref, (("REF", "X4", "05D0987655"),)),
         InsertAfter(dtp, (("DTP", "472", "D8", "20261006"),)),
     ]
-    before, after = _edited(doc, u, [*rewrites, *repeats])
+    made = {}
+    before, after = _edited(doc, u, [*rewrites, *repeats], made)
     assert after is not None
+    assert _restructured(before, after, made)
     gained = _repeat_gained(before, after)
     assert gained, "the inserted repeats break the guide's limits"
     _both(before, after)
@@ -126,7 +135,9 @@ def test_repeat_gained_counts_every_claim_when_a_clm01_is_shared() -> None:
     renamed = SetElements(second.clm, ("CLM", first.patient_control_number, *second.clm.elements[2:]))
     ref = next(s for s in second.segments if s.id == "REF" and s.element(1) == "X4")
     extra = InsertAfter(ref, (("REF", "X4", "05D0987655"),))
-    before, after = _edited(doc, u, [renamed, extra])
+    made: dict = {}
+    before, after = _edited(doc, u, [renamed, extra], made)
+    assert _restructured(before, after, made)
     assert after is not None
     _both(before, after)
 

@@ -560,6 +560,25 @@ def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
     return sorted(gained)
 
 
+def _restructured(before: ClaimSet, after: ClaimSet, made: Made) -> bool:
+    """Whether the edits can have changed how the set divides into claims and lines, or a claim's
+    CLM01: a segment added or removed, or one rewritten into another place of the guide or with
+    another CLM01. When not, every claim has the shape it had, and no repeat count changed."""
+    if len(after.transaction.segments) != len(before.transaction.segments):
+        return True
+    for _, original in made.values():
+        if original is None:
+            return True
+    for seg in after.transaction.segments:
+        written = made.get(id(seg))
+        if written is not None:
+            original = written[1]
+            assert original is not None
+            if seg.node != original.node or (seg.id == "CLM" and seg.element(1) != original.element(1)):
+                return True
+    return False
+
+
 def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding]) -> dict[int, list[str]]:
     """Which findings' edits break the guide in ``after``, and how: a segment one wrote breaks an
     element limit its original kept, or a claim one edited now repeats a loop or segment too often."""
@@ -571,7 +590,7 @@ def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding
         owner, original = written
         gained = problems_gained(seg, original)
         blamed[owner].extend(sorted(gained))
-    for pcn, message in _repeat_gained(before, after):
+    for pcn, message in _repeat_gained(before, after) if _restructured(before, after, made) else ():
         owners = [i for i, f in enumerate(findings) if f.claim == pcn] or list(range(len(findings)))
         for i in owners:
             blamed[i].append(message)
