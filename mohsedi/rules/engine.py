@@ -423,7 +423,8 @@ def apply_edits(segments: Sequence[Segment], edits: Iterable[Edit]) -> list[Segm
     return _apply_owned(segments, [(e, 0) for e in edits])[0]
 
 
-Made = dict[int, tuple[int, Segment | None]]  # id(new segment) -> (owner, the segment it replaced or None)
+# id(new segment) -> (owner, the segment it replaced or None, the new segment), in output order
+Made = dict[int, tuple[int, Segment | None, Segment]]
 
 
 def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]]) -> tuple[list[Segment], Made]:
@@ -458,13 +459,13 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
             current = Segment("", seg.trailer, seg.delimiters, seg.lead, seg.number, seg.offset)
             current.set_elements(list(edit.elements))
             current.node = seg.node
-            made[id(current)] = (owner, seg)
+            made[id(current)] = (owner, seg, current)
         out.append(current)
         for elements, owner in inserts.get(key, ()):
             new = seg.new_sibling("")
             new.set_elements(list(elements))
             out.append(new)
-            made[id(new)] = (owner, None)
+            made[id(new)] = (owner, None, new)
     return out, made
 
 
@@ -566,16 +567,11 @@ def _restructured(before: ClaimSet, after: ClaimSet, made: Made) -> bool:
     another CLM01. When not, every claim has the shape it had, and no repeat count changed."""
     if len(after.transaction.segments) != len(before.transaction.segments):
         return True
-    for _, original in made.values():
+    for _, original, seg in made.values():
         if original is None:
             return True
-    for seg in after.transaction.segments:
-        written = made.get(id(seg))
-        if written is not None:
-            original = written[1]
-            assert original is not None
-            if seg.node != original.node or (seg.id == "CLM" and seg.element(1) != original.element(1)):
-                return True
+        if seg.node != original.node or (seg.id == "CLM" and seg.element(1) != original.element(1)):
+            return True
     return False
 
 
@@ -583,11 +579,7 @@ def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding
     """Which findings' edits break the guide in ``after``, and how: a segment one wrote breaks an
     element limit its original kept, or a claim one edited now repeats a loop or segment too often."""
     blamed: dict[int, list[str]] = defaultdict(list)
-    for seg in after.transaction.segments:
-        written = made.get(id(seg))
-        if written is None:
-            continue
-        owner, original = written
+    for owner, original, seg in made.values():  # the segments written, in the order of ``after``
         gained = problems_gained(seg, original)
         blamed[owner].extend(sorted(gained))
     for pcn, message in _repeat_gained(before, after) if _restructured(before, after, made) else ():
