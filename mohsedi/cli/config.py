@@ -15,12 +15,15 @@ file that names them, so a project file works from any sub-directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
+
+from mohsedi.settings import Settings, current
 
 USER_FILE = "config.toml"
 PROJECT_FILE = "mohsedi.toml"
@@ -91,9 +94,35 @@ class Value:
     source: str  # "default", a file's path, or an environment variable
 
 
+def environment_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings the environment gives; the only place mohsedi reads environment variables
+    (besides NO_COLOR for the terminal). Empty variables count as unset, as before, except
+    $MOHSEDI_SECRET, whose empty value is refused where the secret is needed."""
+    env = os.environ if environ is None else environ
+
+    def path(name: str) -> Path | None:
+        value = env.get(name)
+        return Path(value) if value else None
+
+    today = None
+    if pinned := env.get("MOHSEDI_TODAY"):
+        try:
+            today = date.fromisoformat(pinned)
+        except ValueError:
+            raise ConfigError(f"$MOHSEDI_TODAY: {pinned!r} is not a date (YYYY-MM-DD)") from None
+    return Settings(
+        database_url=env.get("MOHSEDI_DATABASE_URL") or None,
+        data_home=path("XDG_DATA_HOME"),
+        config_home=path("XDG_CONFIG_HOME"),
+        cache_home=path("XDG_CACHE_HOME"),
+        secret=env.get("MOHSEDI_SECRET"),
+        secret_file=path("MOHSEDI_SECRET_FILE"),
+        today=today,
+    )
+
+
 def user_file() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "mohsedi" / USER_FILE
+    return current().config_dir / USER_FILE
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -161,7 +190,7 @@ def effective(cwd: Path | None = None) -> dict[str, Value]:
     found = project_file((cwd or Path.cwd()).resolve())
     if found is not None:
         values.update(_read(found[1], found[0]))
-    env = os.environ.get("MOHSEDI_DATABASE_URL")
+    env = current().database_url
     if env:
         values["database"] = Value(env, "$MOHSEDI_DATABASE_URL")
     return values

@@ -299,10 +299,12 @@ def cli(ctx: click.Context) -> None:
     working directory upward, or in ~/.config/mohsedi/config.toml; options override them.
     `mohsedi config` shows the values in effect and where each came from.
     """
-    from mohsedi.cli.config import default_map, effective
+    from mohsedi.cli.config import default_map, effective, environment_settings
+    from mohsedi.settings import configure
 
     tune_for_batches()
     clean_up_on_signals()
+    configure(environment_settings())  # the layers below read no environment variables
     ctx.default_map = default_map(cli, effective())
 
 
