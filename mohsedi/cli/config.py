@@ -23,7 +23,9 @@ from typing import Any
 
 import click
 
+from mohsedi.cli.common import pick_format
 from mohsedi.settings import Settings, current
+from mohsedi.store.paths import default_url
 
 USER_FILE = "config.toml"
 PROJECT_FILE = "mohsedi.toml"
@@ -210,3 +212,58 @@ def default_map(group: click.Group, values: dict[str, Value]) -> dict[str, Any]:
         if mine:
             tree[name] = mine
     return tree
+
+
+# ---------------------------------------------------------------- the command showing them
+
+
+@click.command("config")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default=None, help="Default: table on a terminal."
+)
+def config_command(fmt):
+    """Show the settings in effect and where each came from (file, environment or default).
+
+    \b
+    Files, the later winning; options on a command line override them all:
+      ~/.config/mohsedi/config.toml ($XDG_CONFIG_HOME/mohsedi/config.toml)
+      mohsedi.toml, or pyproject.toml's [tool.mohsedi], nearest the working directory upward
+    \b
+    Keys: database, policy, case-log, select, ignore, fail-on, distinct-modifier, clia, jobs.
+    Example mohsedi.toml:
+      database = "postgresql+psycopg://billing@db/mohsedi"
+      policy = "policy.toml"          # relative to this file
+      case-log = "mohs-log.csv"
+      ignore = ["MOHS007"]
+      distinct-modifier = "XS"
+    """
+    import json
+
+    values = effective()
+    defaults = {
+        "database": default_url(),
+        "fail-on": "error",
+        "distinct-modifier": "XS",
+        "jobs": 1,
+        "select": [],
+        "ignore": [],
+    }
+    rows: list[dict[str, Any]] = []
+    for setting in SETTINGS:
+        found = values.get(setting.key)
+        value = found.value if found else defaults.get(setting.key)
+        if isinstance(value, tuple):
+            value = list(value)
+        rows.append({"key": setting.key, "value": value, "source": found.source if found else "default"})
+    project = project_file(Path.cwd().resolve())
+    files = {"user": str(user_file()), "project": str(project[0]) if project else None}
+    if pick_format(fmt, None) == "json":
+        click.echo(json.dumps({"settings": rows, "files": files}, indent=2))
+        return
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        value = r["value"]
+        text = "(none)" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+        click.echo(f"{r['key']:<{width}}  {text}  [{r['source']}]")
+    click.echo(f"\nuser file:    {files['user']}" + ("" if user_file().is_file() else " (none)"))
+    click.echo(f"project file: {files['project'] or '(none found from here upward)'}")
