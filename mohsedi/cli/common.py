@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from mohsedi.rules.context import RuleOptions
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
 FORMATS = ["table", "json", "csv"]
+DB_HELP = (
+    "Database URL. Default: $MOHSEDI_DATABASE_URL, else the config's database, else "
+    "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."
+)
 
 
 def pick_format(fmt: str | None, output: str | None) -> str:
@@ -61,18 +63,32 @@ def split_codes(values: tuple[str, ...]) -> list[str]:
     return [c for v in values for c in v.replace(",", " ").split()]
 
 
+def format_option(*more: str, help: str = "Output format. Default: table on a terminal, else json."):
+    """--format: table, json, csv and ``more``; none given leaves the choice to pick_format."""
+    return click.option("--format", "fmt", type=click.Choice([*FORMATS, *more]), default=None, help=help)
+
+
+def report_output_options(f):
+    """What every report of the store takes after its own filters: --db, --format (html too), -o, -q."""
+    options = [
+        click.option("--db", "db_url", metavar="URL", help=DB_HELP),
+        format_option(
+            "html", help="Output format. Default: table on a terminal, else json; html is one self-contained file."
+        ),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically)."),
+        click.option("-q", "--quiet", is_flag=True, help="With -o, print nothing on success (for cron)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def common_options(f=None, *, report_flags: tuple[str, ...] = ("-o", "--output")):
     """The options check and fix share; fix takes -o for its output directory (the contract)."""
     if f is None:
         return lambda g: common_options(g, report_flags=report_flags)
     options = [
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(FORMATS),
-            default=None,
-            help="Output format. Default: table on a terminal, else json.",
-        ),
+        format_option(),
         click.option(
             *report_flags,
             "output",
@@ -262,12 +278,6 @@ def store_failure(exc: Exception) -> None:
         message = str(exc)
     click.echo(printable(f"mohsedi: {message}"), err=True)
     sys.exit(EXIT_ERROR)
-
-
-DB_HELP = (
-    "Database URL. Default: $MOHSEDI_DATABASE_URL, else the config's database, else "
-    "sqlite:///$XDG_DATA_HOME/mohsedi/mohsedi.db (~/.local/share/mohsedi/mohsedi.db)."
-)
 
 
 def open_store_or_exit(db_url: str | None):

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from mohsedi.cli.common import DB_HELP, EXIT_ERROR, FORMATS, open_store_or_exit, pick_format, resolve_rules, store_url
+from mohsedi.cli.common import (
+    DB_HELP,
+    EXIT_ERROR,
+    format_option,
+    open_store_or_exit,
+    pick_format,
+    resolve_rules,
+    store_url,
+)
 
 
 @click.group()
@@ -16,13 +24,7 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    help="Output format. Default: table on a terminal, else json.",
-)
+@format_option()
 @click.option("--select", multiple=True, metavar="CODES", help="Only these rules or prefixes.")
 def rules_list(fmt, select):
     """List every rule with its severity and fix safety.
@@ -169,13 +171,7 @@ def data_import(kind, files, effective, name, db_url):
 
 @data.command("status")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    help="Output format. Default: table on a terminal, else json.",
-)
+@format_option()
 def data_status(db_url, fmt):
     """List the reference data in use, per kind (ptp, mue, addon, icd10cm, pos, carc, rarc): rows,
     effective date, the dates it covers, deletion dates, and where it comes from (shipped or imported).

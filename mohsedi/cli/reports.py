@@ -6,10 +6,11 @@ import click
 
 from mohsedi.cli.common import (
     DB_HELP,
-    FORMATS,
     emit_output,
+    format_option,
     pick_format,
     refuse_overwriting_inputs,
+    report_output_options,
     require_existing_store,
     store_failure,
     store_url,
@@ -27,16 +28,7 @@ def report() -> None:
 @click.option("--since", metavar="DATE", help="From this payment date: YYYY-MM-DD or relative (90d, 12w, 6m).")
 @click.option("--until", metavar="DATE", help="Up to this payment date (inclusive).")
 @click.option("--payer", metavar="ID", help="Only this payer id.")
-@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([*FORMATS, "html"]),
-    default=None,
-    help="Output format. Default: table on a terminal, else json; html is one self-contained file.",
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-@click.option("-q", "--quiet", is_flag=True, help="With -o, print nothing on success (for cron).")
+@report_output_options
 def report_denials(since, until, payer, db_url, fmt, output, quiet):
     """Denial root causes: totals, by rule (fired, predicted, unexplained), payer, code, reason and
     week; the unexplained queue; rules that fired and were sent anyway; fixes that still denied.
@@ -93,16 +85,7 @@ def _report_data(run, since, until, payer, db_url, output) -> dict:
 @click.option("--since", metavar="DATE", help="From this acknowledgment date: YYYY-MM-DD or relative (90d, 12w, 6m).")
 @click.option("--until", metavar="DATE", help="Up to this acknowledgment date (inclusive).")
 @click.option("--payer", metavar="ID", help="Only this payer id (277CA) or clearinghouse (999 sender).")
-@click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([*FORMATS, "html"]),
-    default=None,
-    help="Output format. Default: table on a terminal, else json; html is one self-contained file.",
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-@click.option("-q", "--quiet", is_flag=True, help="With -o, print nothing on success (for cron).")
+@report_output_options
 def report_rejections(since, until, payer, db_url, fmt, output, quiet):
     """Front-end rejections from 999 and 277CA acknowledgments of what was sent: rejection rate by
     file, payer, status code and rule (fired, predicted, unexplained), and the unexplained queue.
@@ -141,9 +124,7 @@ def report_rejections(since, until, payer, db_url, fmt, output, quiet):
     "--days", type=click.IntRange(1, 3660), default=90, show_default=True, help="Look back this many days of service."
 )
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="Output format. Default: table on a terminal."
-)
+@format_option(help="Output format. Default: table on a terminal.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
 def audit_command(days, db_url, fmt, output):
     """Re-run today's rules over the stored claims of the period: what would now be caught, and

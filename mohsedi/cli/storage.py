@@ -11,7 +11,7 @@ from mohsedi.cli.common import (
     EXIT_CLEAN,
     EXIT_ERROR,
     EXIT_FINDINGS,
-    FORMATS,
+    format_option,
     pick_format,
     require_existing_store,
     store_failure,
@@ -62,13 +62,7 @@ def record(files, db_url, quiet):
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    help="Output format. Default: table on a terminal, else json.",
-)
+@format_option()
 @click.option(
     "--policy",
     "policy_path",
