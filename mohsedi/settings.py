@@ -11,7 +11,7 @@ Forked workers inherit the settings with the rest of the parent's memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +22,8 @@ class Settings:
     data_home: Path | None = None  # None: ~/.local/share (the XDG default)
     config_home: Path | None = None  # None: ~/.config
     cache_home: Path | None = None  # None: ~/.cache
-    secret: str | None = None  # the installation secret itself; "" is kept, to be refused as empty
+    # The installation secret itself; "" is kept, to be refused as empty. Never in a repr (tracebacks, logs).
+    secret: str | None = field(default=None, repr=False)
     secret_file: Path | None = None  # where the secret is kept; None: config_home/mohsedi/secret
     today: date | None = None  # rules about elapsed time judge as of this day; None: the real today
 

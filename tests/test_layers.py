@@ -102,6 +102,7 @@ def test_environment_settings_read_each_variable() -> None:
     assert got.policy_path == Path("/c/mohsedi/policy.toml")
     assert got.guide_cache_dir == Path("/k/mohsedi/guides")
     assert got.store_url == "postgresql+psycopg://billing@db/mohsedi"
+    assert "s3cret" not in repr(got)  # a traceback showing the settings does not show the secret
 
 
 def test_unset_and_empty_variables_give_the_home_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
