@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mohsedi.claims.reader import ClaimSet
+from mohsedi.claims.reader import ClaimSet, read_claim_set
 from mohsedi.codes.ncci import SHIPPED_RELEASE, MueEdit, shipped_edits
 from mohsedi.guide.limits import problems_gained, segment_problems
+from mohsedi.guide.walker import replace_set
 from mohsedi.rules import engine
 from mohsedi.rules.base import FixSafety, InsertAfter, SetElements
 from mohsedi.rules.context import RuleOptions
@@ -213,15 +215,20 @@ def test_fix_with_the_memo_is_fix_without_it(monkeypatch: pytest.MonkeyPatch, un
     assert with_memo == without
 
 
+def _no_in_place_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_rewritten_in_place", lambda cs, segments: None)
+
+
 @pytest.mark.corpus
-def test_fix_with_the_memo_is_fix_without_it_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("turn_off", [_no_memo, _no_in_place_shortcut], ids=["memo", "in-place"])
+def test_fix_with_a_shortcut_is_fix_without_it_on_the_corpus(monkeypatch: pytest.MonkeyPatch, turn_off) -> None:
     paths = corpus_files("837p")
     if not paths:
         pytest.skip("corpus: ../shared/corpus (the stupidedi 837P files), or MOHSEDI_CORPUS, is not there")
     options = RuleOptions(today=date(2026, 11, 22))
-    with_memo = [_fix_outcome([p], options, True) for p in paths]
-    _no_memo(monkeypatch)
-    assert with_memo == [_fix_outcome([p], options, True) for p in paths]
+    with_it = [_fix_outcome([p], options, True) for p in paths]
+    turn_off(monkeypatch)
+    assert with_it == [_fix_outcome([p], options, True) for p in paths]
 
 
 def test_a_memo_is_dropped_for_other_rules_or_options() -> None:
@@ -261,6 +268,95 @@ def test_claim_keys_tell_a_rewritten_claim_from_the_one_read() -> None:
     assert keys_before[0] != keys_after[0]
     assert keys_before[1:] == keys_after[1:]  # the other claims are the same segments, placed alike
     assert emit(after.transaction.segments) != emit(before.transaction.segments)
+
+
+# ---------------------------------------------------------------- rewrites in place
+
+
+def _the_long_way(cs: ClaimSet, segments: list) -> ClaimSet | None:
+    """Placing the whole set again and reading every claim, as ``_rebuild`` does without the shortcut."""
+    rebuilt = replace_set(cs.transaction, segments)
+    read = read_claim_set(rebuilt) if rebuilt.ok else None
+    replace_set(cs.transaction, cs.transaction.segments)  # the set as read keeps its placements
+    return read if read is not None and read.error is None else None
+
+
+REWRITES = st.lists(
+    st.tuples(
+        st.integers(0, 10**6), st.integers(1, 9), VALUES | st.sampled_from(["X4", "472", "6R", "82", "MS00000001"])
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(rewrites=REWRITES)
+def test_a_rewrite_in_place_reads_as_placing_the_set_again(rewrites: list[tuple[int, int, str]]) -> None:
+    doc = load_document(str(HEAVY))
+    (u, cs), *_ = doc.claim_sets
+    old = cs.transaction.segments
+    edits = {}
+    for index, element, value in rewrites:
+        seg = old[index % len(old)]
+        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
+        elements += [""] * (element + 1 - len(elements))
+        elements[element] = value
+        edits[id(seg)] = SetElements(seg, tuple(elements))
+    segments, _ = _apply_owned(old, [(e, 0) for e in edits.values()])
+    fast = engine._rewritten_in_place(cs, segments)
+    nodes = [s.node for s in segments]
+    slow = _the_long_way(cs, segments)
+    if fast is None:
+        return  # the shortcut declined: _rebuild goes the long way
+    assert slow is not None, "the shortcut kept a set the long way cannot read"
+    assert [s.node for s in slow.transaction.segments] == nodes
+    assert fast.transaction.segments == slow.transaction.segments
+    assert fast.claims == slow.claims
+    assert [engine.claim_key(c) for c in fast.claims] == [engine.claim_key(c) for c in slow.claims]
+
+
+def test_the_shortcut_takes_fixes_that_rewrite_claims_and_declines_others() -> None:
+    doc = load_document(str(HEAVY))
+    (u, cs), *_ = doc.claim_sets
+    first, second = cs.claims[:2]
+    total = SetElements(first.clm, (*first.clm.elements[:2], "1.00", *first.clm.elements[3:]))
+    modifier = SetElements(second.lines[0].sv1, ("SV1", "HC:17311:XS", *second.lines[0].sv1.elements[2:]))
+    segments, _ = _apply_owned(cs.transaction.segments, [(total, 0), (modifier, 0)])
+    fast = engine._rewritten_in_place(cs, segments)
+    assert fast is not None
+    assert fast.claims[2:] == cs.claims[2:] and all(a is b for a, b in zip(fast.claims[2:], cs.claims[2:], strict=True))
+    assert fast.claims[0].total_charge == Decimal("1.00")
+    assert fast.claims[1].lines[0].modifiers == ["XS"]
+    assert fast.claims[:2] == _the_long_way(cs, segments).claims[:2]
+    # Another qualifier (REF*X4 made REF*G1), a segment above the claims, an added segment: the long way.
+    ref = next(s for s in first.segments if s.id == "REF" and s.element(1) == "X4")
+    hl = first.subscriber.segments[0]
+    for edits in (
+        [(SetElements(ref, ("REF", "G1", "AUTH1")), 0)],
+        [(SetElements(hl, (*hl.elements[:4], "1")), 0)],
+        [(InsertAfter(ref, (("REF", "G1", "AUTH1"),)), 0)],
+    ):
+        assert engine._rewritten_in_place(cs, _apply_owned(cs.transaction.segments, edits)[0]) is None
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+def test_fix_with_the_in_place_shortcut_is_fix_without_it(monkeypatch: pytest.MonkeyPatch, unsafe: bool) -> None:
+    paths = _inputs()
+    options = RuleOptions(clia_number=CLIA, today=date(2026, 11, 22))
+    taken = []
+    shortcut = engine._rewritten_in_place
+
+    def counted(cs, segments):
+        found = shortcut(cs, segments)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(engine, "_rewritten_in_place", counted)
+    with_it = (_fix_outcome(paths, options, unsafe), _labels(paths, options))
+    assert any(taken), "the shortcut was used"
+    _no_in_place_shortcut(monkeypatch)
+    assert with_it == (_fix_outcome(paths, options, unsafe), _labels(paths, options))
 
 
 # ---------------------------------------------------------------- NCCI answers

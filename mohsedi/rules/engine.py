@@ -23,7 +23,7 @@ from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.guide.compile import NODES
 from mohsedi.guide.limits import problems_gained, segment_problems
-from mohsedi.guide.walker import replace_set
+from mohsedi.guide.walker import replace_set, walker_for
 from mohsedi.rules.base import (
     Delete,
     Edit,
@@ -35,7 +35,7 @@ from mohsedi.rules.base import (
     SetElements,
 )
 from mohsedi.rules.context import ClaimContext, DayContext, DayLine, EnvelopeContext, RuleOptions
-from mohsedi.x12.envelope import Envelope
+from mohsedi.x12.envelope import Envelope, TransactionSet
 from mohsedi.x12.segments import Segment, emit, read_chunks
 
 MAX_PASSES = 8
@@ -472,12 +472,87 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
 def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     cs = doc.units[u]
     assert isinstance(cs, ClaimSet)
+    fast = _rewritten_in_place(cs, segments)
+    if fast is not None:
+        return fast
     rebuilt = replace_set(cs.transaction, segments, source=doc.source)
     if not rebuilt.ok:
         replace_set(cs.transaction, cs.transaction.segments)  # shared segments get their nodes back
         return None
     new = read_claim_set(rebuilt)
     return new if new.error is None else None
+
+
+def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | None:
+    """``cs`` with ``segments``, as placing and reading the set again would give it, when every
+    edit rewrote a segment of a claim in place; None when the long way is needed.
+
+    The walker places a segment by the node before it, its id and its qualifier values: a
+    rewrite that keeps the id and every qualifier element lands where the original did, and so
+    does every segment after it. Only the claims holding a rewritten segment are read again
+    (with their 2000A/B/C context), the others are kept as they are: a fix touches a few claims
+    of a set of a thousand."""
+    old = cs.transaction.segments
+    if cs.error is not None or len(segments) != len(old) or not cs.claims:
+        return None
+    walker = walker_for(cs.transaction.isa, cs.transaction.gs)
+    if walker is None:
+        return None
+    key_positions = walker.guide.key_positions
+    owner: dict[int, tuple[int, int]] | None = None  # id(segment) -> (claim index, place in it)
+    changed: dict[int, int] = {}  # claim index -> where its segments start, in order
+    for n, (before, after) in enumerate(zip(old, segments, strict=True)):
+        if before is after:
+            continue
+        if after.id != before.id or before.node < 0:
+            return None
+        for element, component in key_positions.get(before.id, ()):
+            if component:
+                if after.component(element, component) != before.component(element, component):
+                    return None
+            elif after.element(element) != before.element(element):
+                return None
+        if owner is None:
+            owner = {id(seg): (i, k) for i, claim in enumerate(cs.claims) for k, seg in enumerate(claim.segments)}
+        found = owner.get(id(before))
+        if found is None:  # above the claims, or SE: their segments are part of every claim's context
+            return None
+        after.node = before.node
+        changed[found[0]] = n - found[1]
+    if not changed:
+        return None
+    transaction = TransactionSet(segments, cs.transaction.isa, cs.transaction.gs)
+    claims = list(cs.claims)
+    for i, start in changed.items():
+        claim = claims[i]
+        own = segments[start : start + len(claim.segments)]
+        reread = _reread_claim(claim, segments[0], own, segments[-1], transaction)
+        if reread is None:
+            return None
+        claims[i] = reread
+    return ClaimSet(transaction, claims)
+
+
+def _reread_claim(
+    claim: Claim, st: Segment, segments: list[Segment], se: Segment, transaction: TransactionSet
+) -> Claim | None:
+    """One claim read again from its rewritten segments, by the reader itself: a set of its
+    context's segments and its own, whose context objects are then the ones already read."""
+    context: list[Segment] = []
+    for part in (claim.billing_provider, claim.subscriber, claim.patient):
+        if part is not None:
+            context += [s for s in part.segments if s is not se]
+    if claim.billing_provider is None or not context or context[0].id != "HL":
+        return None
+    mini = TransactionSet([st, *context, *segments, se], transaction.isa, transaction.gs)
+    read = read_claim_set(mini)
+    if read.error is not None or len(read.claims) != 1:
+        return None
+    new = read.claims[0]
+    if len(new.segments) != len(segments) or any(a is not b for a, b in zip(new.segments, segments, strict=True)):
+        return None
+    new.billing_provider, new.subscriber, new.patient = claim.billing_provider, claim.subscriber, claim.patient
+    return new
 
 
 def _repeat_problems(cs: ClaimSet | Sequence[Claim]) -> Counter[tuple[str, str]]:
