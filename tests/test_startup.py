@@ -54,6 +54,14 @@ def test_one_claim_check_without_a_store_loads_no_heavy_module(tmp_path: Path) -
     assert not (tmp_path / ".local" / "share" / "mohsedi").exists()  # check alone creates no store
 
 
+def test_a_check_of_several_sets_loads_no_heavy_module(tmp_path: Path) -> None:
+    """Sets that may share a day are found without numpy in a batch of this size (its import
+    alone cost more than the search)."""
+    loaded = loaded_after(["check", str(SAMPLES / "16-two-sets.837"), "--format", "json"], tmp_path)
+    assert "lxml" in loaded
+    assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
+
+
 def test_a_store_is_loaded_when_one_is_used(tmp_path: Path) -> None:
     """The probe can fail: the same run with a store does load SQLAlchemy."""
     loaded = loaded_after(["record", str(SAMPLES / "13-mue-errors.837")], tmp_path)

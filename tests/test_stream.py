@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mohsedi import synth
 from mohsedi.cli.main import cli
+from mohsedi.rules import stream
 from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
@@ -141,12 +143,31 @@ def test_a_small_file_is_one_range(tmp_path):
     assert split_file(path, 4) == [ranges.ByteRange(0, None)]
 
 
-def test_shared_groups_join_sets_transitively():
+@pytest.mark.parametrize("in_python", [10**6, 0], ids=["python", "numpy"])
+def test_shared_groups_join_sets_transitively(monkeypatch, in_python):
     from array import array
 
+    monkeypatch.setattr(stream, "DIGESTS_IN_PYTHON", in_python)
     digests = array("q", [5, 7, 5, 9, 7, 11, 11])
     owners = array("I", [0, 1, 2, 3, 4, 4, 4])
     assert sorted(shared_groups(digests, owners)) == [[0, 2], [1, 4]]
+    assert shared_groups(array("q", [1, 2, 3]), array("I", [0, 1, 2])) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 6)), max_size=30))
+def test_shared_groups_are_the_same_with_or_without_numpy(pairs):
+    """A small batch's digests are searched in Python (numpy's import would cost more), a big one's with numpy."""
+    from array import array
+
+    digests, owners = array("q", [d for d, _ in pairs]), array("I", [o for _, o in pairs])
+    was = stream.DIGESTS_IN_PYTHON
+    try:
+        stream.DIGESTS_IN_PYTHON = 0
+        with_numpy = shared_groups(digests, owners)
+    finally:
+        stream.DIGESTS_IN_PYTHON = was
+    assert sorted(shared_groups(digests, owners)) == sorted(with_numpy)
 
 
 def test_fix_jobs_give_identical_files_from_the_command_line(tmp_path, small_ranges):

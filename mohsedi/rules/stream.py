@@ -423,6 +423,9 @@ def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResul
 # ---------------------------------------------------------------- sets that share a day or a line id
 
 
+DIGESTS_IN_PYTHON = 200_000  # a set of this many numbers is a few MB; a 10M-segment batch's goes to numpy
+
+
 def shared_groups(digests: array, owners: array) -> list[list[int]]:
     """Sets (ordinals) joined by a digest they share, transitively; each group sorted.
 
@@ -430,16 +433,24 @@ def shared_groups(digests: array, owners: array) -> list[list[int]]:
     in Python. Memory at the end of a big batch is the copy, not the batch."""
     if not len(digests):
         return []
-    import numpy as np
+    if len(digests) <= DIGESTS_IN_PYTHON:  # importing numpy costs more than searching these
+        seen: set[int] = set()
+        twice: set[int] = set()
+        for x in digests:
+            (twice if x in seen else seen).add(x)
+        hits = [i for i, x in enumerate(digests) if x in twice] if twice else []
+    else:
+        import numpy as np
 
-    d = np.frombuffer(digests, dtype=np.int64)
-    ordered = np.sort(d)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    del ordered
-    if not repeated.size:
+        d = np.frombuffer(digests, dtype=np.int64)
+        ordered = np.sort(d)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        hits = np.nonzero(np.isin(d, repeated))[0].tolist() if repeated.size else []
+    if not hits:
         return []
     holders: dict[int, set[int]] = defaultdict(set)
-    for i in np.nonzero(np.isin(d, repeated))[0].tolist():
+    for i in hits:
         holders[digests[i]].add(owners[i])
     parent: dict[int, int] = {}
 
