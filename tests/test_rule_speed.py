@@ -9,6 +9,7 @@ computation it replaces.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -22,9 +23,10 @@ from mohsedi.claims.reader import ClaimSet, read_claim_set
 from mohsedi.codes.ncci import SHIPPED_RELEASE, MueEdit, shipped_edits
 from mohsedi.guide.limits import problems_gained, segment_problems
 from mohsedi.guide.walker import replace_set
+from mohsedi.policy.caselog import load_case_log
 from mohsedi.rules import engine
-from mohsedi.rules.base import FixSafety, InsertAfter, SetElements
-from mohsedi.rules.context import RuleOptions
+from mohsedi.rules.base import FixSafety, InsertAfter, Scope, SetElements, Severity
+from mohsedi.rules.context import ClaimContext, RuleOptions
 from mohsedi.rules.engine import (
     CheckMemo,
     _apply_owned,
@@ -38,7 +40,7 @@ from mohsedi.rules.engine import (
     load_document,
     normalizing_rules,
 )
-from mohsedi.rules.registry import all_rules
+from mohsedi.rules.registry import all_rules, rule
 from mohsedi.x12.segments import emit
 from tests.conftest import SAMPLES, corpus_files
 
@@ -357,6 +359,59 @@ def test_fix_with_the_in_place_shortcut_is_fix_without_it(monkeypatch: pytest.Mo
     assert any(taken), "the shortcut was used"
     _no_in_place_shortcut(monkeypatch)
     assert with_it == (_fix_outcome(paths, options, unsafe), _labels(paths, options))
+
+
+# ---------------------------------------------------------------- rules that need an option
+
+
+def test_a_rule_that_needs_the_case_log_finds_nothing_without_it() -> None:
+    """What lets the engine skip the DOC rules when no case log is given: asked anyway, about
+    every claim of the samples and the heavy batch, they find nothing; given the log, they do."""
+    needing = [r for r in all_rules() if r.needs]
+    assert {r.code for r in needing} >= {"DOC001", "DOC002", "DOC003", "DOC004", "DOC005", "DOC006"}
+    assert all(r.needs == ("case_log",) for r in needing)
+    with_log = RuleOptions(case_log=load_case_log(SAMPLES / "case-log.csv"))
+    found_with_log = 0
+    for path in _inputs():
+        for _, cs in load_document(str(path)).claim_sets:
+            for claim in cs.claims:
+                for r in needing:
+                    assert list(r.check(r, ClaimContext(claim, RuleOptions()))) == [], (r.code, claim)
+                    found_with_log += len(list(r.check(r, ClaimContext(claim, with_log))))
+    assert found_with_log > 0
+
+
+def test_the_engine_skips_a_rule_whose_need_is_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    rules = []
+    for r in all_rules():
+        original = r.check
+
+        def counted(this, ctx, original=original):
+            asked.append(this.code)
+            return original(this, ctx)
+
+        rules.append(dataclasses.replace(r, check=counted))
+    doc = load_document(str(SAMPLES / "14-case-log-errors.837"))
+    without = check_documents([doc], rules, RuleOptions())
+    assert asked and not any(code.startswith("DOC") for code in asked)
+    asked.clear()
+    with_log = check_documents([doc], rules, RuleOptions(case_log=load_case_log(SAMPLES / "case-log.csv")))
+    assert {"DOC001", "DOC003"} <= set(asked)
+    assert {loc.finding.rule for loc in with_log} - {loc.finding.rule for loc in without} >= {"DOC001"}
+    # An unknown option named as a need is refused when the rule is declared.
+    with pytest.raises(ValueError, match="not rule options"):
+        declare = rule(
+            "DOC901",
+            "x",
+            "x",
+            severity=Severity.INFO,
+            fix=FixSafety.MANUAL,
+            scope=Scope.CLAIM,
+            docs=rules[0].docs,
+            needs=("log",),
+        )
+        declare(lambda this, ctx: ())
 
 
 # ---------------------------------------------------------------- NCCI answers

@@ -187,6 +187,9 @@ class Rule:
     # Code sets that must all meet the claim's (or day's) procedure codes for the rule to be
     # able to fire; the engine skips it otherwise. Empty: always run.
     requires: tuple[frozenset[str], ...] = ()
+    # RuleOptions the rule finds nothing without (``case_log``): the engine skips it, once per
+    # check, when any is not given, rather than asking it about every claim.
+    needs: tuple[str, ...] = ()
     status: Status = Status.STABLE
     since: str = "0.1.0"  # the release that added the rule under this code
     # Front-end rejections the problem draws, beside the denials in ``predicts``: "999" (the

@@ -250,7 +250,8 @@ def check_documents(
     found: list[Located] = []
     by_scope: dict[Scope, list[Rule]] = defaultdict(list)
     for r in rules:
-        by_scope[r.scope].append(r)
+        if not r.needs or all(getattr(options, need) is not None for need in r.needs):
+            by_scope[r.scope].append(r)
     claim_cache: dict[frozenset[str], list[Rule]] = {}
     day_cache: dict[frozenset[str], list[Rule]] = {}
     contexts: dict[tuple[int, int, int], tuple] = {}
@@ -319,7 +320,7 @@ def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options:
         return found
     saved = [_snapshot(doc) for doc in docs]
     try:
-        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules(), memo=memo)
+        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules(), memo=memo, first=found)
     finally:
         for doc, snapshot in zip(docs, saved, strict=True):
             _restore(doc, snapshot)
@@ -776,6 +777,7 @@ def fix_documents(
     normalizing: Sequence[Rule] = (),
     progress: Callable[[int], None] | None = None,
     memo: CheckMemo | None = None,
+    first: list[Located] | None = None,
 ) -> FixOutcome:
     """Fix the documents in place (their units are replaced); report what was applied and what remains.
 
@@ -786,14 +788,16 @@ def fix_documents(
     fixes created is not fixed at all: the run starts again from the files as read, with that
     claim's fixes withheld and the reason given.
 
-    ``memo``: the findings of an earlier check of these documents with these rules and options.
+    ``memo``: the findings of an earlier check of these documents with these rules and options;
+    ``first``: what that check found, when it checked the documents as they are now (the loop's
+    first pass, and each run again from the files as read, would find just that).
     """
     if memo is None:
         memo = CheckMemo()
     saved = [_snapshot(doc) for doc in docs]
     held_back: dict[tuple[str, str], str] = {}
     for _ in range(MAX_RETRIES + 1):
-        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo)
+        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo, first)
         created = _created_findings(outcome)
         if not created:
             return outcome
@@ -861,6 +865,7 @@ def _fix_loop(
     progress: Callable[[int], None] | None,
     held_back: dict[tuple[str, str], str],
     memo: CheckMemo,
+    first: list[Located] | None = None,
 ) -> FixOutcome:
     """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
@@ -872,7 +877,7 @@ def _fix_loop(
         outcome.passes = n
         if progress:
             progress(n)
-        everything = check_documents(docs, rules, options, memo=memo)
+        everything = first if n == 1 and first is not None else check_documents(docs, rules, options, memo=memo)
         clean_last_check = True
         if n == 1:
             outcome.initial = everything

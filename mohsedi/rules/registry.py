@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,6 +17,7 @@ from mohsedi.rules.base import (
     Source,
     Status,
 )
+from mohsedi.rules.context import RuleOptions
 
 RULES: dict[str, Rule] = {}
 
@@ -37,6 +39,7 @@ def rule(
     docs: Docs,
     suppresses: Iterable[str] = (),
     requires: Iterable[frozenset[str]] = (),
+    needs: Iterable[str] = (),
     status: Status = Status.STABLE,
     since: str = "0.1.0",
     rejects: Iterable[str] = (),
@@ -50,6 +53,9 @@ def rule(
             raise ValueError(f"rule code {code} is registered twice")
         if code in REDIRECTS:
             raise ValueError(f"rule code {code} is retired (see REDIRECTS) and is never reused")
+        unknown = set(needs) - {f.name for f in dataclasses.fields(RuleOptions)}
+        if unknown:
+            raise ValueError(f"rule {code} needs {sorted(unknown)}, which are not rule options")
         declared = Rule(
             code=code,
             name=name,
@@ -63,6 +69,7 @@ def rule(
             check=check,
             suppresses=tuple(suppresses),
             requires=tuple(requires),
+            needs=tuple(needs),
             status=status,
             since=since,
             rejects=tuple(rejects),

@@ -77,6 +77,7 @@ def _units_rule(this: Rule, ctx: ClaimContext, code_of: dict[str, str]) -> Itera
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.CLAIM,
+    needs=("case_log",),
     predicts=(Prediction("CO", ("151",), ("N362",)),),
     sources=(CPT_UNITS, LOG),
     docs=Docs(
@@ -101,6 +102,7 @@ def additional_stage_units(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.CLAIM,
+    needs=("case_log",),
     predicts=(Prediction("CO", ("151",), ("N362",)),),
     sources=(CPT_UNITS, LOG),
     docs=Docs(
@@ -142,6 +144,7 @@ def _match(claim: Claim, tumors: list[Tumor]) -> tuple[dict[int, ServiceLine], l
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    needs=("case_log",),
     sources=(CPT_UNITS, LOG),
     docs=Docs(
         what="Each tumor of the claim in the case log has its own first-stage line (17311 or 17313) "
@@ -182,6 +185,7 @@ def tumor_without_first_stage(this: Rule, ctx: ClaimContext) -> Iterator[Finding
     severity=Severity.ERROR,
     fix=FixSafety.UNSAFE,
     scope=Scope.CLAIM,
+    needs=("case_log",),
     predicts=(Prediction("CO", ("11",), ("M76",)),),
     sources=(CPT_UNITS, LOG),
     docs=Docs(
@@ -227,6 +231,7 @@ def site_against_code_family(this: Rule, ctx: ClaimContext) -> Iterator[Finding]
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    needs=("case_log",),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(LOG,),
     docs=Docs(
@@ -259,6 +264,7 @@ def special_stain_against_log(this: Rule, ctx: ClaimContext) -> Iterator[Finding
     severity=Severity.WARNING,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    needs=("case_log",),
     sources=(LOG,),
     docs=Docs(
         what="Every logged stage has a map (map = yes) and a margin result per block (margins).",
