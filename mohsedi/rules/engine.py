@@ -924,8 +924,8 @@ def _fix_loop(
             progressed = True
         if not progressed:
             break
-    _normalize(docs, touched, normalizing, options)
-    if not clean_last_check or touched:
+    normalized = _normalize(docs, touched, normalizing, options)
+    if not clean_last_check or normalized:  # else the last check saw the documents as they are
         everything = check_documents(docs, rules, options, memo=memo)
     outcome.remaining = settle(everything, outcome)
     return outcome
@@ -989,8 +989,10 @@ def _normalize(
     touched: dict[tuple[int, int], set[str]],
     normalizing: Sequence[Rule],
     options: RuleOptions,
-) -> None:
-    """Counts and totals after the last pass, for the sets and claims fixes changed."""
+) -> bool:
+    """Counts and totals after the last pass, for the sets and claims fixes changed; whether
+    any set changed."""
+    changed = False
     by_code = {r.code: r for r in normalizing}
     for (d, u), claim_ids in touched.items():
         doc = docs[d]
@@ -1014,6 +1016,8 @@ def _normalize(
             rebuilt = _rebuild(doc, u, segments)
             if rebuilt is not None:
                 doc.units[u] = rebuilt
+                changed = True
+    return changed
 
 
 __all__ = [
