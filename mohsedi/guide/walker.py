@@ -97,11 +97,12 @@ class GuideWalker:
         # Segment ids no node qualifies get a plain (state, id) table: the common case.
         self.plain: dict[tuple[int, str], int] = {}
         self.raw: dict[tuple[int, str, str], int] = {}
-        # Ids whose one qualifier is a whole element: the reader probes ``raw`` for them inline.
+        # Ids with one qualifier, probed in ``raw`` inline by place_units: the element's index when
+        # the qualifier is a whole element (NM101), minus it when it is the first component (SV101-1).
         self.element_key: dict[str, int] = {
-            sid: positions[0][0]
+            sid: positions[0][0] if not positions[0][1] else -positions[0][0]
             for sid, positions in guide.key_positions.items()
-            if len(positions) == 1 and not positions[0][1]
+            if len(positions) == 1 and positions[0][1] in (0, 1) and positions[0][0] > 0
         }
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
@@ -235,7 +236,11 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             element = element_key.get(sid)
             if element is not None:
                 elements = seg.elements
-                found = raw.get((state, sid, elements[element] if element < len(elements) else ""))
+                if element > 0:
+                    value = elements[element] if element < len(elements) else ""
+                else:
+                    value = elements[-element].partition(seg.delimiters.component)[0] if -element < len(elements) else ""
+                found = raw.get((state, sid, value))
             elif sid in keyed:
                 found = None
             else:
