@@ -38,26 +38,27 @@ class ClaimSet:
 # What a segment means to the claim reader, by its guide node: (loop, last path step) -> role.
 # The guide tells qualified segments apart (2400/DTP[472], 2400/REF[6R]), so one lookup per
 # segment replaces qualifier checks.
+# A line's roles come first, numbered as the slots read_claim_set keeps them in.
 (
-    HL_A,
-    PROVIDER_NM1,
-    PROVIDER_REF,
-    HL_B,
-    SBR,
-    SUBSCRIBER_NM1,
-    PAYER_NM1,
-    HL_C,
-    PAT,
-    CLM,
-    HI,
-    CLAIM_REF,
-    CLAIM_RENDERING,
-    LX,
     SV1,
     DTP_472,
     REF_6R,
     LINE_RENDERING,
+    LX,
+    HI,
+    CLAIM_REF,
+    CLAIM_RENDERING,
+    CLM,
+    HL_A,
+    HL_B,
+    HL_C,
     SE,
+    PROVIDER_NM1,
+    PROVIDER_REF,
+    SBR,
+    SUBSCRIBER_NM1,
+    PAYER_NM1,
+    PAT,
 ) = range(1, 20)
 ROLE_BY_STEP = {
     ("2000A", "HL"): HL_A,
@@ -78,7 +79,6 @@ ROLE_BY_STEP = {
     ("2420A", "NM1"): LINE_RENDERING,
     ("ST_LOOP", "SE"): SE,
 }
-LINE_SLOT = {SV1: 1, DTP_472: 2, REF_6R: 3, LINE_RENDERING: 4}  # where read_claim_set keeps each
 ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualifier
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
 _ROLES: dict[int, int] = {}
@@ -358,21 +358,19 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
         role = roles[seg.node]
         if not role:
             continue
-        if role <= LINE_RENDERING and role >= LX:
-            if role == LX:
-                line = [i, None, None, None, None]
-                lines_found.append(line)
-            elif line is not None:
-                slot = LINE_SLOT[role]
-                if line[slot] is None:
-                    line[slot] = seg
-        elif role in (HI, CLAIM_REF, CLAIM_RENDERING):
+        if role < LX:  # SV1, DTP*472, REF*6R or 2420A NM1 of a line: the first of each is kept
+            if line is not None and line[role] is None:
+                line[role] = seg
+        elif role == LX:
+            line = [i, None, None, None, None]
+            lines_found.append(line)
+        elif role <= CLAIM_RENDERING:  # HI, REF, 2310B NM1
             if claim_start >= 0 and line is None:
                 header.append(seg)
         elif role == CLM:
             close(i)
             claim_start, header, lines_found, line = i, [], [], None
-        elif role in (HL_A, HL_B, HL_C, SE):
+        elif role <= SE:  # HL or SE
             close(i)
             context_start, line = i, None
             if role == HL_A:
