@@ -245,11 +245,9 @@ def read_claim(
     for seg in header:
         role = _ROLES[seg.node]
         if role == HI:
-            component = seg.delimiters.component
-            for value in seg.elements[1:]:
-                qualifier, _, code = value.partition(component)
-                if qualifier in DIAGNOSIS_QUALIFIERS and code:
-                    diagnoses.append(Diagnosis(qualifier, code.partition(component)[0].strip().upper()))
+            delimiters = seg.delimiters
+            for qualifier, code in _hi(seg.text, delimiters.element, delimiters.component):
+                diagnoses.append(Diagnosis(qualifier, code))
         elif role == CLAIM_REF:
             e = seg.elements
             if len(e) < 3:
@@ -297,6 +295,17 @@ def read_claim(
         segments,
         problems,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _hi(text: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
+    """The diagnoses of an HI segment as (qualifier, code), read once per distinct text."""
+    out = []
+    for value in text.split(element)[1:]:
+        qualifier, _, code = value.partition(component)
+        if qualifier in DIAGNOSIS_QUALIFIERS and code:
+            out.append((qualifier, code.partition(component)[0].strip().upper()))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -104,6 +104,15 @@ class GuideWalker:
             for sid, positions in guide.key_positions.items()
             if len(positions) == 1 and positions[0][1] in (0, 1) and positions[0][0] > 0
         }
+        # Every segment id of the guide: 0 when no node qualifies it (one ``plain`` probe), else as
+        # in element_key; ids the guide lacks are left out (``step`` reports them).
+        self.probe: dict[str, int] = {
+            node.id: 0 for node in NODES if node.guide == guide.map_file and node.kind == "segment"
+        }
+        self.probe.update(self.element_key)
+        for sid in guide.key_positions:
+            if sid not in self.element_key:
+                del self.probe[sid]  # several qualifiers: ``step`` folds them
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
 
@@ -228,20 +237,20 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             yield unit
             continue
         step = walker.step
-        plain, raw, keyed, element_key = walker.plain, walker.raw, walker.guide.key_positions, walker.element_key
+        plain, raw, probe = walker.plain, walker.raw, walker.probe
         for seg in unit.segments:
             # The memo probes of ``step``, inlined: after warm-up nearly every segment is one
             # dictionary probe here, without a call.
             sid = seg.id
-            element = element_key.get(sid)
-            if element is not None:
+            element = probe.get(sid)
+            if element:
                 elements = seg.elements
                 if element > 0:
                     value = elements[element] if element < len(elements) else ""
                 else:
                     value = elements[-element].partition(seg.delimiters.component)[0] if -element < len(elements) else ""
                 found = raw.get((state, sid, value))
-            elif sid in keyed:
+            elif element is None:
                 found = None
             else:
                 found = plain.get((state, sid))

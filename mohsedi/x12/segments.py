@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import accumulate, repeat
-from operator import add
+from operator import add, itemgetter
 
 from mohsedi.errors import X12Error
 from mohsedi.x12.delimiters import ISA_LENGTH, Delimiters, sniff_delimiters
@@ -42,8 +42,8 @@ class Segment:
         # Split once: nearly every segment is looked at by the walker or a reader anyway.
         # The list split() returns, kept as is: a tuple would save about 7% of a held batch's
         # memory but costs about 10% of parse time in the extra copy.
-        self.elements: list[str] = text.split(delimiters.element)
-        self.id: str = self.elements[0]
+        self.elements: list[str] = (elements := text.split(delimiters.element))
+        self.id: str = elements[0]
 
     def element(self, index: int) -> str:
         """Element ``index`` (1-based as in the guide: ``SV1-02`` is ``element(2)``), '' if absent."""
@@ -173,8 +173,8 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                 if isa >= 0:
                     stop = isa  # a new interchange may bring new delimiters: sniff it first
                 region = buf[pos:stop]
-                if _splits_cleanly(region, uniform, term, layout):
-                    pieces = region.split(uniform)
+                pieces = region.split(uniform)
+                if _splits_cleanly(pieces, region, uniform, term, layout):
                     count = len(pieces)
                     segs = list(
                         map(
@@ -189,8 +189,8 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                     )
                     if pending is not None:
                         yield pending
-                    yield from segs[:-1]
-                    pending = segs[-1]
+                    pending = segs.pop()  # its trailer may still grow: held back like every last segment
+                    yield from segs
                     number += count
                     pos = stop + len(uniform)
                     continue
@@ -252,18 +252,21 @@ def _uniform_trailer(buf: str, end: int, term: str, layout: str) -> str | None:
     return buf[end:stop]
 
 
-def _splits_cleanly(region: str, trailer: str, term: str, layout: str) -> bool:
-    """True when splitting ``region`` on ``trailer`` gives exactly its segments' texts.
+def _splits_cleanly(pieces: list[str], region: str, trailer: str, term: str, layout: str) -> bool:
+    """True when ``pieces``, ``region`` split on ``trailer``, are exactly its segments' texts.
 
-    That is: no piece starts with layout or a terminator (no blank lines, no doubled or
-    differently laid-out terminators) and every terminator in it is followed by the same layout.
+    That is: no piece is empty or starts with layout or a terminator (no blank lines, no doubled
+    or differently laid-out terminators), and every terminator in it is followed by the same
+    layout. Checked over the pieces' first characters and one count, both C-level passes.
     """
     if not region:
         return False
-    for c in layout:
-        if trailer + c in region:
-            return False
-    return len(trailer) == 1 or region.count(term) == region.count(trailer)
+    if not set(map(_FIRST, pieces)).isdisjoint([*layout, ""]):
+        return False
+    return len(trailer) == 1 or region.count(term) == len(pieces) - 1
+
+
+_FIRST = itemgetter(slice(0, 1))  # a piece's first character, "" for an empty piece
 
 
 def read_chunks(path: str, size: int = READ_CHUNK) -> Iterator[str]:
