@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import accumulate, repeat
-from operator import add, itemgetter
+from operator import add
 
 from mohsedi.errors import X12Error
 from mohsedi.x12.delimiters import ISA_LENGTH, Delimiters, sniff_delimiters
@@ -174,7 +174,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                     stop = isa  # a new interchange may bring new delimiters: sniff it first
                 region = buf[pos:stop]
                 pieces = region.split(uniform)
-                if _splits_cleanly(pieces, region, uniform, term, layout):
+                if _splits_cleanly(pieces, region, uniform, term):
                     count = len(pieces)
                     segs = list(
                         map(
@@ -252,21 +252,22 @@ def _uniform_trailer(buf: str, end: int, term: str, layout: str) -> str | None:
     return buf[end:stop]
 
 
-def _splits_cleanly(pieces: list[str], region: str, trailer: str, term: str, layout: str) -> bool:
+def _splits_cleanly(pieces: list[str], region: str, trailer: str, term: str) -> bool:
     """True when ``pieces``, ``region`` split on ``trailer``, are exactly its segments' texts.
 
-    That is: no piece is empty or starts with layout or a terminator (no blank lines, no doubled
-    or differently laid-out terminators), and every terminator in it is followed by the same
-    layout. Checked over the pieces' first characters and one count, both C-level passes.
+    That is: no piece is empty or starts with layout (no blank lines, no doubled or differently
+    laid-out terminators), and every terminator in it is followed by the same layout. Two C-level
+    passes: layout is a terminator or a blank (all at or below " "), so the least piece tells
+    whether any piece is empty or starts with a blank, and counting the terminators tells whether
+    each is in a trailer (a piece that starts with one holds one). A piece that starts with some
+    other control character sends the region to the general path too, which only costs speed.
     """
     if not region:
         return False
-    if not set(map(_FIRST, pieces)).isdisjoint([*layout, ""]):
+    lowest = min(pieces)
+    if not lowest or lowest[0] <= " ":
         return False
     return len(trailer) == 1 or region.count(term) == len(pieces) - 1
-
-
-_FIRST = itemgetter(slice(0, 1))  # a piece's first character, "" for an empty piece
 
 
 def read_chunks(path: str, size: int = READ_CHUNK) -> Iterator[str]:
