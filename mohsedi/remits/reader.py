@@ -236,7 +236,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     service: ServicePayment | None = None
     dropped: dict[int, X12Error] = {}  # id(claim payment) -> its first misplaced segment
     loops, roles = _tables()
-    for seg in ts.segments:
+    segs = ts.segments
+    # A claim or service payment's segments are one run of the set: sliced out when it closes.
+    payment_start = service_start = 0
+    for i, seg in enumerate(segs):
         role = roles[seg.node]
         if misplaced and seg.number in misplaced:
             # A misplaced segment keeps the node of the one before it (see place_units): its
@@ -250,14 +253,14 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if payment is None:
                 continue
             if role == SVC:
+                if service is not None:
+                    service.segments = segs[service_start:i]
                 service = _service(seg)
+                service_start = i
                 payment.services.append(service)
-                payment.segments.append(seg)
                 continue
-            if service is None:
+            if service is None:  # not reached: the walker enters loop 2110 only through its SVC
                 continue
-            payment.segments.append(seg)
-            service.segments.append(seg)
             if role == LINE_CAS:
                 service.adjustments.extend(read_adjustments(seg, "line"))
                 continue
@@ -286,15 +289,19 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 if amount is not None:
                     service.amounts[qual] = amount
             continue
-        if role == CLP:
-            payment = _claim_payment(seg)
+        if service is not None:  # past loop 2110 the open service payment ends
+            service.segments = segs[service_start:i]
             service = None
+        if role == CLP:
+            if payment is not None:
+                payment.segments = segs[payment_start:i]
+            payment = _claim_payment(seg)
+            payment_start = i
             claims.append(payment)
             continue
         if role <= CLAIM_OTHER:  # loop 2100, after its CLP
             if payment is None:
                 continue
-            payment.segments.append(seg)
             if role == CLAIM_CAS:
                 payment.adjustments.extend(read_adjustments(seg, "claim"))
             elif role == CLAIM_MOA:
@@ -308,7 +315,9 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 elif qual == "233":
                     payment.date_to = _date(seg.element(2))
             continue
-        payment = service = None  # outside loops 2100 and 2110: the open claim payment is closed
+        if payment is not None:  # outside loops 2100 and 2110: the open claim payment is closed
+            payment.segments = segs[payment_start:i]
+            payment = None
         if role == OUTSIDE:
             continue
         if role == BPR:
@@ -326,6 +335,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 payer_ref = seg.element(2)
         elif role == PLB:
             plbs.extend(read_plb(seg))
+    if service is not None:
+        service.segments = segs[service_start:]
+    if payment is not None:
+        payment.segments = segs[payment_start:]
     lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
     claims = [c for c in claims if id(c) not in dropped]
     payee_qual = payee.element(3) if payee else ""
