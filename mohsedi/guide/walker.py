@@ -256,7 +256,7 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
                 found = plain.get((state, sid))
             if found is None:
                 found = step(state, seg)
-            if found == NOT_FOUND:
+            if found < 0:  # NOT_FOUND
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(
                         X12Error(
