@@ -6,8 +6,9 @@ the sides so the machine's noise falls on all of them alike; the fastest run of 
 by wall clock and by CPU time separately. The cyclic garbage collector is off in every parse
 phase, ours and the peers', and every parse phase lets go of what it read inside the clock:
 mohsedi's readers stream and free each transaction set as they go, so a peer that returns the
-whole file's result frees it before its clock stops too (about a sixth of openx12's time). These machines are shared and noisy: read the ratios, not the
-absolute rates. Each saved run starts with the commit, Python version and CPU it ran on.
+whole file's result frees it before its clock stops too (about a sixth of openx12's time).
+These machines are shared and noisy: read the ratios, not the absolute rates. Each saved run
+starts with the commit, Python version and CPU it ran on.
 
     python bench/run.py                          # the full run (a few minutes on a quiet machine)
     python bench/run.py --quick                  # small files, every phase once: for development
