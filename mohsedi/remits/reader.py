@@ -44,7 +44,18 @@ class RemitSet:
 
 def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
     """CAS01 group, then up to six reason/amount/quantity triplets."""
-    elements = cas.elements
+    delimiters = cas.delimiters
+    return [
+        Adjustment(group, reason, amount, quantity, level)
+        for group, reason, amount, quantity in _cas(cas.text, delimiters.element)
+    ]
+
+
+@functools.lru_cache(maxsize=8192)
+def _cas(text: str, element: str) -> tuple[tuple[str, str, Decimal, Decimal | None], ...]:
+    """A CAS segment's triplets as (group, reason, amount, quantity), read once per distinct text:
+    a remittance repeats the same few adjustments over and over."""
+    elements = text.split(element)
     count = min(len(elements), 20)
     e = elements + PAD2  # a triplet's amount and quantity may be left off at the end
     group = e[1] if count > 1 else ""
@@ -54,8 +65,8 @@ def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
         if not reason:
             continue
         amount = _decimal(e[i + 1])
-        out.append(Adjustment(group, reason, amount if amount is not None else ZERO, _decimal(e[i + 2]), level))
-    return out
+        out.append((group, reason, amount if amount is not None else ZERO, _decimal(e[i + 2])))
+    return tuple(out)
 
 
 def read_plb(seg: Segment) -> list[ProviderAdjustment]:
@@ -89,27 +100,19 @@ def _composite(value: str, component: str) -> tuple[str, str, tuple[str, ...]]:
 
 
 def _service(svc: Segment) -> ServicePayment:
-    e = svc.elements
-    if len(e) < 7:  # padded once to SVC06, instead of a bounds check per element read
-        e = e + PAD
-    component = svc.delimiters.component
-    qualifier, procedure, modifiers = _composite(e[1], component)
-    original_procedure: str | None = None
-    original_modifiers: list[str] = []
-    if e[6]:
-        _, code, mods = _composite(e[6], component)
-        original_procedure = code or None
-        original_modifiers = list(mods)
-    units = e[5]
+    delimiters = svc.delimiters
+    qualifier, procedure, modifiers, charge, paid, units, original_procedure, original_modifiers = _svc(
+        svc.text, delimiters.element, delimiters.component
+    )
     return ServicePayment(
         qualifier,
         procedure,
         list(modifiers),
-        _decimal(e[2]),
-        _decimal(e[3]),
-        _decimal(units) if units else ONE,
+        charge,
+        paid,
+        units,
         original_procedure,
-        original_modifiers,
+        list(original_modifiers),
         None,
         None,
         None,
@@ -118,6 +121,35 @@ def _service(svc: Segment) -> ServicePayment:
         {},
         svc,
         [svc],
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _svc(
+    text: str, element: str, component: str
+) -> tuple[str, str, tuple[str, ...], Decimal | None, Decimal | None, Decimal | None, str | None, tuple[str, ...]]:
+    """SVC read once per distinct text (the same codes and amounts recur across a remittance):
+    SVC01 as qualifier, code and modifiers, SVC02 charge, SVC03 paid, SVC05 units (blank means
+    1), SVC06's code and modifiers when the payer adjudicated another code than the one billed."""
+    e = text.split(element)
+    if len(e) < 7:  # padded once to SVC06, instead of a bounds check per element read
+        e += PAD
+    qualifier, procedure, modifiers = _composite(e[1], component)
+    original_procedure: str | None = None
+    original_modifiers: tuple[str, ...] = ()
+    if e[6]:
+        _, code, original_modifiers = _composite(e[6], component)
+        original_procedure = code or None
+    units = e[5]
+    return (
+        qualifier,
+        procedure,
+        modifiers,
+        _decimal(e[2]),
+        _decimal(e[3]),
+        _decimal(units) if units else ONE,
+        original_procedure,
+        original_modifiers,
     )
 
 
