@@ -1,6 +1,7 @@
 """The tokenizer's whole-buffer fast path must find the same segments as the spec says: a
 doubled terminator, a blank line or odd layout after a terminator is layout kept in the trailer
-of the segment before it, never a segment of its own (mohsedi.x12.segments, iter_segments)."""
+of the segment before it, never a segment of its own (mohsedi.x12.segments, iter_segments); and
+iter_units groups them alike however they are handed to it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mohsedi.x12 import emit, iter_segments, parse_segments
+from mohsedi.x12 import Envelope, emit, iter_segments, iter_units, parse_segments
 
 ISA = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *261008*1200*^*00501*000000001*0*T*:"
 BODY = [
@@ -58,3 +59,28 @@ def test_any_layout_gives_the_segments_with_exact_positions(layouts: list[str], 
     assert [s.number for s in segments] == list(range(1, len(texts) + 1))
     assert all(text[s.offset : s.offset + len(s.text)] == s.text for s in segments)
     assert emit(segments) == text
+
+
+def _units_described(units: list) -> list[tuple]:
+    out: list[tuple] = []
+    for unit in units:
+        if isinstance(unit, Envelope):
+            out.append(("envelope", unit.segment.number))
+        else:
+            out.append(("set", [s.number for s in unit.segments], str(unit.error) if unit.error else None))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids=st.lists(st.sampled_from(["GS", "ST", "SE", "GE", "IEA", "ISA", "NM1", "HL", "CLM", "LX"]), max_size=60))
+def test_units_are_the_same_from_a_stream_a_list_or_any_iterable(ids: list[str]) -> None:
+    """iter_units takes the tokenizer's segments run by run, a list whole, anything else in
+    batches: every unit (stray segments, sets without SE, envelopes) comes out the same, each
+    segment in exactly one unit, in order."""
+    text = "~\n".join([ISA, *(f"{sid}*1*2" if sid != "ISA" else ISA for sid in ids)]) + "~\n"
+    from_stream = _units_described(list(iter_units(iter_segments([text]))))
+    from_list = _units_described(list(iter_units(list(iter_segments([text])))))
+    from_generator = _units_described(list(iter_units(s for s in iter_segments([text]))))
+    assert from_stream == from_list == from_generator
+    numbers = [n for u in from_stream for n in ([u[1]] if u[0] == "envelope" else u[1])]
+    assert numbers == list(range(1, len(ids) + 2))
