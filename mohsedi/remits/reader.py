@@ -293,8 +293,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 continue
             if service is None:  # not reached: the walker enters loop 2110 only through its SVC
                 continue
-            if role == LINE_CAS:
-                service.adjustments.extend(read_adjustments(seg, "line"))
+            if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
+                add = service.adjustments.append
+                for group, reason, adjusted, quantity in _cas(seg.text, seg.delimiters.element):
+                    add(Adjustment(group, reason, adjusted, quantity, "line"))
                 continue
             if role == LINE_OTHER:
                 continue
