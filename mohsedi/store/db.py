@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Engine
 
 # Where the store is, and its error, live in store.paths (no SQLAlchemy); kept importable from here.
 from mohsedi.store.paths import StoreError, default_url, existing_store  # noqa: F401
+
+T = TypeVar("T")
 
 
 def migrations_dir() -> Path:
@@ -176,6 +179,12 @@ def _replace_surrogates(text: str) -> str:
 def text_for_store(text: str) -> str:
     """One value as `storable` writes it: for queries that look up what was stored."""
     return _replace_surrogates(text) if not text.isascii() and _has_surrogate(text) else text
+
+
+def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``: an IN list stays under every database's parameter limit."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:

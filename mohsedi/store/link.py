@@ -14,19 +14,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from mohsedi.rules.base import Rule
+from mohsedi.claims.reader import ClaimSet
+from mohsedi.rules.base import Rule, Scope
 from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.engine import check_documents, load_document
+from mohsedi.rules.engine import Document, check_documents
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
+from mohsedi.store.db import chunks as _chunks
 from mohsedi.store.db import write_transaction
-from mohsedi.synth import ClaimSpec, Envelope837, LineSpec, build_837p
+from mohsedi.store.facts import rebuild_claims
+from mohsedi.x12.envelope import Envelope, TransactionSet
 
 C, SL, F = m.Claim.__table__, m.ServiceLine.__table__, m.StoredFinding.__table__
 CP, SP, A, R = (
@@ -35,11 +37,6 @@ CP, SP, A, R = (
     m.Adjustment.__table__,
     m.Remark.__table__,
 )
-
-
-def _chunks(items: list, size: int = 500) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everything: bool = False) -> int:
@@ -297,91 +294,39 @@ def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[d
 # ---------------------------------------------------------------- running rules on stored claims
 
 
-def stored_claim_specs(conn: Connection, claim_ids: list[int], *, with_same_day: bool = True) -> dict[int, ClaimSpec]:
-    """Stored claims rebuilt as specs of an 837P (with the same patient's other claims of those days)."""
-    rows: list[Any] = []
-    for chunk in _chunks(claim_ids):
-        rows += conn.execute(sa.select(C).where(C.c.id.in_(chunk))).all()
-    if with_same_day and rows:
-        keys = {(r.patient_key, r.date_from) for r in rows if r.date_from}
-        seen = {r.id for r in rows}
-        for patient_key, day in keys:
-            for r in conn.execute(
-                sa.select(C).where(
-                    C.c.patient_key == patient_key,
-                    C.c.superseded_by_id.is_(None),
-                    C.c.date_from <= day,
-                    C.c.date_to >= day,
-                )
-            ):
-                if r.id not in seen:
-                    rows.append(r)
-                    seen.add(r.id)
-    lines: dict[int, list] = defaultdict(list)
-    ids = [r.id for r in rows]
-    for chunk in _chunks(ids):
-        for ln in conn.execute(sa.select(SL).where(SL.c.claim_id.in_(chunk)).order_by(SL.c.id)):
-            lines[ln.claim_id].append(ln)
-    specs = {}
-    for r in rows:
-        specs[r.id] = ClaimSpec(
-            pcn=f"K{r.id}",
-            diagnoses=tuple(d for d in r.diagnoses.split(",") if d) or ("R69",),
-            lines=[
-                LineSpec(
-                    procedure=ln.procedure,
-                    charge=ln.charge if ln.charge is not None else Decimal("0"),
-                    units=ln.units if ln.units is not None else Decimal("1"),
-                    modifiers=tuple(x for x in ln.modifiers.split(",") if x),
-                    pointers=tuple(int(p) for p in ln.pointers.split(",") if p.isdigit()) or (1,),
-                    service_date=ln.date_from,
-                    line_id=ln.line_id,
-                )
-                for ln in lines.get(r.id, [])
-            ],
-            service_date=r.date_from or datetime(2000, 1, 1).date(),
-            place_of_service=r.place_of_service or "11",
-            frequency=r.frequency or "1",
-            total=r.total_charge,
-            clia=r.clia_number,
-            prior_auth=r.prior_authorization,
-            member_id=r.patient_key[:30],  # the keyed hash groups a patient's claims, as the original did
-            payer_id=r.payer_id or "UNKNOWN",
-            rendering_npi=r.rendering_npi,
-        )
-    return specs
-
-
 def predict(conn: Connection, claim_ids: list[int], options: RuleOptions | None = None) -> dict[int, list[dict]]:
-    """Today's rules run on the stored claims: {claim id: [{rule, line_number, line_id, ...}]}."""
+    """Today's rules run on the stored claims, rebuilt from their rows (mohsedi.store.facts):
+    {claim id: [{rule, line_number, line_id, procedure, severity, message, fix, facts}]}.
+    ``facts`` is "incomplete" for a claim recorded before every fact was kept (a rule needing
+    what it lacks did not predict), else "complete". Envelope rules need the file: not run."""
     if not claim_ids:
         return {}
-    specs = stored_claim_specs(conn, claim_ids)
-    by_npi: dict[str, list[int]] = defaultdict(list)
-    npi_of = dict(conn.execute(sa.select(C.c.id, C.c.billing_npi).where(C.c.id.in_(list(specs)))).all())
-    for claim_id in specs:
-        by_npi[npi_of.get(claim_id) or "0000000000"].append(claim_id)
-    out: dict[int, list[dict]] = defaultdict(list)
+    stored = rebuild_claims(conn, claim_ids)
+    ids = list(stored.claims)
+    # One claim per set: a finding's set says which stored claim it is on, whatever its CLM01.
+    units: list[Envelope | ClaimSet] = [ClaimSet(TransactionSet([], None, None), [stored.claims[i]]) for i in ids]
+    rules = [r for r in all_rules() if r.scope is not Scope.ENVELOPE]
     wanted = set(claim_ids)
-    for npi, ids in by_npi.items():
-        text = build_837p([specs[i] for i in ids], Envelope837(billing_npi=npi))
-        doc = load_document("stored-claims", text)
-        procedures = {(c.patient_control_number, ln.number): ln.procedure for c in doc.claims() for ln in c.lines}
-        for loc in check_documents([doc], all_rules(), options or RuleOptions()):
-            f = loc.finding
-            if not f.claim or not f.claim.startswith("K"):
-                continue
-            claim_id = int(f.claim[1:])
-            if claim_id in wanted:
-                out[claim_id].append(
-                    {
-                        "rule": f.rule,
-                        "line_number": f.line,
-                        "line_id": f.line_id,
-                        "procedure": procedures.get((f.claim, f.line)),
-                        "severity": f.severity.value,
-                        "message": f.message.replace(f.claim, ""),
-                        "fix": f.fix_safety.value,
-                    }
-                )
+    out: dict[int, list[dict]] = defaultdict(list)
+    for loc in check_documents([Document("stored-claims", units)], rules, options or RuleOptions()):
+        if loc.unit is None:
+            continue
+        claim_id = ids[loc.unit]
+        if claim_id not in wanted:
+            continue
+        f = loc.finding
+        claim = stored.claims[claim_id]
+        procedure = next((ln.procedure for ln in claim.lines if f.line is not None and ln.number == f.line), None)
+        out[claim_id].append(
+            {
+                "rule": f.rule,
+                "line_number": f.line,
+                "line_id": f.line_id,
+                "procedure": procedure,
+                "severity": f.severity.value,
+                "message": f.message,
+                "fix": f.fix_safety.value,
+                "facts": "incomplete" if claim_id in stored.incomplete else "complete",
+            }
+        )
     return out
