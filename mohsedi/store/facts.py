@@ -27,6 +27,7 @@ from mohsedi.claims.model import BillingProvider, Claim, Diagnosis, ServiceLine,
 from mohsedi.guide.compile import CLAIM_837P_MAP, guide_for_map
 from mohsedi.store import models as m
 from mohsedi.store.db import chunks as _chunks
+from mohsedi.store.db import in_list
 from mohsedi.x12.delimiters import Delimiters
 from mohsedi.x12.segments import Segment
 
@@ -77,7 +78,7 @@ def rebuild_claims(conn: Connection, claim_ids: Sequence[int], *, with_same_day:
     current claims of those dates of service, so that rules about a day see the whole day."""
     rows: list[Any] = []
     for chunk in _chunks(list(claim_ids)):
-        rows += conn.execute(sa.select(C).where(C.c.id.in_(chunk)).order_by(C.c.id)).all()
+        rows += conn.execute(sa.select(C).where(in_list(conn, C.c.id, chunk)).order_by(C.c.id)).all()
     if with_same_day and rows:
         seen = {r.id for r in rows}
         for patient_key, day in sorted({(r.patient_key, r.date_from) for r in rows if r.date_from}):
@@ -96,7 +97,7 @@ def rebuild_claims(conn: Connection, claim_ids: Sequence[int], *, with_same_day:
                     seen.add(r.id)
     lines: dict[int, list[Any]] = defaultdict(list)
     for chunk in _chunks([r.id for r in rows]):
-        for ln in conn.execute(sa.select(SL).where(SL.c.claim_id.in_(chunk)).order_by(SL.c.id)):
+        for ln in conn.execute(sa.select(SL).where(in_list(conn, SL.c.claim_id, chunk)).order_by(SL.c.id)):
             lines[ln.claim_id].append(ln)
     claims = {r.id: claim_from_rows(r, lines.get(r.id, [])) for r in rows}
     return StoredClaims(claims, {r.id for r in rows if r.facts is None})

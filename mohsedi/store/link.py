@@ -26,7 +26,7 @@ from mohsedi.rules.engine import Document, check_documents
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
 from mohsedi.store.db import chunks as _chunks
-from mohsedi.store.db import write_transaction
+from mohsedi.store.db import in_list, write_transaction
 from mohsedi.store.facts import rebuild_claims
 from mohsedi.x12.envelope import Envelope, TransactionSet
 
@@ -58,7 +58,7 @@ def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everythin
             wanted = sorted(set(pcns or ()))
             ids = []
             for chunk in _chunks(wanted):
-                ids += [row[0] for row in conn.execute(query.where(CP.c.patient_control_number.in_(chunk)))]
+                ids += [row[0] for row in conn.execute(query.where(in_list(conn, CP.c.patient_control_number, chunk)))]
         return link_claim_payments(conn, ids)
 
 
@@ -70,7 +70,7 @@ def link_claim_payments(conn: Connection, claim_payment_ids: list[int]) -> int:
         payments += conn.execute(
             sa.select(CP.c.id, CP.c.patient_control_number, CP.c.claim_id, m.Remittance.__table__.c.payee_npi)
             .join(m.Remittance.__table__, m.Remittance.__table__.c.id == CP.c.remittance_id)
-            .where(CP.c.id.in_(chunk))
+            .where(in_list(conn, CP.c.id, chunk))
         ).all()
     claim_for = _match_claims(conn, payments)
     updates = [
@@ -90,7 +90,7 @@ def _match_claims(conn: Connection, payments: list) -> dict[int, int]:
     for chunk in _chunks(pcns):
         for claim_id, pcn, npi in conn.execute(
             sa.select(C.c.id, C.c.patient_control_number, C.c.billing_npi).where(
-                C.c.patient_control_number.in_(chunk), C.c.superseded_by_id.is_(None)
+                in_list(conn, C.c.patient_control_number, chunk), C.c.superseded_by_id.is_(None)
             )
         ):
             current[pcn].append((claim_id, npi))
@@ -112,7 +112,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
             sa.select(SL.c.id, SL.c.claim_id, SL.c.line_id, SL.c.procedure, SL.c.modifiers, SL.c.date_from)
-            .where(SL.c.claim_id.in_(chunk))
+            .where(in_list(conn, SL.c.claim_id, chunk))
             .order_by(SL.c.id)
         ):
             lines_by_claim[row.claim_id].append(row)
@@ -120,7 +120,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
     for chunk in _chunks(sorted(linked)):
         pending += conn.execute(
             sa.select(SP.c.id, SP.c.claim_payment_id, SP.c.line_id, SP.c.procedure, SP.c.modifiers, SP.c.date_from)
-            .where(SP.c.claim_payment_id.in_(chunk), SP.c.service_line_id.is_(None))
+            .where(in_list(conn, SP.c.claim_payment_id, chunk), SP.c.service_line_id.is_(None))
             .order_by(SP.c.id)
         ).all()
     updates = []
@@ -166,7 +166,7 @@ def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
             )
             .select_from(A.outerjoin(SP, SP.c.id == A.c.service_payment_id))
             .where(
-                A.c.claim_payment_id.in_(chunk),
+                in_list(conn, A.c.claim_payment_id, chunk),
                 A.c.is_denial.is_(True),
                 sa.or_(A.c.basis.is_(None), A.c.basis == "unexplained"),
             )
@@ -255,7 +255,9 @@ def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, 
     out: dict[tuple[int, int | None], set[str]] = defaultdict(set)
     for chunk in _chunks(claim_payment_ids):
         for cp_id, sp_id, code in conn.execute(
-            sa.select(R.c.claim_payment_id, R.c.service_payment_id, R.c.code).where(R.c.claim_payment_id.in_(chunk))
+            sa.select(R.c.claim_payment_id, R.c.service_payment_id, R.c.code).where(
+                in_list(conn, R.c.claim_payment_id, chunk)
+            )
         ):
             out[(cp_id, sp_id)].add(code)
     return out
@@ -265,7 +267,9 @@ def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, Any]:
     out: dict[int, Any] = {}
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
-            sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(SL.c.claim_id.in_(chunk))
+            sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(
+                in_list(conn, SL.c.claim_id, chunk)
+            )
         ):
             out[row.id] = row
     return out
@@ -276,7 +280,7 @@ def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[d
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
             sa.select(F.c.claim_id, F.c.rule, F.c.line_number, F.c.line_id, F.c.procedure, F.c.fixed).where(
-                F.c.claim_id.in_(chunk)
+                in_list(conn, F.c.claim_id, chunk)
             )
         ):
             out[row.claim_id].append(
