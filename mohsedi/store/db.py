@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -260,11 +261,20 @@ def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     connection: a file cut short still stores nothing)."""
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'COPY "{table.name}" ({names}) FROM STDIN'
+    values = operator.itemgetter(*columns)
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(values(row) if len(columns) > 1 else (values(row),))
+    except error as exc:
+        # As SQLAlchemy raises the driver's errors (a unique key taken by another process is an
+        # IntegrityError, which ingest answers by reading the file again).
+        raise sa.exc.DBAPIError.instance(sql, None, exc, error) from exc
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -99,3 +99,18 @@ def test_bulk_rows_are_not_kept_when_the_transaction_fails(store_url: str) -> No
         ]
     engine.dispose()
     assert counts == [0, 0]
+
+
+def test_a_key_taken_is_an_integrity_error(store_url: str) -> None:
+    """Ingest answers IntegrityError (another process stored the payment first) by reading the
+    file again: COPY's driver error must reach it as that, like an INSERT's."""
+    engine = open_store(store_url)
+    with write_transaction(engine) as conn:
+        file_id = insert_returning_ids(conn, m.StoredFile.__table__, [FILE])[0]
+        insert_returning_ids(conn, m.Remittance.__table__, [_remittance(file_id, n, "X") for n in range(2)])
+    with pytest.raises(sa.exc.IntegrityError), write_transaction(engine) as conn:
+        rows = [_remittance(file_id, n, "X") for n in range(1, 3)]  # key-1 is taken
+        insert_returning_ids(conn, m.Remittance.__table__, rows)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(m.Remittance)).scalar() == 2
+    engine.dispose()
