@@ -21,9 +21,11 @@ from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
 from mohsedi.store.db import open_store
 from mohsedi.store.facts import incomplete_claims, rebuild_claims
+from mohsedi.store.ingest import ingest_file
 from mohsedi.store.link import predict
 from mohsedi.store.record import record_file
 from tests.conftest import SAMPLES
+from tests.store import era
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -263,3 +265,26 @@ def test_no_library_module_imports_synth() -> None:
             if any(n in ("mohsedi.synth", "mohsedi.acks.synth") for n in names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_denial_is_predicted_from_a_fact_only_the_line_holds(store_url: str, tmp_path: Path) -> None:
+    """A line's own place of service (SV105 98, unassigned) explains a CO-16 M77 on that line as
+    CODE002, predicted: the claim was recorded with no findings (as before the rule existed), so
+    only the stored line fact can explain it. The claim's own place (22) is valid."""
+    path = tmp_path / "pos.837"
+    path.write_text(
+        FILE.replace("SV1*HC:17311:XS:59:KX:GA*742.8*UN*1*11**2:1~", "SV1*HC:17311:XS:59:KX:GA*742.8*UN*1*98**2:1~")
+    )
+    engine = open_store(store_url)
+    assert record_file(engine, str(path), str(path), [], [], "check").claims == 3
+    remit = tmp_path / "pos.835"
+    line = [*era.svc("17311:XS:59:KX:GA", "742.8", "0", "CO*16*742.8", line_id="FACT-1-1"), "LQ*HE*M77"]
+    remit.write_text(
+        era.interchange(era.transaction("TRN-POS", "0", "20261030", era.clp("FACT-1", "4", "742.8", "0", line)))
+    )
+    report = ingest_file(engine, str(remit))
+    assert report.error is None and report.denials == 1
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(m.Adjustment.rule, m.Adjustment.basis).where(m.Adjustment.is_denial)).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("CODE002", "predicted")]
