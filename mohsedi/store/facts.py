@@ -17,6 +17,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -80,19 +81,27 @@ def rebuild_claims(conn: Connection, claim_ids: Sequence[int], *, with_same_day:
     for chunk in _chunks(list(claim_ids)):
         rows += conn.execute(sa.select(C).where(in_list(conn, C.c.id, chunk)).order_by(C.c.id)).all()
     if with_same_day and rows:
+        # The patient's other current claims with a date of service on the first or last day of
+        # one of these: one query per chunk of patients (not one per patient and day), the days
+        # matched here.
+        days: dict[str, set[date]] = defaultdict(set)
+        for r in rows:
+            days[r.patient_key].update(d for d in (r.date_from, r.date_to) if d)
         seen = {r.id for r in rows}
-        for patient_key, day in sorted({(r.patient_key, r.date_from) for r in rows if r.date_from}):
+        for keys in _chunks(sorted(days)):
+            first = min(d for key in keys for d in days[key])
+            last = max(d for key in keys for d in days[key])
             for r in conn.execute(
                 sa.select(C)
                 .where(
-                    C.c.patient_key == patient_key,
+                    in_list(conn, C.c.patient_key, keys),
                     C.c.superseded_by_id.is_(None),
-                    C.c.date_from <= day,
-                    C.c.date_to >= day,
+                    C.c.date_from <= last,
+                    C.c.date_to >= first,
                 )
                 .order_by(C.c.id)
             ):
-                if r.id not in seen:
+                if r.id not in seen and any(r.date_from <= d <= r.date_to for d in days[r.patient_key]):
                     rows.append(r)
                     seen.add(r.id)
     lines: dict[int, list[Any]] = defaultdict(list)

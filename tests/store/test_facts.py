@@ -182,16 +182,26 @@ def test_what_the_file_lacks_stays_missing(store_url: str, tmp_path: Path) -> No
 
 
 def test_same_day_claims_of_the_patient_come_along(store_url: str, tmp_path: Path) -> None:
-    """A day rule needs the patient's whole day: the other current claims of that date come too."""
+    """A day rule needs the patient's whole day: the patient's other current claims of that date
+    come too; another day's, or another patient's, do not."""
     engine, _ = _record(store_url, tmp_path)
+    same_day = FILE.replace("FACT-", "SAME-").replace("RD8*20261005-20261006", "D8*20261006")
+    same_day = same_day.replace("000000041", "000000042").replace("GE*1*41", "GE*1*42").replace("*41*X*", "*42*X*")
+    later = FILE.replace("FACT-", "LATER-").replace("20261005-20261006", "20261020-20261020")
+    later = later.replace("D8*20261006", "D8*20261020").replace("D8*20261007", "D8*20261020")
+    later = later.replace("000000041", "000000043").replace("GE*1*41", "GE*1*43").replace("*41*X*", "*43*X*")
+    for name, text in (("same.837", same_day), ("later.837", later)):
+        (tmp_path / name).write_text(text)
+        assert record_file(engine, str(tmp_path / name), name, [], [], "check").claims == 3
     ids = _ids(engine)
     with engine.connect() as conn:
         alone = rebuild_claims(conn, [ids["FACT-1"]], with_same_day=False)
         day = rebuild_claims(conn, [ids["FACT-1"]])
     engine.dispose()
     assert set(alone.claims) == {ids["FACT-1"]}
-    assert set(day.claims) == {ids["FACT-1"]}  # FACT-2 and FACT-3 are other patients
-    assert day.claims[ids["FACT-1"]].patient_key != ""
+    # SAME-1 is the same subscriber on 2026-10-06; LATER-1 on 2026-10-20; the others are other patients.
+    assert set(day.claims) == {ids["FACT-1"], ids["SAME-1"]}
+    assert day.claims[ids["SAME-1"]].patient_key == day.claims[ids["FACT-1"]].patient_key
 
 
 def test_claims_stored_before_0006_are_said_incomplete(store_url: str, tmp_path: Path) -> None:
