@@ -34,13 +34,7 @@ from mohsedi.remits.balance import BalanceFinding, balance, payment_key, trace_k
 from mohsedi.remits.model import Adjustment, Remittance
 from mohsedi.remits.reader import iter_remit_sets
 from mohsedi.store import models as m
-from mohsedi.store.db import (
-    bulk_insert,
-    describe_db_error,
-    insert_returning_ids,
-    text_for_store,
-    write_transaction,
-)
+from mohsedi.store.db import bulk_insert, describe_db_error, insert_returning_ids, text_for_store, write_transaction
 from mohsedi.store.limits import StoreFinding, fit_remittance
 from mohsedi.store.link import link_claim_payments
 from mohsedi.x12.envelope import Envelope, TransactionSet
