@@ -491,7 +491,7 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
     The walker places a segment by the node before it, its id and its qualifier values: a
     rewrite that keeps the id and every qualifier element lands where the original did, and so
     does every segment after it. Only the claims holding a rewritten segment are read again
-    (with their 2000A/B/C context), the others are kept as they are: a fix touches a few claims
+    (under their HL segments), the others are kept as they are: a fix touches a few claims
     of a set of a thousand."""
     old = cs.transaction.segments
     if cs.error is not None or len(segments) != len(old) or not cs.claims:
@@ -500,9 +500,14 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
     if walker is None:
         return None
     key_positions = walker.guide.key_positions
-    owner: dict[int, tuple[int, int]] | None = None  # id(segment) -> (claim index, place in it)
+    claims = cs.claims
     changed: dict[int, int] = {}  # claim index -> where its segments start, in order
+    k, start, end = -1, 0, 0  # the claim the scan is in (or last left): index, its segments' bounds
+    next_clm: Segment | None = claims[0].clm
     for n, (before, after) in enumerate(zip(old, segments, strict=True)):
+        if before is next_clm:  # claims come in file order, each from its CLM on
+            k, start, end = k + 1, n, n + len(claims[k + 1].segments)
+            next_clm = claims[k + 1].clm if k + 1 < len(claims) else None
         if before is after:
             continue
         if after.id != before.id or before.node < 0:
@@ -513,20 +518,17 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
                     return None
             elif after.element(element) != before.element(element):
                 return None
-        if owner is None:
-            owner = {id(seg): (i, k) for i, claim in enumerate(cs.claims) for k, seg in enumerate(claim.segments)}
-        found = owner.get(id(before))
-        if found is None:  # above the claims, or SE: their segments are part of every claim's context
+        if not start <= n < end:  # above the claims, or SE: their segments are part of every claim's context
             return None
         after.node = before.node
-        changed[found[0]] = n - found[1]
+        changed[k] = start
     if not changed:
         return None
     transaction = TransactionSet(segments, cs.transaction.isa, cs.transaction.gs)
-    claims = list(cs.claims)
-    for i, start in changed.items():
+    claims = list(claims)
+    for i, first in changed.items():
         claim = claims[i]
-        own = segments[start : start + len(claim.segments)]
+        own = segments[first : first + len(claim.segments)]
         reread = _reread_claim(claim, segments[0], own, segments[-1], transaction)
         if reread is None:
             return None
@@ -537,15 +539,13 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
 def _reread_claim(
     claim: Claim, st: Segment, segments: list[Segment], se: Segment, transaction: TransactionSet
 ) -> Claim | None:
-    """One claim read again from its rewritten segments, by the reader itself: a set of its
-    context's segments and its own, whose context objects are then the ones already read."""
-    context: list[Segment] = []
-    for part in (claim.billing_provider, claim.subscriber, claim.patient):
-        if part is not None:
-            context += [s for s in part.segments if s is not se]
-    if claim.billing_provider is None or not context or context[0].id != "HL":
+    """One claim read again from its rewritten segments, by the reader itself: a set of the HL
+    segments above it and its own. The 2000A/B/C objects (and the patient key made from them)
+    are then the ones already read: none of their segments changed."""
+    if claim.billing_provider is None or claim.subscriber is None:
         return None
-    mini = TransactionSet([st, *context, *segments, se], transaction.isa, transaction.gs)
+    heads = [part.hl for part in (claim.billing_provider, claim.subscriber, claim.patient) if part is not None]
+    mini = TransactionSet([st, *heads, *segments, se], transaction.isa, transaction.gs)
     read = read_claim_set(mini)
     if read.error is not None or len(read.claims) != 1:
         return None
@@ -553,6 +553,7 @@ def _reread_claim(
     if len(new.segments) != len(segments) or any(a is not b for a, b in zip(new.segments, segments, strict=True)):
         return None
     new.billing_provider, new.subscriber, new.patient = claim.billing_provider, claim.subscriber, claim.patient
+    new.patient_key = claim.patient_key
     return new
 
 
