@@ -342,6 +342,31 @@ def test_the_shortcut_takes_fixes_that_rewrite_claims_and_declines_others() -> N
         assert engine._rewritten_in_place(cs, _apply_owned(cs.transaction.segments, edits)[0]) is None
 
 
+@pytest.mark.corpus
+def test_a_rewrite_in_place_reads_as_placing_the_set_again_on_the_corpus() -> None:
+    """Each claim of every corpus set given another CLM02: the corpus has dependents (2000C),
+    the heavy batch and the samples do not."""
+    paths = corpus_files("837p")
+    if not paths:
+        pytest.skip("corpus: ../shared/corpus (the stupidedi 837P files), or MOHSEDI_CORPUS, is not there")
+    taken = 0
+    dependents = 0
+    for path in paths:
+        for _, cs in load_document(str(path)).claim_sets:
+            for claim in cs.claims:
+                clm = claim.clm
+                edit = SetElements(clm, (*clm.elements[:2], "1.00", *clm.elements[3:]))
+                segments, _ = _apply_owned(cs.transaction.segments, [(edit, 0)])
+                fast = engine._rewritten_in_place(cs, segments)
+                if fast is None:
+                    continue
+                taken += 1
+                dependents += claim.patient is not None
+                slow = _the_long_way(cs, segments)
+                assert slow is not None and fast.claims == slow.claims, path.name
+    assert taken and dependents, (taken, dependents)
+
+
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 def test_fix_with_the_in_place_shortcut_is_fix_without_it(monkeypatch: pytest.MonkeyPatch, unsafe: bool) -> None:
     paths = _inputs()
