@@ -7,14 +7,17 @@ are X12001's (with a safe fix), so the TR3 rules leave the segment-count error t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mohsedi.claims.reader import ClaimSet
-from mohsedi.guide.validate import Tr3Error, validate_text
 from mohsedi.guide.walker import node_path
 from mohsedi.rules.base import Docs, Finding, FixSafety, Rule, Scope, Severity, Source
 from mohsedi.rules.context import EnvelopeContext
 from mohsedi.rules.registry import rule
 from mohsedi.x12.segments import Segment, emit
+
+if TYPE_CHECKING:
+    from mohsedi.guide.validate import Tr3Error
 
 PYX12 = Source("ASC X12 005010X222A1 as pyx12's map and validator (x12n_document)", "pyx12", True)
 SE_COUNT = "4"  # IK5: number of included segments does not match the actual count (X12001's)
@@ -23,6 +26,8 @@ SE_COUNT = "4"  # IK5: number of included segments does not match the actual cou
 def _errors(ctx: EnvelopeContext, levels: tuple[str, ...]) -> Iterator[tuple[Tr3Error | None, str | None]]:
     if not ctx.options.tr3:
         return
+    from mohsedi.guide.validate import validate_text  # pyx12's validator: loaded only for --tr3
+
     segments = [s for u in ctx.units for s in (u.transaction.segments if isinstance(u, ClaimSet) else u.segments)]
     result = validate_text(emit(segments))
     if result.failure and "envelope" in levels:
