@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from pathlib import Path
@@ -238,7 +237,7 @@ def finish(
     baseline: str | None = None,
     show_statistics: bool = False,
 ) -> None:
-    from mohsedi.cli.render import render_reports, render_statistics, severity_at_or_above
+    from mohsedi.cli.render import render_statistics, severity_at_or_above, to_output, write_reports
 
     if baseline:
         from mohsedi.cli.baseline import BaselineError, apply_baseline, load_baseline
@@ -252,11 +251,11 @@ def finish(
     unreadable = any(r.error or r.quarantined for r in reports)
     failing = severity_at_or_above(reports, fail_on)
     if not quiet or unreadable or failing or output:
-        if show_statistics:
-            text = render_statistics(reports, chosen, width=width)
-        else:
-            text = render_reports(reports, chosen, color=use_color(chosen, output), fixing=fixing, width=width)
-        emit_output(text, output)
+        with to_output(output) as write:  # findings written as they are walked, never one string
+            if show_statistics:
+                write(render_statistics(reports, chosen, width=width))
+            else:
+                write_reports(reports, chosen, write, color=use_color(chosen, output), fixing=fixing, width=width)
     for r in reports:
         if r.error:
             click.echo(f"mohsedi: {r.error.describe()}", err=True)
@@ -350,7 +349,7 @@ def check(
       clearinghouse-export | mohsedi check -
 
     Files are read one transaction set at a time, so a file of any size fits in memory
-    (not with --db or --tr3, which need each file whole). With --db URL the claims and
+    (--tr3 reads one file whole at a time for pyx12). With --db URL the claims and
     findings are recorded in that store; otherwise check writes nothing.
     """
     from mohsedi.cli.inputs import Progress, expand, stdin_spooled
@@ -463,7 +462,6 @@ def fix(
 
     from mohsedi.cli.inputs import Progress, expand
     from mohsedi.pipeline import run_fix
-    from mohsedi.x12.segments import encode
 
     if bool(out_dir) == bool(in_place):
         raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
@@ -484,19 +482,20 @@ def fix(
     rules = resolve_rules(select, ignore)
     options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
     progress = Progress(paths)
+    diff_to_stderr = bool(output is None and pick_format(fmt, output) != "table")
     try:
         reports = run_fix(
             paths,
             rules,
             options,
+            targets=targets,
             unsafe=unsafe_fixes,
             db_url=store_url(db_url),
-            keep_original=show_diff,
-            targets={path: Path(target) for path, target in targets.items()},
-            write_unchanged=not in_place,
+            write_unchanged=not in_place,  # in place, untouched files stay as they are
             jobs=jobs,
             progress=progress.file_done,
             bytes_read=progress.bytes_read,
+            diff=(lambda piece: click.echo(piece, nl=False, err=diff_to_stderr)) if show_diff else None,
         )
     except Exception as exc:  # the store's errors in one line; anything else is a bug to show
         if not is_store_error(exc):
@@ -504,21 +503,6 @@ def fix(
         store_failure(exc)
     finally:
         progress.close()
-    for report in reports:
-        if report.fixed is None:
-            continue  # unreadable, or already streamed to its target
-        target = targets[report.path]
-        if report.applied or report.quarantined or not in_place:  # in place, untouched files stay as they are
-            atomic_write(target, encode(report.fixed))
-        report.output = str(target)
-        if show_diff and (report.applied or report.quarantined):
-            diff = difflib.unified_diff(
-                (report.original or "").splitlines(keepends=True),
-                report.fixed.splitlines(keepends=True),
-                fromfile=report.path,
-                tofile=str(target),
-            )
-            click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
     finish(reports, fmt, output, fail_on, quiet, fixing=True, baseline=baseline, show_statistics=show_statistics)
 
 
