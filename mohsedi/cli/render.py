@@ -276,7 +276,11 @@ def to_output(output: str | None) -> Iterator[Write]:
         from mohsedi.files import atomic_output
 
         with atomic_output(output) as fh:
-            sink = _Buffered(lambda text: fh.write(text.encode("utf-8")))
+
+            def to_file(text: str) -> None:
+                fh.write(text.encode("utf-8"))
+
+            sink = _Buffered(to_file)
             yield sink.write
             sink.flush()
         return

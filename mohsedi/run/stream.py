@@ -680,11 +680,39 @@ def _report(
     return report
 
 
+class _Spools:
+    """The fixed sets' texts: from the spool files of their ranges, or held (fixed again with others)."""
+
+    def __init__(self, batch: _Batch, stack: contextlib.ExitStack) -> None:
+        self.batch = batch
+        self.stack = stack
+        self.open: dict[str, BinaryIO] = {}
+
+    def pieces(self, slot: SetSlot, block: int = 1 << 20) -> Iterator[bytes]:
+        outcome = self.batch.outcomes[slot.ordinal]
+        if outcome.text is not None:
+            yield outcome.text
+            return
+        spool_path = self.batch.spools[slot.ordinal]
+        assert outcome.spool is not None and spool_path is not None
+        if spool_path not in self.open:
+            self.open[spool_path] = self.stack.enter_context(open(spool_path, "rb"))  # noqa: SIM115 - the stack closes it
+        src = self.open[spool_path]
+        offset, length = outcome.spool
+        src.seek(offset)
+        while length > 0:
+            data = src.read(min(block, length))
+            if not data:
+                raise OSError("the spool file is shorter than recorded")
+            yield data
+            length -= len(data)
+
+
 def _fixed_texts(skeleton: list[Envelope | SetSlot], kept: list[Envelope | SetSlot], batch: _Batch) -> Iterator[str]:
     """The fixed file's text for each unit of the file as read, in order: "" for a set left out."""
     written = iter(kept)
     with contextlib.ExitStack() as stack:
-        spools: dict[str, BinaryIO] = {}
+        spools = _Spools(batch, stack)
         for unit in skeleton:
             if isinstance(unit, SetSlot) and unit.quarantined:
                 yield ""
@@ -693,20 +721,19 @@ def _fixed_texts(skeleton: list[Envelope | SetSlot], kept: list[Envelope | SetSl
             if isinstance(out, Envelope):
                 yield out.segment.emit()
                 continue
-            yield decode(_set_text(out, batch, spools, stack))
+            yield decode(b"".join(spools.pieces(out)))
 
 
-def _set_text(slot: SetSlot, batch: _Batch, spools: dict[str, BinaryIO], stack: contextlib.ExitStack) -> bytes:
-    outcome = batch.outcomes[slot.ordinal]
-    if outcome.text is not None:
-        return outcome.text
-    spool_path = batch.spools[slot.ordinal]
-    assert outcome.spool is not None and spool_path is not None
-    if spool_path not in spools:
-        spools[spool_path] = stack.enter_context(open(spool_path, "rb"))
-    offset, length = outcome.spool
-    spools[spool_path].seek(offset)
-    return spools[spool_path].read(length)
+def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch) -> None:
+    """Envelopes and fixed sets in input order, into a temporary file renamed into place."""
+    with atomic_output(target) as out, contextlib.ExitStack() as stack:
+        spools = _Spools(batch, stack)
+        for unit in skeleton:
+            if isinstance(unit, Envelope):
+                out.write(encode(unit.segment.emit()))
+                continue
+            for data in spools.pieces(unit):
+                out.write(data)
 
 
 def _envelope_findings(
@@ -714,33 +741,3 @@ def _envelope_findings(
 ) -> list[Finding]:
     ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
     return [portable(dataclasses.replace(f, source=path)) for r in rules for f in r.check(r, ctx)]
-
-
-def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch) -> None:
-    """Envelopes and fixed sets in input order, into a temporary file renamed into place."""
-    with atomic_output(target) as out, contextlib.ExitStack() as stack:
-        spools: dict[str, BinaryIO] = {}
-        for unit in skeleton:
-            if isinstance(unit, Envelope):
-                out.write(encode(unit.segment.emit()))
-                continue
-            outcome = batch.outcomes[unit.ordinal]
-            if outcome.text is not None:
-                out.write(outcome.text)
-                continue
-            spool_path = batch.spools[unit.ordinal]
-            assert outcome.spool is not None and spool_path is not None
-            if spool_path not in spools:
-                spools[spool_path] = stack.enter_context(open(spool_path, "rb"))
-            offset, length = outcome.spool
-            spools[spool_path].seek(offset)
-            _copy(spools[spool_path], out, length)
-
-
-def _copy(src, dst, length: int, block: int = 1 << 20) -> None:
-    while length > 0:
-        data = src.read(min(block, length))
-        if not data:
-            raise OSError("the spool file is shorter than recorded")
-        dst.write(data)
-        length -= len(data)
