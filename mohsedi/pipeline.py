@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mohsedi.reports.denials import Period
     from mohsedi.run.diff import Sink
     from mohsedi.store.ingest import IngestReport
+    from mohsedi.store.limits import StoreFinding
     from mohsedi.store.record import RecordedFile
 
 # The store (SQLAlchemy, alembic) and the engine (run/) are imported where used: a check
@@ -137,7 +138,17 @@ def record_reports(db_url: str, reports: Sequence[FileReport], read_from: dict[s
         except X12Error as exc:  # cut short: nothing of it is stored, and the report says so
             report.notices.append(f"not recorded in the store: {exc.message}")
         else:
+            if recorded.already_stored and not recorded.findings:  # told again: those left out still are
+                recorded.findings = unstorable_claims(read_from[report.path])
             note_unstored([report], [recorded])
+
+
+def unstorable_claims(path: str) -> list[StoreFinding]:
+    """The claims of a file the store cannot keep (over-long values), read one set at a time."""
+    from mohsedi.claims.reader import ClaimSet, read_claim_file
+    from mohsedi.store.limits import fit_claims
+
+    return [f for unit in read_claim_file(path) if isinstance(unit, ClaimSet) for f in fit_claims(unit.claims)[1]]
 
 
 def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:
