@@ -325,3 +325,14 @@ def test_a_new_line_id_that_clashes_with_a_third_set_brings_it_in(tmp_path):
     assert text.count("REF*6R*X-1~") == 1 and text.count("REF*6R*X-1-2~") == 1  # the others kept theirs
     assert [(a.rule, a.claim) for a in report.applied if a.rule != "X12001"] == [("X12004", "X")]
     assert get_rule("X12004").fix_safety.value == "safe"
+
+
+def test_the_diff_of_a_fix_in_place_is_against_the_file_as_it_was(tmp_path):
+    path = tmp_path / "claims.837"
+    shutil.copy(SAMPLES / "12-modifier-and-x12-errors.837", path)
+    original = path.read_text()
+    result = CliRunner().invoke(cli, ["fix", str(path), "--in-place", "--diff", "--format", "table"])
+    assert result.exit_code in (0, 1), result.output
+    diff = result.stdout[result.stdout.index(f"--- {path}\n") :]
+    assert "-SV1*HC:17311:59:XS" in diff and "+SV1*HC:17311:XS" in diff
+    assert _apply(original, diff) == path.read_text() != original
