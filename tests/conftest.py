@@ -86,6 +86,12 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     monkeypatch.setenv("MOHSEDI_TODAY", "2026-11-22")  # the samples' timely filing holds on this day
     monkeypatch.delenv("MOHSEDI_DATABASE_URL", raising=False)
+    # The CLI hands these to the layers below at each run; tests calling the library directly
+    # get the same, and whatever a run installed is undone after the test.
+    import mohsedi.settings
+    from mohsedi.cli.config import environment_settings
+
+    monkeypatch.setattr(mohsedi.settings, "_current", environment_settings())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

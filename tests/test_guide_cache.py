@@ -9,7 +9,10 @@ from pathlib import Path
 
 PROBE = """
 import json, sys
+from pathlib import Path
 from mohsedi.guide import compile as c
+from mohsedi.settings import Settings, configure
+configure(Settings(cache_home=Path(sys.argv[2])))  # what the CLI makes of $XDG_CACHE_HOME
 first = sys.argv[1]
 if first != "-":
     c.guide_for_map(first)  # another guide first: the cached one is renumbered after it
@@ -25,8 +28,10 @@ print(json.dumps([nodes, chains, {k: v - base for k, v in g.by_path.items()},
 
 
 def table(cache: Path, first: str = "-") -> str:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cache), "XDG_CACHE_HOME": str(cache)}
-    done = subprocess.run([sys.executable, "-c", PROBE, first], env=env, capture_output=True, text=True, timeout=120)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cache / "home")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, first, str(cache)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

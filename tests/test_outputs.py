@@ -115,12 +115,12 @@ def test_report_columns_grow_instead_of_colliding() -> None:
 
 
 def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mohsedi.cli import main
+    from mohsedi.cli import common
 
-    monkeypatch.setattr(main, "on_terminal", lambda chosen, output: True)
-    assert main.use_color("table", None)
+    monkeypatch.setattr(common, "on_terminal", lambda chosen, output: True)
+    assert common.use_color("table", None)
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not main.use_color("table", None)
+    assert not common.use_color("table", None)
 
 
 def test_statistics_count_findings_per_rule() -> None:

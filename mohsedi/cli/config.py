@@ -15,12 +15,17 @@ file that names them, so a project file works from any sub-directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
+
+from mohsedi.cli.common import pick_format
+from mohsedi.settings import Settings, current
+from mohsedi.store.paths import default_url
 
 USER_FILE = "config.toml"
 PROJECT_FILE = "mohsedi.toml"
@@ -91,9 +96,35 @@ class Value:
     source: str  # "default", a file's path, or an environment variable
 
 
+def environment_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings the environment gives; the only place mohsedi reads environment variables
+    (besides NO_COLOR for the terminal). Empty variables count as unset, as before, except
+    $MOHSEDI_SECRET, whose empty value is refused where the secret is needed."""
+    env = os.environ if environ is None else environ
+
+    def path(name: str) -> Path | None:
+        value = env.get(name)
+        return Path(value) if value else None
+
+    today = None
+    if pinned := env.get("MOHSEDI_TODAY"):
+        try:
+            today = date.fromisoformat(pinned)
+        except ValueError:
+            raise ConfigError(f"$MOHSEDI_TODAY: {pinned!r} is not a date (YYYY-MM-DD)") from None
+    return Settings(
+        database_url=env.get("MOHSEDI_DATABASE_URL") or None,
+        data_home=path("XDG_DATA_HOME"),
+        config_home=path("XDG_CONFIG_HOME"),
+        cache_home=path("XDG_CACHE_HOME"),
+        secret=env.get("MOHSEDI_SECRET"),
+        secret_file=path("MOHSEDI_SECRET_FILE"),
+        today=today,
+    )
+
+
 def user_file() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "mohsedi" / USER_FILE
+    return current().config_dir / USER_FILE
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -161,7 +192,7 @@ def effective(cwd: Path | None = None) -> dict[str, Value]:
     found = project_file((cwd or Path.cwd()).resolve())
     if found is not None:
         values.update(_read(found[1], found[0]))
-    env = os.environ.get("MOHSEDI_DATABASE_URL")
+    env = current().database_url
     if env:
         values["database"] = Value(env, "$MOHSEDI_DATABASE_URL")
     return values
@@ -181,3 +212,58 @@ def default_map(group: click.Group, values: dict[str, Value]) -> dict[str, Any]:
         if mine:
             tree[name] = mine
     return tree
+
+
+# ---------------------------------------------------------------- the command showing them
+
+
+@click.command("config")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default=None, help="Default: table on a terminal."
+)
+def config_command(fmt):
+    """Show the settings in effect and where each came from (file, environment or default).
+
+    \b
+    Files, the later winning; options on a command line override them all:
+      ~/.config/mohsedi/config.toml ($XDG_CONFIG_HOME/mohsedi/config.toml)
+      mohsedi.toml, or pyproject.toml's [tool.mohsedi], nearest the working directory upward
+    \b
+    Keys: database, policy, case-log, select, ignore, fail-on, distinct-modifier, clia, jobs.
+    Example mohsedi.toml:
+      database = "postgresql+psycopg://billing@db/mohsedi"
+      policy = "policy.toml"          # relative to this file
+      case-log = "mohs-log.csv"
+      ignore = ["MOHS007"]
+      distinct-modifier = "XS"
+    """
+    import json
+
+    values = effective()
+    defaults = {
+        "database": default_url(),
+        "fail-on": "error",
+        "distinct-modifier": "XS",
+        "jobs": 1,
+        "select": [],
+        "ignore": [],
+    }
+    rows: list[dict[str, Any]] = []
+    for setting in SETTINGS:
+        found = values.get(setting.key)
+        value = found.value if found else defaults.get(setting.key)
+        if isinstance(value, tuple):
+            value = list(value)
+        rows.append({"key": setting.key, "value": value, "source": found.source if found else "default"})
+    project = project_file(Path.cwd().resolve())
+    files = {"user": str(user_file()), "project": str(project[0]) if project else None}
+    if pick_format(fmt, None) == "json":
+        click.echo(json.dumps({"settings": rows, "files": files}, indent=2))
+        return
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        value = r["value"]
+        text = "(none)" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+        click.echo(f"{r['key']:<{width}}  {text}  [{r['source']}]")
+    click.echo(f"\nuser file:    {files['user']}" + ("" if user_file().is_file() else " (none)"))
+    click.echo(f"project file: {files['project'] or '(none found from here upward)'}")

@@ -282,7 +282,8 @@ CACHE_FORMAT = 1
 
 def _cache_file(map_file: str) -> Path | None:
     import hashlib
-    import os
+
+    from mohsedi.settings import current
 
     try:
         import pyx12
@@ -303,9 +304,8 @@ def _cache_file(map_file: str) -> Path | None:
             me.st_mtime_ns,
         )
     )
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     name = f"{map_file.removesuffix('.xml')}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
-    return Path(base) / "mohsedi" / "guides" / name
+    return current().guide_cache_dir / name
 
 
 def _renumbered(nodes: list[GuideNode], shift: int) -> list[GuideNode]:

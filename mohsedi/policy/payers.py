@@ -23,12 +23,13 @@ no repair modifier), or the `[defaults]` table when the file has one.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from mohsedi.settings import current
 
 
 class PolicyError(ValueError):
@@ -66,8 +67,8 @@ class PolicySet:
 
 
 def default_policy_path() -> Path:
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "mohsedi" / "policy.toml"
+    """~/.config/mohsedi/policy.toml (under $XDG_CONFIG_HOME when the CLI was given one)."""
+    return current().policy_path
 
 
 def _line_of(text: str, table: str, key: str | None = None) -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,6 +12,7 @@ from mohsedi.codes.mohs import MOHS_CODES
 from mohsedi.codes.ncci import EditData, PtpEdit, shipped_edits
 from mohsedi.policy.caselog import CaseLog
 from mohsedi.policy.payers import MEDICARE_DEFAULTS, PayerPolicy, PolicySet
+from mohsedi.settings import current
 from mohsedi.x12.envelope import Envelope
 
 
@@ -60,8 +60,7 @@ class RuleOptions:
         """Today, or the date pinned by --today / $MOHSEDI_TODAY for reproducible runs."""
         if self.today is not None:
             return self.today
-        pinned = os.environ.get("MOHSEDI_TODAY")
-        return date.fromisoformat(pinned) if pinned else date.today()
+        return current().today or date.today()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from mohsedi.settings import Settings, current
 
-def default_url() -> str:
-    """$MOHSEDI_DATABASE_URL, else SQLite under $XDG_DATA_HOME (~/.local/share/mohsedi/mohsedi.db)."""
-    url = os.environ.get("MOHSEDI_DATABASE_URL")
-    if url:
-        return url
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return f"sqlite:///{base / 'mohsedi' / 'mohsedi.db'}"
+
+def default_url(settings: Settings | None = None) -> str:
+    """The configured store ($MOHSEDI_DATABASE_URL, read by the CLI), else SQLite under the data
+    directory (~/.local/share/mohsedi/mohsedi.db, or $XDG_DATA_HOME's)."""
+    return (settings or current()).store_url
 
 
 def existing_store(url: str) -> bool:

@@ -21,6 +21,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from mohsedi.settings import Settings, current
 from mohsedi.store.db import StoreError
 
 
@@ -28,17 +29,15 @@ class SecretError(StoreError):
     """The installation secret cannot be used (empty, too open, missing, or not the store's)."""
 
 
-def secret_path() -> Path:
-    configured = os.environ.get("MOHSEDI_SECRET_FILE")
-    if configured:
-        return Path(configured)
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "mohsedi" / "secret"
+def secret_path(settings: Settings | None = None) -> Path:
+    """$MOHSEDI_SECRET_FILE, else ~/.config/mohsedi/secret (under $XDG_CONFIG_HOME when set)."""
+    return (settings or current()).secret_path
 
 
-def secret_configured() -> bool:
+def secret_configured(settings: Settings | None = None) -> bool:
     """Whether a secret exists already ($MOHSEDI_SECRET set, or the file there)."""
-    return "MOHSEDI_SECRET" in os.environ or secret_path().exists()
+    settings = settings or current()
+    return settings.secret is not None or settings.secret_path.exists()
 
 
 def _create(path: Path) -> None:
@@ -57,14 +56,15 @@ def _create(path: Path) -> None:
         os.unlink(tmp)
 
 
-def installation_secret(*, create: bool = True) -> bytes:
+def installation_secret(*, create: bool = True, settings: Settings | None = None) -> bytes:
     """The secret: $MOHSEDI_SECRET, else the file (made on first use when ``create``)."""
-    env = os.environ.get("MOHSEDI_SECRET")
-    if env is not None:
-        if not env.strip():
+    settings = settings or current()
+    given = settings.secret
+    if given is not None:
+        if not given.strip():
             raise SecretError("$MOHSEDI_SECRET is set but empty; unset it or give the installation's secret")
-        return env.encode()
-    path = secret_path()
+        return given.encode()
+    path = settings.secret_path
     if not path.exists():
         if not create:
             raise SecretError(

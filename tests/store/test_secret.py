@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from mohsedi.cli.config import environment_settings
 from mohsedi.cli.main import cli
+from mohsedi.settings import configure
 from mohsedi.store import models as m
 from mohsedi.store.db import open_store
 from mohsedi.store.privacy import SecretError, fingerprint, installation_secret
@@ -25,6 +27,7 @@ def secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config" / "secret"
     monkeypatch.delenv("MOHSEDI_SECRET", raising=False)
     monkeypatch.setenv("MOHSEDI_SECRET_FILE", str(path))
+    configure(environment_settings())  # as the CLI does at each run (conftest undoes it)
     return path
 
 
@@ -61,6 +64,7 @@ def test_an_empty_secret_is_refused(secret_file: Path, monkeypatch: pytest.Monke
     with pytest.raises(SecretError, match="empty"):
         installation_secret()
     monkeypatch.setenv("MOHSEDI_SECRET", "")
+    configure(environment_settings())
     with pytest.raises(SecretError, match=r"\$MOHSEDI_SECRET is set but empty"):
         installation_secret()
 
