@@ -36,7 +36,7 @@ def _range(start: int, stop: int) -> str:
 def unit_hunks(before: list[str], after: list[str], at_before: int, at_after: int) -> Iterator[str]:
     """The unified-diff hunks between one unit's lines as read and as fixed, numbered from
     where the unit starts in each file."""
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, before, after)  # as difflib.unified_diff compares
     for group in matcher.get_grouped_opcodes(CONTEXT):
         first, last = group[0], group[-1]
         yield (
