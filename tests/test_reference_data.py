@@ -271,3 +271,14 @@ def test_the_denial_report_shows_the_imported_official_text(tmp_path: Path) -> N
     after = run_denial_report(url, Period(None, None))
     assert {r["carc"]: r["title"] for r in after["by_carc"]}.get("236") == "Official X12 wording for 236"
     assert after["code_texts"] == "official" and "code_texts_note" not in after
+
+
+def test_a_code_with_an_undecodable_byte_matches_nothing() -> None:
+    """A file's bytes that are not UTF-8 are read as surrogates (lossless); such a code is in no
+    table, and asking for it must say so rather than fail to encode the query (fuzz found
+    SV101 'HC:\\x807314')."""
+    from mohsedi.codes import refdata
+
+    code = b"\x807314".decode("utf-8", "surrogateescape")
+    assert refdata.query("SELECT units FROM mue WHERE code = ?", (code,)) == []
+    assert refdata.query("SELECT billable FROM icd10cm WHERE code = ?", ("L\udc80",)) == []

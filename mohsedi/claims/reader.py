@@ -6,6 +6,7 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from mohsedi.claims.model import (
     BillingProvider,
@@ -37,26 +38,27 @@ class ClaimSet:
 # What a segment means to the claim reader, by its guide node: (loop, last path step) -> role.
 # The guide tells qualified segments apart (2400/DTP[472], 2400/REF[6R]), so one lookup per
 # segment replaces qualifier checks.
+# A line's roles come first, numbered as the slots read_claim_set keeps them in.
 (
-    HL_A,
-    PROVIDER_NM1,
-    PROVIDER_REF,
-    HL_B,
-    SBR,
-    SUBSCRIBER_NM1,
-    PAYER_NM1,
-    HL_C,
-    PAT,
-    CLM,
-    HI,
-    CLAIM_REF,
-    CLAIM_RENDERING,
-    LX,
     SV1,
     DTP_472,
     REF_6R,
     LINE_RENDERING,
+    LX,
+    HI,
+    CLAIM_REF,
+    CLAIM_RENDERING,
+    CLM,
+    HL_A,
+    HL_B,
+    HL_C,
     SE,
+    PROVIDER_NM1,
+    PROVIDER_REF,
+    SBR,
+    SUBSCRIBER_NM1,
+    PAYER_NM1,
+    PAT,
 ) = range(1, 20)
 ROLE_BY_STEP = {
     ("2000A", "HL"): HL_A,
@@ -77,11 +79,11 @@ ROLE_BY_STEP = {
     ("2420A", "NM1"): LINE_RENDERING,
     ("ST_LOOP", "SE"): SE,
 }
-LINE_SLOT = {SV1: 1, DTP_472: 2, REF_6R: 3, LINE_RENDERING: 4}  # where read_claim_set keeps each
 ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualifier
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
 _ROLES: dict[int, int] = {}
 PAD8 = [""] * 8
+PAD10 = [""] * 10
 # Amounts and dates repeat across a batch; Decimal and date are immutable, so one object per
 # distinct text is shared (a C-level cache, bounded).
 _decimal = functools.lru_cache(maxsize=8192)(to_decimal)
@@ -122,45 +124,74 @@ def read_line(
     The segments by role were picked out by the one pass over the set in ``read_claim_set``.
     """
     lx = segments[0]
-    pointers: list[int] = []
-    qualifier = procedure = ""
-    modifiers: list[str] = []
     if sv1 is not None:
-        sv = sv1.elements
-        if len(sv) < 8:  # padded once to SV107, instead of a bounds check per element read
-            sv = sv + PAD8
-        component = sv1.delimiters.component
-        qualifier, procedure, mods = _composite_procedure(sv[1], component)
-        modifiers = list(mods)
-        pointers = list(_pointers(sv[7], component))
-        charge, unit_basis, units, place = _decimal(sv[2]), sv[3], _decimal(sv[4]), sv[5]
+        delimiters = sv1.delimiters
+        qualifier, procedure, mods, charge, unit_basis, units, place, pointers = _sv1(
+            sv1.text, delimiters.element, delimiters.component
+        )
+        count = len(claim_diagnoses)
+        diagnoses = [claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= count]
     else:
-        charge, unit_basis, units, place = None, "", None, ""
+        qualifier = procedure = unit_basis = place = ""
+        mods = pointers = ()
+        charge = units = None
+        diagnoses = []
     date_from = date_to = None
     if dtp is not None:
         dtp_elements = dtp.elements
         if len(dtp_elements) > 3:
             date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
-    number = lx.elements[1] if len(lx.elements) > 1 else ""
-    count = len(claim_diagnoses)
+    lx_elements = lx.elements
+    number = lx_elements[1] if len(lx_elements) > 1 else ""
+    line_id = None
+    if ref6r is not None:
+        ref_elements = ref6r.elements
+        line_id = ref_elements[2] if len(ref_elements) > 2 else ""
+    rendering_npi = None
+    if rendering is not None:
+        nm1 = rendering.elements
+        rendering_npi = nm1[9] if len(nm1) > 9 else ""
     return ServiceLine(
-        number=int(number) if number.isdigit() else None,
-        qualifier=qualifier,
-        procedure=procedure,
-        modifiers=modifiers,
-        charge=charge,
-        unit_basis=unit_basis,
-        units=units,
-        place_of_service=place,
-        diagnosis_pointers=pointers,
-        diagnoses=[claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= count],
-        date_from=date_from,
-        date_to=date_to,
-        line_id=ref6r.element(2) if ref6r is not None else None,
-        rendering_npi=rendering.element(9) if rendering is not None else None,
-        lx=lx,
-        sv1=sv1,
-        segments=segments,
+        int(number) if number.isdigit() else None,
+        qualifier,
+        procedure,
+        list(mods),
+        charge,
+        unit_basis,
+        units,
+        place,
+        list(pointers),
+        diagnoses,
+        date_from,
+        date_to,
+        line_id,
+        rendering_npi,
+        lx,
+        sv1,
+        segments,
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _sv1(
+    text: str, element: str, component: str
+) -> tuple[str, str, tuple[str, ...], Decimal | None, str, Decimal | None, str, tuple[int, ...]]:
+    """SV1 read once per distinct text (a batch bills the same few codes and fees over and over):
+    SV101 as qualifier, code and modifiers, SV102 charge, SV103 unit basis, SV104 units, SV105
+    place of service, SV107 diagnosis pointers."""
+    sv = text.split(element)
+    if len(sv) < 8:  # padded once to SV107, instead of a bounds check per element read
+        sv += PAD8
+    qualifier, procedure, modifiers = _composite_procedure(sv[1], component)
+    return (
+        qualifier,
+        procedure,
+        modifiers,
+        _decimal(sv[2]),
+        sv[3],
+        _decimal(sv[4]),
+        sv[5],
+        _pointers(sv[7], component),
     )
 
 
@@ -214,46 +245,77 @@ def read_claim(
     for seg in header:
         role = _ROLES[seg.node]
         if role == HI:
-            component = seg.delimiters.component
-            for value in seg.elements[1:]:
-                qualifier, _, code = value.partition(component)
-                if qualifier in DIAGNOSIS_QUALIFIERS and code:
-                    diagnoses.append(Diagnosis(qualifier, code.partition(component)[0].strip().upper()))
+            delimiters = seg.delimiters
+            for qualifier, code in _hi(seg.text, delimiters.element, delimiters.component):
+                diagnoses.append(Diagnosis(qualifier, code))
         elif role == CLAIM_REF:
-            refs.setdefault(seg.element(1), seg.element(2))
+            e = seg.elements
+            if len(e) < 3:
+                e = e + PAD8
+            refs.setdefault(e[1], e[2])
         elif role == CLAIM_RENDERING:
-            rendering_npi = seg.element(9) or None
-    bounds = [found[0] for found in lines_found] + [len(segments)]
-    lines = [
-        read_line(segments[bounds[k] : bounds[k + 1]], diagnoses, *found[1:]) for k, found in enumerate(lines_found)
-    ]
+            e = seg.elements
+            rendering_npi = (e[9] if len(e) > 9 else "") or None
+    if len(lines_found) == 1:  # the common case: one line, to the end of the claim
+        lines = [read_line(segments[lines_found[0][0] :], diagnoses, *lines_found[0][1:])]
+    else:
+        bounds = [found[0] for found in lines_found] + [len(segments)]
+        lines = [
+            read_line(segments[bounds[k] : bounds[k + 1]], diagnoses, *found[1:])
+            for k, found in enumerate(lines_found)
+        ]
+    clm_elements = clm.elements
+    if len(clm_elements) < 6:  # padded once to CLM05, instead of a bounds check per element read
+        clm_elements = clm_elements + PAD8
     problems = []
-    total = _decimal(clm.element(2))
+    total = _decimal(clm_elements[2])
     if total is None:
-        problems.append(f"CLM02 {clm.element(2)!r} is not an amount")
+        problems.append(f"CLM02 {clm_elements[2]!r} is not an amount")
     for line in lines:
-        if line.sv1 is not None and line.charge is None:
+        if line.charge is None and line.sv1 is not None:
             problems.append(f"SV102 {line.sv1.element(2)!r} on line {line.number} is not an amount")
-    clm05 = clm.components(5)
+    place, facility, frequency = _clm05(clm_elements[5], clm.delimiters.component)
     return Claim(
-        patient_control_number=clm.element(1),
-        total_charge=total,
-        place_of_service=clm05[0] if clm05 else "",
-        facility_qualifier=clm05[1] if len(clm05) > 1 else "",
-        frequency=clm05[2] if len(clm05) > 2 else "",
-        diagnoses=diagnoses,
-        prior_authorization=refs.get("G1"),
-        clia_number=refs.get("X4"),
-        payer_claim_control_number=refs.get("F8"),
-        rendering_npi=rendering_npi,
-        lines=lines,
-        billing_provider=provider,
-        subscriber=subscriber,
-        patient=patient,
-        patient_key=patient_key(subscriber, patient),
-        clm=clm,
-        segments=segments,
-        problems=problems,
+        clm_elements[1],
+        total,
+        place,
+        facility,
+        frequency,
+        diagnoses,
+        refs.get("G1"),
+        refs.get("X4"),
+        refs.get("F8"),
+        rendering_npi,
+        lines,
+        provider,
+        subscriber,
+        patient,
+        patient_key(subscriber, patient),
+        clm,
+        segments,
+        problems,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _hi(text: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
+    """The diagnoses of an HI segment as (qualifier, code), read once per distinct text."""
+    out = []
+    for value in text.split(element)[1:]:
+        qualifier, _, code = value.partition(component)
+        if qualifier in DIAGNOSIS_QUALIFIERS and code:
+            out.append((qualifier, code.partition(component)[0].strip().upper()))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _clm05(value: str, component: str) -> tuple[str, str, str]:
+    """CLM05 as (place of service, facility code qualifier, frequency)."""
+    parts = value.split(component) if value else []
+    return (
+        parts[0] if parts else "",
+        parts[1] if len(parts) > 1 else "",
+        parts[2] if len(parts) > 2 else "",
     )
 
 
@@ -305,21 +367,19 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
         role = roles[seg.node]
         if not role:
             continue
-        if role <= LINE_RENDERING and role >= LX:
-            if role == LX:
-                line = [i, None, None, None, None]
-                lines_found.append(line)
-            elif line is not None:
-                slot = LINE_SLOT[role]
-                if line[slot] is None:
-                    line[slot] = seg
-        elif role in (HI, CLAIM_REF, CLAIM_RENDERING):
+        if role < LX:  # SV1, DTP*472, REF*6R or 2420A NM1 of a line: the first of each is kept
+            if line is not None and line[role] is None:
+                line[role] = seg
+        elif role == LX:
+            line = [i, None, None, None, None]
+            lines_found.append(line)
+        elif role <= CLAIM_RENDERING:  # HI, REF, 2310B NM1
             if claim_start >= 0 and line is None:
                 header.append(seg)
         elif role == CLM:
             close(i)
             claim_start, header, lines_found, line = i, [], [], None
-        elif role in (HL_A, HL_B, HL_C, SE):
+        elif role <= SE:  # HL or SE
             close(i)
             context_start, line = i, None
             if role == HL_A:
@@ -328,21 +388,25 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
                 subscriber, patient = Subscriber("", "", "", "", "", seg), None
             elif role == HL_C:
                 patient = Patient("", seg)
-        elif role == PROVIDER_NM1 and provider is not None:
-            provider.npi = seg.element(9)
-        elif role == PROVIDER_REF and provider is not None and not provider.tax_id:
-            provider.tax_id = seg.element(2)
-        elif subscriber is not None and role in (SBR, SUBSCRIBER_NM1, PAYER_NM1):
-            if role == SBR:
-                subscriber.payer_responsibility = seg.element(1)
-                subscriber.claim_filing_indicator = seg.element(9)
-            elif role == SUBSCRIBER_NM1:
-                subscriber.member_id = seg.element(9)
-            else:
-                subscriber.payer_id = seg.element(9)
-                subscriber.payer_name = seg.element(3)
-        elif role == PAT and patient is not None:
-            patient.relationship = seg.element(1)
+        else:
+            e = seg.elements
+            if len(e) < 10:  # padded once to element 9, instead of a bounds check per element read
+                e = e + PAD10
+            if role == PROVIDER_NM1 and provider is not None:
+                provider.npi = e[9]
+            elif role == PROVIDER_REF and provider is not None and not provider.tax_id:
+                provider.tax_id = e[2]
+            elif subscriber is not None and role in (SBR, SUBSCRIBER_NM1, PAYER_NM1):
+                if role == SBR:
+                    subscriber.payer_responsibility = e[1]
+                    subscriber.claim_filing_indicator = e[9]
+                elif role == SUBSCRIBER_NM1:
+                    subscriber.member_id = e[9]
+                else:
+                    subscriber.payer_id = e[9]
+                    subscriber.payer_name = e[3]
+            elif role == PAT and patient is not None:
+                patient.relationship = e[1]
     close(len(segs))
     return ClaimSet(ts, claims)
 

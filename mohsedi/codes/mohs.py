@@ -6,6 +6,7 @@ edit data, which changes every quarter, is not: it lives in versioned data files
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -201,18 +202,22 @@ TRUNK_PREFIXES = ("C445", "D045", "D035", "C435")
 LIMB_PREFIXES = ("C446", "C447", "D046", "D047", "D036", "D037", "C436", "C437")
 
 
+@functools.cache  # a batch has few distinct diagnosis codes; asked per line
 def is_head_neck_genital(dx: str) -> bool:
     return _starts(dx, HEAD_NECK_GENITAL_PREFIXES)
 
 
+@functools.cache  # a batch has few distinct diagnosis codes; asked per line
 def is_trunk(dx: str) -> bool:
     return _starts(dx, TRUNK_PREFIXES)
 
 
+@functools.cache  # a batch has few distinct diagnosis codes; asked per line
 def is_limb(dx: str) -> bool:
     return _starts(dx, LIMB_PREFIXES)
 
 
+@functools.cache  # a batch has few distinct diagnosis codes; asked per line
 def is_mohs_covered_diagnosis(dx: str) -> bool:
     """Malignant or in-situ skin neoplasm (MOHS008): C44 (every malignant code, eyelid C44.1-
     sub-codes such as C44.1021 included), C43, C4A (C4A.5-C4A.7 too), C49, D03, D04, C51, C60, C63.2.

@@ -12,7 +12,7 @@ import csv
 import functools
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -84,6 +84,7 @@ class AddOnEdit:
 
 
 KINDS = ("ptp", "mue", "addon")
+_UNKNOWN = object()  # not asked yet (None is an answer: no edit)
 
 
 @dataclass
@@ -105,6 +106,9 @@ class EditData:
     # Codes whose rows are in the dictionaries: a lookup asks _ensure only for a new code
     # (an inline set probe: lookups run once per pair of codes per day).
     seen: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
+    # Answers already given, by kind and (codes, date): a batch asks the same few questions for
+    # thousands of days. Emptied whenever releases or edits are added through add/add_release.
+    _answers: dict[tuple, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def copy(self) -> EditData:
         clone = EditData()
@@ -118,6 +122,7 @@ class EditData:
         clone.addons = defaultdict(list, {k: list(v) for k, v in self.addons.items()})
         clone.ptp_scope = dict(self.ptp_scope)
         clone.seen = {k: set(v) for k, v in self.seen.items()}
+        clone._answers = {}
 
     def _ensure(self, kind: str, code: str) -> None:
         """Load this code's rows where the data is read on demand (the shipped file, the store);
@@ -135,12 +140,14 @@ class EditData:
         return any(len(column1) == len(lo) and lo <= column1 <= hi for lo, hi in ranges)
 
     def add_release(self, kind: str, release: Release) -> None:
+        self._answers.clear()
         known = self.releases[kind]
         if release not in known:
             known.append(release)
             known.sort(key=lambda r: r.effective)
 
     def add(self, edits: Iterable[PtpEdit | MueEdit | AddOnEdit]) -> None:
+        self._answers.clear()
         for e in edits:
             if isinstance(e, PtpEdit):
                 self.add_release("ptp", e.release)
@@ -171,6 +178,27 @@ class EditData:
 
     def pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
         """The PTP edit for the pair in force on the date, from the release that judges it."""
+        key = ("ptp", column1, column2, day)
+        found = self._answers.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._answers[key] = self._pair(column1, column2, day)
+        return found  # type: ignore[return-value]
+
+    def pairs_among(self, codes: Sequence[str], day: date) -> list[tuple[str, str, PtpEdit]]:
+        """(column 1, column 2, edit) for every ordered pair of different codes with an edit in
+        force on the date, in the order of ``codes``: ``pair`` over them all, kept per code list."""
+        key = ("ptp-among", tuple(codes), day)
+        found = self._answers.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._answers[key] = [
+                (c1, c2, edit)
+                for c1 in codes
+                for c2 in codes
+                if c1 != c2 and (edit := self.pair(c1, c2, day)) is not None
+            ]
+        return found  # type: ignore[return-value]
+
+    def _pair(self, column1: str, column2: str, day: date) -> PtpEdit | None:
         if column1 not in self.seen["ptp"]:
             self._ensure("ptp", column1)
         edits = self.ptp.get((column1, column2))
@@ -183,6 +211,13 @@ class EditData:
         return None
 
     def mue_for(self, code: str, day: date) -> MueEdit | None:
+        key = ("mue", code, day)
+        found = self._answers.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._answers[key] = self._mue_for(code, day)
+        return found  # type: ignore[return-value]
+
+    def _mue_for(self, code: str, day: date) -> MueEdit | None:
         if code not in self.seen["mue"]:
             self._ensure("mue", code)
         edits = self.mue.get(code)
@@ -196,6 +231,13 @@ class EditData:
 
     def primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
         """The add-on's edits in force on the date; None when the code is not a listed add-on."""
+        key = ("addon", addon, day)
+        found = self._answers.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._answers[key] = self._primaries_for(addon, day)
+        return None if found is None else list(found)  # type: ignore[call-overload]
+
+    def _primaries_for(self, addon: str, day: date) -> list[AddOnEdit] | None:
         if addon not in self.seen["addon"]:
             self._ensure("addon", addon)
         edits = self.addons.get(addon)

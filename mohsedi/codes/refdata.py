@@ -40,7 +40,17 @@ def connection() -> sqlite3.Connection:
 
 
 def query(sql: str, params: tuple = ()) -> list[tuple]:
+    if any(isinstance(p, str) and not p.isascii() and not _encodable(p) for p in params):
+        return []  # undecodable bytes kept losslessly (surrogates): no code in the tables has them
     return connection().execute(sql, params).fetchall()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @functools.cache

@@ -11,6 +11,7 @@ only for the nodes a fix touched, from the same map files the walker compiled.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from dataclasses import dataclass
 
 from lxml import etree
@@ -107,7 +108,23 @@ def segment_limits(node_index: int) -> tuple[ElementLimit, ...] | None:
     return tuple(_element_limit(e) for e in items)
 
 
+# (id of a limit, value, required) -> its problems: the gate asks about the same amounts and
+# codes again and again. The limits live as long as segment_limits' cache, so ids stay theirs.
+_VALUE_PROBLEMS: dict[tuple[int, str, bool], tuple[str, ...]] = {}
+_VALUE_PROBLEMS_KEPT = 100_000
+
+
 def _value_problems(limit: ElementLimit, value: str, *, required_when_empty: bool) -> list[str]:
+    key = (id(limit), value, required_when_empty)
+    found = _VALUE_PROBLEMS.get(key)
+    if found is None:
+        if len(_VALUE_PROBLEMS) >= _VALUE_PROBLEMS_KEPT:
+            _VALUE_PROBLEMS.clear()
+        found = _VALUE_PROBLEMS[key] = tuple(_judge_value(limit, value, required_when_empty=required_when_empty))
+    return list(found)
+
+
+def _judge_value(limit: ElementLimit, value: str, *, required_when_empty: bool) -> list[str]:
     from pyx12.validation import IsValidDataType  # a module of regular expressions; light to import
 
     if value == "":
@@ -130,6 +147,22 @@ def _value_problems(limit: ElementLimit, value: str, *, required_when_empty: boo
     return out
 
 
+def _element_problems(limit: ElementLimit, value: str, component: str) -> list[str]:
+    """What one element's value breaks of its limit (a composite's components included)."""
+    if not limit.components:
+        return _value_problems(limit, value, required_when_empty=limit.usage == "R")
+    if value == "":
+        return [f"{limit.ref} ({limit.name}) is required"] if limit.usage == "R" else []
+    out: list[str] = []
+    parts = value.split(component)
+    if len(parts) > len(limit.components):
+        out.append(f"{limit.ref} has {len(parts)} components, the guide defines {len(limit.components)}")
+    for j, part_limit in enumerate(limit.components):
+        part = parts[j] if j < len(parts) else ""
+        out.extend(_value_problems(part_limit, part, required_when_empty=part_limit.usage == "R"))
+    return out
+
+
 def segment_problems(seg: Segment) -> list[str]:
     """What in this placed segment breaks its node's element limits (empty when none, or unplaced)."""
     if seg.node < 0:
@@ -143,18 +176,34 @@ def segment_problems(seg: Segment) -> list[str]:
         out.append(f"{seg.id} has {len(elements) - 1} elements, the guide defines {len(limits)}")
     component = seg.delimiters.component
     for i, limit in enumerate(limits, start=1):
-        value = elements[i] if i < len(elements) else ""
-        if not limit.components:
-            out.extend(_value_problems(limit, value, required_when_empty=limit.usage == "R"))
-            continue
-        if value == "":
-            if limit.usage == "R":
-                out.append(f"{limit.ref} ({limit.name}) is required")
-            continue
-        parts = value.split(component)
-        if len(parts) > len(limit.components):
-            out.append(f"{limit.ref} has {len(parts)} components, the guide defines {len(limit.components)}")
-        for j, part_limit in enumerate(limit.components):
-            part = parts[j] if j < len(parts) else ""
-            out.extend(_value_problems(part_limit, part, required_when_empty=part_limit.usage == "R"))
+        out.extend(_element_problems(limit, elements[i] if i < len(elements) else "", component))
     return out
+
+
+def problems_gained(new: Segment, old: Segment | None) -> Counter[str]:
+    """What ``new`` breaks of the guide's limits that ``old`` (the segment it replaces, if any) did
+    not: ``Counter(segment_problems(new)) - Counter(segment_problems(old))``.
+
+    An element's problems depend only on its value and its limit, so at the same node the
+    elements a rewrite left alone add the same problems to both sides and cancel out: only the
+    elements that differ are checked (a fix rewrites one or two elements of a segment)."""
+    if (
+        old is None
+        or old.node != new.node
+        or new.node < 0
+        or old.delimiters.component != new.delimiters.component
+        or len(old.elements) != len(new.elements)
+        or old.id != new.id
+    ):
+        return Counter(segment_problems(new)) - Counter(segment_problems(old) if old is not None else [])
+    limits = segment_limits(new.node)
+    if limits is None:
+        return Counter()
+    component = new.delimiters.component
+    gained: list[str] = []
+    lost: list[str] = []
+    for i, (now, was) in enumerate(zip(new.elements, old.elements, strict=True)):
+        if now != was and 0 < i <= len(limits):
+            gained.extend(_element_problems(limits[i - 1], now, component))
+            lost.extend(_element_problems(limits[i - 1], was, component))
+    return Counter(gained) - Counter(lost)

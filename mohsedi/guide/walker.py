@@ -4,12 +4,13 @@ The scan order is pyx12's (map_walker.walk_tree): children of the current loop a
 after the current position, then the parent loop's, and so on up to the root; a loop
 is entered through its first segment. Which node a segment lands on depends only on
 the node we are at, the segment id and the value of its qualifier element, so each
-answer is memoized: after warm-up a segment costs one dictionary probe.
+answer is memoized: after warm-up a segment costs one or two dictionary probes.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from mohsedi.errors import X12Error
@@ -97,12 +98,18 @@ class GuideWalker:
         # Segment ids no node qualifies get a plain (state, id) table: the common case.
         self.plain: dict[tuple[int, str], int] = {}
         self.raw: dict[tuple[int, str, str], int] = {}
-        # Ids whose one qualifier is a whole element: the reader probes ``raw`` for them inline.
+        # Ids with one qualifier, as place_units' table names them: the element's index when
+        # the qualifier is a whole element (NM101), minus it when it is the first component (SV101-1).
         self.element_key: dict[str, int] = {
-            sid: positions[0][0]
+            sid: positions[0][0] if not positions[0][1] else -positions[0][0]
             for sid, positions in guide.key_positions.items()
-            if len(positions) == 1 and not positions[0][1]
+            if len(positions) == 1 and positions[0][1] in (0, 1) and positions[0][0] > 0
         }
+        # place_units' table: state -> segment id -> the next node, or for an id with one qualifier
+        # (element_key), (its element_key entry, qualifier value -> the next node). Filled by
+        # ``place_slow`` from ``step``; a miss on a known state is one empty dict, made once.
+        self.table: defaultdict[int, dict[str, int | tuple[int, dict[str, int]]]] = defaultdict(dict)
+        self.table_entries = 0
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
 
@@ -151,6 +158,35 @@ class GuideWalker:
         if found is None:
             found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals, strict=False)))
         return found
+
+
+    def place_slow(self, state: int, seg: Segment) -> int:
+        """``step``, remembered in ``table`` for place_units' next probe of the same transition."""
+        found = self.step(state, seg)
+        sid = seg.id
+        if self.table_entries >= RAW_MEMO_LIMIT:  # hostile input must not grow it without bound
+            return found
+        if sid not in self.guide.key_positions:
+            self.table[state][sid] = found
+        elif sid in self.element_key:
+            element = self.element_key[sid]
+            entry = self.table[state].get(sid)
+            if not isinstance(entry, tuple):
+                entry = self.table[state][sid] = (element, {})
+            entry[1][_qualifier(seg, element)] = found
+        else:
+            return found  # several qualifiers: ``step`` folds them each time
+        self.table_entries += 1
+        return found
+
+
+def _qualifier(seg: Segment, element: int) -> str:
+    """The qualifier text an element_key entry names: element ``element``, or the first component
+    of element ``-element``; "" when the segment is shorter."""
+    elements = seg.elements
+    if element > 0:
+        return elements[element] if element < len(elements) else ""
+    return elements[-element].partition(seg.delimiters.component)[0] if -element < len(elements) else ""
 
 
 _WALKERS: dict[str, GuideWalker] = {}
@@ -226,23 +262,24 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
         if walker is None or state == NOT_FOUND:
             yield unit
             continue
-        step = walker.step
-        plain, raw, keyed, element_key = walker.plain, walker.raw, walker.guide.key_positions, walker.element_key
+        table, slow = walker.table, walker.place_slow
         for seg in unit.segments:
-            # The memo probes of ``step``, inlined: after warm-up nearly every segment is one
-            # dictionary probe here, without a call.
-            sid = seg.id
-            element = element_key.get(sid)
-            if element is not None:
+            # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up
+            # nearly every segment is one or two dictionary probes here, without a call.
+            found = table[state].get(seg.id)
+            if isinstance(found, tuple):
+                element, values = found
                 elements = seg.elements
-                found = raw.get((state, sid, elements[element] if element < len(elements) else ""))
-            elif sid in keyed:
-                found = None
-            else:
-                found = plain.get((state, sid))
+                if element > 0:
+                    value = elements[element] if element < len(elements) else ""
+                elif -element < len(elements):
+                    value = elements[-element].partition(seg.delimiters.component)[0]
+                else:
+                    value = ""
+                found = values.get(value)
             if found is None:
-                found = step(state, seg)
-            if found == NOT_FOUND:
+                found = slow(state, seg)
+            if found < 0:  # NOT_FOUND
                 if len(unit.placement_errors) < 20:
                     unit.placement_errors.append(
                         X12Error(

@@ -27,7 +27,8 @@ ONE = Decimal("1")
 MOA_REMARK_ELEMENTS = (3, 4, 5, 6, 7)
 MIA_REMARK_ELEMENTS = (5, 20, 21, 22, 23)
 # Segments are padded once to this many elements, instead of a bounds check per element read.
-PAD = [""] * 24
+PAD = [""] * 8
+PAD2 = ["", ""]
 # Amounts and dates repeat across a remittance; Decimal and date are immutable, so one object
 # per distinct text is shared (a C-level cache, bounded).
 _decimal = functools.lru_cache(maxsize=8192)(to_decimal)
@@ -43,16 +44,29 @@ class RemitSet:
 
 def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
     """CAS01 group, then up to six reason/amount/quantity triplets."""
-    e = cas.elements + PAD
-    group = e[1]
+    delimiters = cas.delimiters
+    return [
+        Adjustment(group, reason, amount, quantity, level)
+        for group, reason, amount, quantity in _cas(cas.text, delimiters.element)
+    ]
+
+
+@functools.lru_cache(maxsize=8192)
+def _cas(text: str, element: str) -> tuple[tuple[str, str, Decimal, Decimal | None], ...]:
+    """A CAS segment's triplets as (group, reason, amount, quantity), read once per distinct text:
+    a remittance repeats the same few adjustments over and over."""
+    elements = text.split(element)
+    count = min(len(elements), 20)
+    e = elements + PAD2  # a triplet's amount and quantity may be left off at the end
+    group = e[1] if count > 1 else ""
     out = []
-    for i in range(2, 20, 3):
+    for i in range(2, count, 3):
         reason = e[i]
         if not reason:
             continue
         amount = _decimal(e[i + 1])
-        out.append(Adjustment(group, reason, amount if amount is not None else ZERO, _decimal(e[i + 2]), level))
-    return out
+        out.append((group, reason, amount if amount is not None else ZERO, _decimal(e[i + 2])))
+    return tuple(out)
 
 
 def read_plb(seg: Segment) -> list[ProviderAdjustment]:
@@ -74,108 +88,151 @@ def read_plb(seg: Segment) -> list[ProviderAdjustment]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _composite(value: str, component: str) -> tuple[str, str, tuple[str, ...]]:
+    """SVC01 or SVC06 as (qualifier, code, modifiers): the same few texts recur across a remittance."""
+    parts = value.split(component) if value else []
+    return (
+        parts[0] if parts else "",
+        parts[1] if len(parts) > 1 else "",
+        tuple(m for m in parts[2:6] if m),
+    )
+
+
 def _service(svc: Segment) -> ServicePayment:
-    e = svc.elements + PAD
-    component = svc.delimiters.component
-    procedure = e[1].split(component) if e[1] else []
-    original = e[6].split(component) if e[6] else []
-    units = e[5]
+    delimiters = svc.delimiters
+    qualifier, procedure, modifiers, charge, paid, units, original_procedure, original_modifiers = _svc(
+        svc.text, delimiters.element, delimiters.component
+    )
     return ServicePayment(
-        qualifier=procedure[0] if procedure else "",
-        procedure=procedure[1] if len(procedure) > 1 else "",
-        modifiers=[m for m in procedure[2:6] if m],
-        charge=_decimal(e[2]),
-        paid=_decimal(e[3]),
-        units=_decimal(units) if units else ONE,
-        original_procedure=(original[1] or None) if len(original) > 1 else None,
-        original_modifiers=[m for m in original[2:6] if m],
-        date_from=None,
-        date_to=None,
-        line_id=None,
-        adjustments=[],
-        remarks=[],
-        amounts={},
-        svc=svc,
-        segments=[svc],
+        qualifier,
+        procedure,
+        list(modifiers),
+        charge,
+        paid,
+        units,
+        original_procedure,
+        list(original_modifiers),
+        None,
+        None,
+        None,
+        [],
+        [],
+        {},
+        svc,
+        [svc],
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _svc(
+    text: str, element: str, component: str
+) -> tuple[str, str, tuple[str, ...], Decimal | None, Decimal | None, Decimal | None, str | None, tuple[str, ...]]:
+    """SVC read once per distinct text (the same codes and amounts recur across a remittance):
+    SVC01 as qualifier, code and modifiers, SVC02 charge, SVC03 paid, SVC05 units (blank means
+    1), SVC06's code and modifiers when the payer adjudicated another code than the one billed."""
+    e = text.split(element)
+    if len(e) < 7:  # padded once to SVC06, instead of a bounds check per element read
+        e += PAD
+    qualifier, procedure, modifiers = _composite(e[1], component)
+    original_procedure: str | None = None
+    original_modifiers: tuple[str, ...] = ()
+    if e[6]:
+        _, code, original_modifiers = _composite(e[6], component)
+        original_procedure = code or None
+    units = e[5]
+    return (
+        qualifier,
+        procedure,
+        modifiers,
+        _decimal(e[2]),
+        _decimal(e[3]),
+        _decimal(units) if units else ONE,
+        original_procedure,
+        original_modifiers,
     )
 
 
 def _claim_payment(clp: Segment) -> ClaimPayment:
-    e = clp.elements + PAD
+    e = clp.elements
+    if len(e) < 8:
+        e = e + PAD
     return ClaimPayment(
-        patient_control_number=e[1],
-        status=e[2],
-        charge=_decimal(e[3]),
-        paid=_decimal(e[4]),
-        patient_responsibility=_decimal(e[5]),
-        filing_indicator=e[6],
-        payer_claim_control_number=e[7],
-        adjustments=[],
-        remarks=[],
-        date_from=None,
-        date_to=None,
-        services=[],
-        clp=clp,
-        segments=[clp],
+        e[1],
+        e[2],
+        _decimal(e[3]),
+        _decimal(e[4]),
+        _decimal(e[5]),
+        e[6],
+        e[7],
+        [],
+        [],
+        None,
+        None,
+        [],
+        clp,
+        [clp],
     )
 
 
-def _service_segment(service: ServicePayment, seg: Segment) -> None:
-    """A segment of loop 2110 after its SVC."""
-    sid = seg.id
-    service.segments.append(seg)
-    if sid == "CAS":
-        service.adjustments.extend(read_adjustments(seg, "line"))
-        return
-    e = seg.elements
-    qual = e[1] if len(e) > 1 else ""
-    value = e[2] if len(e) > 2 else ""
-    if sid == "DTM":
-        if qual == "472":
-            service.date_from = service.date_to = _date(value)
-        elif qual == "150":
-            service.date_from = _date(value)
-            if service.date_to is None:
-                service.date_to = service.date_from
-        elif qual == "151":
-            service.date_to = _date(value)
-    elif sid == "REF" and qual == "6R" and service.line_id is None:
-        service.line_id = value
-    elif sid == "LQ" and qual == "HE" and value:
-        service.remarks.append(value)
-    elif sid == "AMT":
-        amount = _decimal(value)
-        if amount is not None:
-            service.amounts[qual] = amount
+# What a segment means to the remittance reader, by its loop and segment id: loop 2110 (a
+# service payment), loop 2100 (a claim payment), or outside both (which closes the open claim
+# payment). The roles of each loop are numbered together, so one comparison finds the loop.
+(
+    SVC,
+    LINE_CAS,
+    LINE_DTM,
+    LINE_REF,
+    LINE_LQ,
+    LINE_AMT,
+    LINE_OTHER,  # the last role of loop 2110
+    CLP,
+    CLAIM_CAS,
+    CLAIM_MOA,
+    CLAIM_MIA,
+    CLAIM_DTM,
+    CLAIM_OTHER,  # the last role of loop 2100
+    BPR,
+    TRN,
+    PAYER_N1,
+    PAYEE_N1,
+    PAYER_REF,
+    PLB,
+    OUTSIDE,
+) = range(1, 21)
+LINE_ROLES = {"SVC": SVC, "CAS": LINE_CAS, "DTM": LINE_DTM, "REF": LINE_REF, "LQ": LINE_LQ, "AMT": LINE_AMT}
+CLAIM_ROLES = {"CAS": CLAIM_CAS, "MOA": CLAIM_MOA, "MIA": CLAIM_MIA, "DTM": CLAIM_DTM}
+OUTSIDE_ROLES = {
+    ("BPR", ""): BPR,
+    ("TRN", ""): TRN,
+    ("N1", "1000A"): PAYER_N1,
+    ("N1", "1000B"): PAYEE_N1,
+    ("REF", "1000A"): PAYER_REF,
+    ("PLB", ""): PLB,
+}
 
 
-def _claim_segment(payment: ClaimPayment, seg: Segment) -> None:
-    """A segment of loop 2100 (or one of its name loops) after its CLP."""
-    sid = seg.id
-    payment.segments.append(seg)
-    if sid == "CAS":
-        payment.adjustments.extend(read_adjustments(seg, "claim"))
-    elif sid == "MOA":
-        payment.remarks.extend(seg.element(i) for i in MOA_REMARK_ELEMENTS if seg.element(i))
-    elif sid == "MIA":
-        payment.remarks.extend(seg.element(i) for i in MIA_REMARK_ELEMENTS if seg.element(i))
-    elif sid == "DTM":
-        qual = seg.element(1)
-        if qual == "232":
-            payment.date_from = _date(seg.element(2))
-        elif qual == "233":
-            payment.date_to = _date(seg.element(2))
+@functools.lru_cache(maxsize=1024)
+def role_of(loop: str, seg_id: str) -> int:
+    """The role of a segment with this id in this loop (every loop other than 2100/2110 is outside)."""
+    if loop == "2110":
+        return LINE_ROLES.get(seg_id, LINE_OTHER)
+    if loop.startswith("2100"):
+        return CLP if seg_id == "CLP" and loop == "2100" else CLAIM_ROLES.get(seg_id, CLAIM_OTHER)
+    return OUTSIDE_ROLES.get((seg_id, ""), 0) or OUTSIDE_ROLES.get((seg_id, loop), OUTSIDE)
 
 
 _LOOPS: list[str] = []
+_ROLES: list[int] = []
 
 
-def _loop_table() -> list[str]:
-    """Every guide node's loop id, indexed by node: one list index per segment in the hot loop."""
-    global _LOOPS
+def _tables() -> tuple[list[str], list[int]]:
+    """Every guide node's loop id and role, indexed by node: one list index per segment in the hot loop."""
+    global _LOOPS, _ROLES
     if len(_LOOPS) != len(NODES):  # guides compile lazily, so NODES may have grown
         _LOOPS = [node.loop for node in NODES]
-    return _LOOPS
+        _ROLES = [role_of(node.loop, node.id) for node in NODES]
+    return _LOOPS, _ROLES
 
 
 # With this many placement errors the walker stopped recording them: read nothing of the set.
@@ -183,7 +240,7 @@ PLACEMENT_ERROR_CAP = 20
 
 
 def read_remittance(ts: TransactionSet) -> RemitSet:
-    """One 835 transaction set in a single pass, dispatching on each segment's loop.
+    """One 835 transaction set in a single pass, dispatching on each segment's role in its loop.
 
     A segment out of place inside a claim payment (loop 2100/2110) drops that claim payment
     only, recorded in ``Remittance.dropped``; anywhere else it rejects the whole set.
@@ -210,46 +267,112 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
     payment: ClaimPayment | None = None
     service: ServicePayment | None = None
     dropped: dict[int, X12Error] = {}  # id(claim payment) -> its first misplaced segment
-    loops = _loop_table()
-    for seg in ts.segments:
-        # A misplaced segment keeps the node of the one before it (see place_units).
-        loop = loops[seg.node]
-        sid = seg.id
+    loops, roles = _tables()
+    segs = ts.segments
+    # A claim or service payment's segments are one run of the set: sliced out when it closes.
+    payment_start = service_start = 0
+    for i, seg in enumerate(segs):
+        role = roles[seg.node]
         if misplaced and seg.number in misplaced:
+            # A misplaced segment keeps the node of the one before it (see place_units): its
+            # role is its own id's in that node's loop.
+            loop = loops[seg.node]
             if payment is None or not loop.startswith(("2100", "2110")):
                 return RemitSet(ts, error=misplaced[seg.number])
             dropped.setdefault(id(payment), misplaced[seg.number])
-        if loop == "2110" and payment is not None:
-            if sid == "SVC":
+            role = role_of(loop, seg.id)
+        if role <= LINE_OTHER:  # loop 2110
+            if payment is None:
+                continue
+            if role == SVC:
+                if service is not None:
+                    service.segments = segs[service_start:i]
                 service = _service(seg)
+                service_start = i
                 payment.services.append(service)
-                payment.segments.append(seg)
-            elif service is not None:
-                payment.segments.append(seg)
-                _service_segment(service, seg)
+                continue
+            if service is None:  # not reached: the walker enters loop 2110 only through its SVC
+                continue
+            if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
+                add = service.adjustments.append
+                for group, reason, adjusted, quantity in _cas(seg.text, seg.delimiters.element):
+                    add(Adjustment(group, reason, adjusted, quantity, "line"))
+                continue
+            if role == LINE_OTHER:
+                continue
+            e = seg.elements
+            qual = e[1] if len(e) > 1 else ""
+            value = e[2] if len(e) > 2 else ""
+            if role == LINE_DTM:
+                if qual == "472":
+                    service.date_from = service.date_to = _date(value)
+                elif qual == "150":
+                    service.date_from = _date(value)
+                    if service.date_to is None:
+                        service.date_to = service.date_from
+                elif qual == "151":
+                    service.date_to = _date(value)
+            elif role == LINE_REF:
+                if qual == "6R" and service.line_id is None:
+                    service.line_id = value
+            elif role == LINE_LQ:
+                if qual == "HE" and value:
+                    service.remarks.append(value)
+            else:  # LINE_AMT
+                amount = _decimal(value)
+                if amount is not None:
+                    service.amounts[qual] = amount
             continue
-        if loop == "2100" and sid == "CLP":
-            payment = _claim_payment(seg)
+        if service is not None:  # past loop 2110 the open service payment ends
+            service.segments = segs[service_start:i]
             service = None
+        if role == CLP:
+            if payment is not None:
+                payment.segments = segs[payment_start:i]
+            payment = _claim_payment(seg)
+            payment_start = i
             claims.append(payment)
             continue
-        if payment is not None and loop.startswith("2100"):
-            _claim_segment(payment, seg)
+        if role <= CLAIM_OTHER:  # loop 2100, after its CLP
+            if payment is None:
+                continue
+            if role == CLAIM_CAS:
+                payment.adjustments.extend(read_adjustments(seg, "claim"))
+            elif role == CLAIM_MOA:
+                payment.remarks.extend(seg.element(i) for i in MOA_REMARK_ELEMENTS if seg.element(i))
+            elif role == CLAIM_MIA:
+                payment.remarks.extend(seg.element(i) for i in MIA_REMARK_ELEMENTS if seg.element(i))
+            elif role == CLAIM_DTM:
+                qual = seg.element(1)
+                if qual == "232":
+                    payment.date_from = _date(seg.element(2))
+                elif qual == "233":
+                    payment.date_to = _date(seg.element(2))
             continue
-        if loop in ("2000", "ST_LOOP", "HEADER", "DETAIL", "FOOTER") or not loop.startswith("2"):
-            payment = service = None
-        if sid == "BPR" and bpr is None:
-            bpr = seg
-        elif sid == "TRN" and trn is None:
-            trn = seg
-        elif sid == "N1" and loop == "1000A":
+        if payment is not None:  # outside loops 2100 and 2110: the open claim payment is closed
+            payment.segments = segs[payment_start:i]
+            payment = None
+        if role == OUTSIDE:
+            continue
+        if role == BPR:
+            if bpr is None:
+                bpr = seg
+        elif role == TRN:
+            if trn is None:
+                trn = seg
+        elif role == PAYER_N1:
             payer = seg
-        elif sid == "N1" and loop == "1000B":
+        elif role == PAYEE_N1:
             payee = seg
-        elif sid == "REF" and loop == "1000A" and seg.element(1) == "2U":
-            payer_ref = seg.element(2)
-        elif sid == "PLB":
+        elif role == PAYER_REF:
+            if seg.element(1) == "2U":
+                payer_ref = seg.element(2)
+        elif role == PLB:
             plbs.extend(read_plb(seg))
+    if service is not None:
+        service.segments = segs[service_start:]
+    if payment is not None:
+        payment.segments = segs[payment_start:]
     lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
     claims = [c for c in claims if id(c) not in dropped]
     payee_qual = payee.element(3) if payee else ""

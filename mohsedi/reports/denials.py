@@ -16,6 +16,7 @@ from mohsedi.codes.denials import NOT_COVERED_FOR_PATIENT, PATIENT_GROUP
 from mohsedi.remits.balance import BALANCING
 from mohsedi.store import models as m
 from mohsedi.store.editdata import CodeTitles, code_titles
+from mohsedi.store.facts import incomplete_claims
 
 # The titles of the report being built: the official X12 text when the store holds it (imported
 # with `mohsedi data import codes`), else mohsedi's own short titles.
@@ -195,6 +196,13 @@ def _notes(conn, engine: Engine, remittances_in_period: int) -> list[str]:
             f"No claims are recorded in the store {where}, so no denial can be traced to a rule: run "
             f"`mohsedi check FILE... --db {where}` (or `mohsedi fix`) on the 837P files you send, "
             "then `mohsedi link`."
+        )
+    incomplete = incomplete_claims(conn)
+    if incomplete:
+        notes.append(
+            f"{incomplete} claim(s) were recorded before the store kept every fact rules read (a line's own place "
+            "of service, rendering provider and CLIA number; diagnosis qualifiers): denials on them were traced "
+            "with what was stored, and a rule needing a missing fact did not predict."
         )
     return notes
 

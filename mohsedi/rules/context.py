@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from mohsedi.claims.model import Claim, ServiceLine
 from mohsedi.claims.reader import ClaimSet
@@ -63,14 +64,14 @@ class RuleOptions:
         return current().today or date.today()
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimContext:
+# Named tuples rather than frozen dataclasses: as immutable, made once per claim and per dated
+# line of every check, at a third of the cost.
+class ClaimContext(NamedTuple):
     claim: Claim
     options: RuleOptions
 
 
-@dataclass(frozen=True, slots=True)
-class DayLine:
+class DayLine(NamedTuple):
     claim: Claim
     line: ServiceLine
 
@@ -136,13 +137,10 @@ class DayContext:
             out: list[tuple[DayLine, DayLine, PtpEdit]] = []
             by_code = self.by_code
             if len(by_code) > 1:
-                data = self.options.edit_data()
-                for c1, lines1 in by_code.items():
-                    for c2, lines2 in by_code.items():
-                        if c1 != c2:
-                            edit = data.pair(c1, c2, self.day)
-                            if edit is not None:
-                                out.extend((lines1[0], second, edit) for second in lines2)
+                # The pairs of the day's codes with an edit, worked out once per list of codes.
+                for c1, c2, edit in self.options.edit_data().pairs_among(tuple(by_code), self.day):
+                    first = by_code[c1][0]
+                    out.extend((first, second, edit) for second in by_code[c2])
             self._ptp_pairs = out
         return self._ptp_pairs
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
 from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.guide.compile import NODES
-from mohsedi.guide.limits import segment_problems
+from mohsedi.guide.limits import problems_gained, segment_problems
 from mohsedi.guide.walker import replace_set
 from mohsedi.rules.base import (
     Delete,
@@ -121,77 +122,204 @@ def counts_toward_days(claim: Claim, replaced: set[tuple[str, str]]) -> bool:
     return claim.frequency == REPLACEMENT or (claim.patient_key, claim.patient_control_number) not in replaced
 
 
-def _day_groups(docs: Sequence[Document]) -> dict[DayKey, list[tuple[DayLine, int, int]]]:
-    groups: dict[DayKey, list[tuple[DayLine, int, int]]] = defaultdict(list)
-    replaced = {
-        (c.patient_key, c.patient_control_number)
-        for doc in docs
-        for _, cs in doc.claim_sets
-        for c in cs.claims
-        if c.frequency == REPLACEMENT
-    }
-    for d, doc in enumerate(docs):
-        for u, cs in doc.claim_sets:
-            for claim in cs.claims:
-                if not counts_toward_days(claim, replaced):
-                    continue
-                for key, line in day_keys(claim):
-                    groups[key].append((DayLine(claim, line), d, u))
+class CheckMemo:
+    """What the claim and day rules found, kept across the checks of one run: the fix loop's
+    passes and the dry run of ``check_as_fix_would`` check the same claims again and again, and
+    a fix changes few of them.
+
+    A rule's findings are a function of what it is shown: a claim rule sees one claim (its
+    segments, and the 2000A/B/C segments above it), a day rule the lines of one day. So a
+    claim's findings are keyed by the identity and guide placement of every segment it is read
+    from (an edit always makes a new segment; a segment is never changed in place), and a day's
+    by its claims' keys and which of their lines it holds. The memo keeps the claims it has
+    seen alive, so no identity in a key is ever reused. Valid for one list of rules and one set
+    of options: given others, it starts afresh.
+    """
+
+    __slots__ = ("_for", "_held", "_claims", "_days", "_keys")
+
+    def __init__(self) -> None:
+        self._for: tuple[object, ...] = ()
+        self._held: list[object] = []  # rules and options, kept alive: their ids are in _for
+        self._claims: dict[tuple, _Checked] = {}
+        self._days: dict[tuple[object, ...], list[Finding]] = {}
+        # id(claim) -> (the claim, kept alive so its id is not reused, its key): a set no fix
+        # touched keeps its claim objects from one check to the next
+        self._keys: dict[int, tuple[Claim, tuple]] = {}
+
+    def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
+        key = (id(options), *map(id, rules))
+        if key != self._for:
+            self._for = key
+            self._held = [options, *rules]
+            self._claims.clear()
+            self._days.clear()
+            self._keys.clear()
+
+
+_node = operator.attrgetter("node")
+
+
+def claim_key(claim: Claim, contexts: dict[tuple[int, int, int], tuple] | None = None) -> tuple:
+    """Every segment a claim is read from, by identity, and where the guide placed each.
+
+    ``contexts``: the keys of the 2000A/B/C segments already made in this check, by the
+    identity of the objects read from them (claims of one subscriber share them)."""
+    segs = claim.segments
+    head = (id(claim.billing_provider), id(claim.subscriber), id(claim.patient))
+    context = contexts.get(head) if contexts is not None else None
+    if context is None:
+        above: list[Segment] = []
+        for part in (claim.billing_provider, claim.subscriber, claim.patient):
+            if part is not None:
+                above += part.segments
+        context = (tuple(map(id, above)), tuple(map(_node, above)))
+        if contexts is not None:
+            contexts[head] = context
+    return (tuple(map(id, segs)), tuple(map(_node, segs)), context)
+
+
+def with_source(f: Finding, source: str) -> Finding:
+    """The finding, said to be in ``source`` (dataclasses.replace costs four times as much)."""
+    if f.source == source:
+        return f
+    return Finding(
+        f.rule,
+        f.severity,
+        f.message,
+        f.fix_safety,
+        f.claim,
+        f.line,
+        f.line_id,
+        f.fix,
+        f.related_lines,
+        source,
+        f.segment,
+        f.data_release,
+        f.claim_key,
+    )
+
+
+@dataclass(slots=True)
+class _Checked:
+    """One claim's entry in the memo."""
+
+    token: int  # stands for the claim's key in the keys of its days
+    claim: Claim  # the claim first seen with this key: keeps the segments of the key alive
+    findings: list[Finding]  # of the claim rules, the source set
+    days: list[tuple[DayKey, int]]  # the Mohs day of each dated line, and the line's index
+
+
+def _claim_days(claim: Claim) -> list[tuple[DayKey, int]]:
+    """The Mohs day of each dated line (as ``day_keys``), with the line's index in the claim."""
+    patient = claim.patient_key
+    return [
+        ((patient, claim.rendering_npi_for(line), line.date_from), i)
+        for i, line in enumerate(claim.lines)
+        if line.date_from is not None
+    ]
+
+
+def _day_groups_of(
+    seen: list[tuple[Claim, int, int, _Checked]],
+) -> dict[DayKey, list[tuple[Claim, int, int, _Checked, int]]]:
+    """The lines of each Mohs day, in file order: (claim, document, unit, its entry, line index).
+    A void, and an original whose replacement is in the batch, count toward no day."""
+    replaced = {(c.patient_key, c.patient_control_number) for c, _, _, _ in seen if c.frequency == REPLACEMENT}
+    groups: dict[DayKey, list[tuple[Claim, int, int, _Checked, int]]] = defaultdict(list)
+    for claim, d, u, checked in seen:
+        if checked.days and counts_toward_days(claim, replaced):
+            for key, i in checked.days:
+                groups[key].append((claim, d, u, checked, i))
     return groups
 
 
-def check_documents(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
-    """Every finding of the rules over the batch, the generic ones a specific rule covers left out."""
+def check_documents(
+    docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions, *, memo: CheckMemo | None = None
+) -> list[Located]:
+    """Every finding of the rules over the batch, the generic ones a specific rule covers left out.
+
+    ``memo``: findings of earlier checks of the same claims with the same rules and options
+    (the fix loop passes one), reused for the claims and days that did not change."""
+    if memo is None:
+        memo = CheckMemo()
+    memo.bind(rules, options)
+    claim_memo = memo._claims
+    day_memo = memo._days
+    key_memo = memo._keys
     found: list[Located] = []
     by_scope: dict[Scope, list[Rule]] = defaultdict(list)
     for r in rules:
         by_scope[r.scope].append(r)
     claim_cache: dict[frozenset[str], list[Rule]] = {}
     day_cache: dict[frozenset[str], list[Rule]] = {}
+    contexts: dict[tuple[int, int, int], tuple] = {}
+    seen: list[tuple[Claim, int, int, _Checked]] = []  # every claim, where it is, what it gave
     for d, doc in enumerate(docs):
         if doc.error is not None:
             continue
+        source = doc.source
         if by_scope[Scope.ENVELOPE]:
             ctx = EnvelopeContext(tuple(doc.units), options)
             for r in by_scope[Scope.ENVELOPE]:
-                found.extend(Located(f, d, None) for f in r.check(r, ctx))
+                found.extend(Located(with_source(f, source), d, None) for f in r.check(r, ctx))
         claim_rules = by_scope[Scope.CLAIM]
-        if claim_rules:
-            for u, cs in doc.claim_sets:
-                for claim in cs.claims:
-                    cctx = ClaimContext(claim, options)
-                    codes = frozenset([ln.procedure for ln in claim.lines])
-                    chosen = runnable(claim_rules, codes, claim_cache)
-                    if claim.frequency == VOID:
-                        chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
-                    for r in chosen:
-                        for f in r.check(r, cctx):
-                            found.append(Located(f, d, u))
+        for u, cs in doc.claim_sets:
+            for claim in cs.claims:
+                made = key_memo.get(id(claim))
+                if made is not None and made[0] is claim:
+                    key = made[1]
+                else:
+                    key = claim_key(claim, contexts)
+                    key_memo[id(claim)] = (claim, key)
+                known = claim_memo.get(key)
+                if known is None:
+                    findings: list[Finding] = []
+                    if claim_rules:
+                        cctx = ClaimContext(claim, options)
+                        codes = frozenset([ln.procedure for ln in claim.lines])
+                        chosen = runnable(claim_rules, codes, claim_cache)
+                        if claim.frequency == VOID:
+                            chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
+                        for r in chosen:
+                            findings.extend(r.check(r, cctx))
+                        if findings:
+                            findings = [with_source(f, source) for f in findings]
+                    known = claim_memo[key] = _Checked(len(claim_memo), claim, findings, _claim_days(claim))
+                seen.append((claim, d, u, known))
+                if known.findings:
+                    found.extend([Located(f, d, u) for f in known.findings])
     if by_scope[Scope.DAY]:
-        for (patient, npi, day), entries in _day_groups(docs).items():
-            where = {id(dl.claim): (d, u) for dl, d, u in entries}
-            dctx = DayContext(patient, npi, day, tuple(dl for dl, _, _ in entries), options)
-            for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
-                for f in r.check(r, dctx):
-                    claim = next(dl.claim for dl, _, _ in entries if dl.claim.patient_control_number == f.claim)
-                    d, u = where[id(claim)]
-                    found.append(Located(f, d, u))
-    found = suppress_covered(found, {r.code: r for r in rules})
-    return [
-        dataclasses.replace(loc, finding=dataclasses.replace(loc.finding, source=docs[loc.doc].source)) for loc in found
-    ]
+        for (patient, npi, day), entries in _day_groups_of(seen).items():
+            day_key = (patient, npi, day, *[(checked.token, i) for _, _, _, checked, i in entries])
+            day_found = day_memo.get(day_key)
+            if day_found is None:
+                lines = tuple(DayLine(claim, claim.lines[i]) for claim, _, _, _, i in entries)
+                dctx = DayContext(patient, npi, day, lines, options)
+                day_found = []
+                for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
+                    for f in r.check(r, dctx):
+                        d = next(d for claim, d, _, _, _ in entries if claim.patient_control_number == f.claim)
+                        day_found.append(with_source(f, docs[d].source))
+                day_memo[day_key] = day_found
+            for f in day_found:
+                # The first of the day's claims with the finding's CLM01, as the rule names it.
+                d, u = next((d, u) for claim, d, u, _, _ in entries if claim.patient_control_number == f.claim)
+                found.append(Located(f, d, u))
+    return suppress_covered(found, {r.code: r for r in rules})
 
 
 def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
     """The findings, each offered with the fix `fix` would really apply: where fix would withhold
     a safe fix (it breaks the guide, undoes another, or leaves a new finding), the finding is
     shown as manual with that reason. The documents are left as they were read."""
-    found = check_documents(docs, rules, options)
+    memo = CheckMemo()
+    found = check_documents(docs, rules, options, memo=memo)
     if not any(allowed(loc.finding, unsafe=False) for loc in found):
         return found
     saved = [_snapshot(doc) for doc in docs]
     try:
-        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules())
+        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules(), memo=memo)
     finally:
         for doc, snapshot in zip(docs, saved, strict=True):
             _restore(doc, snapshot)
@@ -295,7 +423,8 @@ def apply_edits(segments: Sequence[Segment], edits: Iterable[Edit]) -> list[Segm
     return _apply_owned(segments, [(e, 0) for e in edits])[0]
 
 
-Made = dict[int, tuple[int, Segment | None]]  # id(new segment) -> (owner, the segment it replaced or None)
+# id(new segment) -> (owner, the segment it replaced or None, the new segment), in output order
+Made = dict[int, tuple[int, Segment | None, Segment]]
 
 
 def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]]) -> tuple[list[Segment], Made]:
@@ -313,8 +442,15 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
             inserts[id(edit.anchor)].extend((elements, owner) for elements in edit.elements)
     out: list[Segment] = []
     made: Made = {}
+    if not replace and not deleted and not inserts:
+        return list(segments), made
+    touched = replace.keys() | deleted | inserts.keys()
+    append = out.append
     for seg in segments:
         key = id(seg)
+        if key not in touched:  # nearly every segment: kept as it is
+            append(seg)
+            continue
         if key in deleted:
             continue
         current = seg
@@ -323,13 +459,13 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
             current = Segment("", seg.trailer, seg.delimiters, seg.lead, seg.number, seg.offset)
             current.set_elements(list(edit.elements))
             current.node = seg.node
-            made[id(current)] = (owner, seg)
+            made[id(current)] = (owner, seg, current)
         out.append(current)
         for elements, owner in inserts.get(key, ()):
             new = seg.new_sibling("")
             new.set_elements(list(elements))
             out.append(new)
-            made[id(new)] = (owner, None)
+            made[id(new)] = (owner, None, new)
     return out, made
 
 
@@ -344,27 +480,72 @@ def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     return new if new.error is None else None
 
 
-def _repeat_problems(cs: ClaimSet) -> Counter[tuple[str, str]]:
+def _repeat_problems(cs: ClaimSet | Sequence[Claim]) -> Counter[tuple[str, str]]:
     """Loops and segments repeated beyond what the guide allows, per claim (2300) and line (2400).
 
     Only the loop's own segments count: a child loop (2310B, 2430) repeats on its own terms."""
     out: Counter[tuple[str, str]] = Counter()
-    for claim in cs.claims:
+    for claim in cs.claims if isinstance(cs, ClaimSet) else cs:
         pcn = claim.patient_control_number
         if claim.lines:
             limit = NODES[NODES[claim.lines[0].lx.node].parent].max_use
             if limit is not None and len(claim.lines) > limit:
                 out[(pcn, f"claim {pcn} has {len(claim.lines)} service lines, the guide allows {limit}")] += 1
-        scopes = [(f"claim {pcn}", "2300", claim.segments)]
-        scopes += [(f"claim {pcn} line {i}", "2400", ln.segments) for i, ln in enumerate(claim.lines, 1)]
-        for where, loop, segments in scopes:
-            counts = Counter(seg.node for seg in segments if seg.node >= 0 and NODES[seg.node].loop == loop)
+        scopes = [(0, "2300", claim.segments)]
+        scopes += [(i, "2400", ln.segments) for i, ln in enumerate(claim.lines, 1)]
+        for line, loop, segments in scopes:
+            counts: dict[int, int] = {}  # node -> segments placed at it, in order of first use
+            for seg in segments:
+                node = seg.node
+                if node >= 0 and NODES[node].loop == loop:
+                    counts[node] = counts.get(node, 0) + 1
             for node, n in counts.items():
                 max_use = NODES[node].max_use
                 if max_use is not None and n > max_use:
+                    where = f"claim {pcn} line {line}" if line else f"claim {pcn}"
                     name = NODES[node].path.rsplit("/", 1)[-1]
                     out[(pcn, f"{where}: {name} appears {n} times, the guide allows {max_use}")] += 1
     return out
+
+
+def _repeat_shape(claim: Claim) -> tuple:
+    """All that a claim's repeat problems depend on: its CLM01, and the guide node of each of its
+    segments, line by line."""
+    return (
+        claim.patient_control_number,
+        tuple(map(_node, claim.segments)),
+        tuple([(ln.lx.node, tuple(map(_node, ln.segments))) for ln in claim.lines]),
+    )
+
+
+def _repeat_gained(before: ClaimSet, after: ClaimSet) -> Counter[tuple[str, str]]:
+    """``_repeat_problems(after) - _repeat_problems(before)``, counted over the claims whose shape
+    a fix changed (a rewrite of CLM02 or SV101 changes none).
+
+    A claim of the same shape (CLM01, and the node of every segment, line by line) counts the
+    same problems on both sides, so such pairs cancel out. Problems are keyed by CLM01: when a
+    claim that cancelled shares its CLM01 with one that did not, every claim is counted, as the
+    order of the problems (shown in a withheld fix's reason) could otherwise differ."""
+    old = [(_repeat_shape(c), c) for c in before.claims]
+    new = [(_repeat_shape(c), c) for c in after.claims]
+    common = Counter(s for s, _ in old) & Counter(s for s, _ in new)
+    if not common:
+        return _repeat_problems(after) - _repeat_problems(before)
+    changed: list[list[Claim]] = []
+    for side in (old, new):
+        left = common.copy()
+        rest = []
+        for shape, claim in side:
+            if left[shape] > 0:
+                left[shape] -= 1
+            else:
+                rest.append(claim)
+        changed.append(rest)
+    changed_old, changed_new = changed
+    kept = {shape[0] for shape in common}
+    if any(c.patient_control_number in kept for c in (*changed_old, *changed_new)):
+        return _repeat_problems(after) - _repeat_problems(before)
+    return _repeat_problems(changed_new) - _repeat_problems(changed_old)
 
 
 def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
@@ -376,22 +557,32 @@ def added_problems(before: ClaimSet, after: ClaimSet) -> list[str]:
     new_ids = {id(s) for s in new}
     gained = Counter(p for s in new if id(s) not in old_ids for p in segment_problems(s))
     gained -= Counter(p for s in old if id(s) not in new_ids for p in segment_problems(s))
-    gained.update(message for _, message in _repeat_problems(after) - _repeat_problems(before))
+    gained.update(message for _, message in _repeat_gained(before, after))
     return sorted(gained)
+
+
+def _restructured(before: ClaimSet, after: ClaimSet, made: Made) -> bool:
+    """Whether the edits can have changed how the set divides into claims and lines, or a claim's
+    CLM01: a segment added or removed, or one rewritten into another place of the guide or with
+    another CLM01. When not, every claim has the shape it had, and no repeat count changed."""
+    if len(after.transaction.segments) != len(before.transaction.segments):
+        return True
+    for _, original, seg in made.values():
+        if original is None:
+            return True
+        if seg.node != original.node or (seg.id == "CLM" and seg.element(1) != original.element(1)):
+            return True
+    return False
 
 
 def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding]) -> dict[int, list[str]]:
     """Which findings' edits break the guide in ``after``, and how: a segment one wrote breaks an
     element limit its original kept, or a claim one edited now repeats a loop or segment too often."""
     blamed: dict[int, list[str]] = defaultdict(list)
-    for seg in after.transaction.segments:
-        written = made.get(id(seg))
-        if written is None:
-            continue
-        owner, original = written
-        gained = Counter(segment_problems(seg)) - Counter(segment_problems(original) if original is not None else [])
+    for owner, original, seg in made.values():  # the segments written, in the order of ``after``
+        gained = problems_gained(seg, original)
         blamed[owner].extend(sorted(gained))
-    for pcn, message in _repeat_problems(after) - _repeat_problems(before):
+    for pcn, message in _repeat_gained(before, after) if _restructured(before, after, made) else ():
         owners = [i for i, f in enumerate(findings) if f.claim == pcn] or list(range(len(findings)))
         for i in owners:
             blamed[i].append(message)
@@ -509,6 +700,7 @@ def fix_documents(
     unsafe: bool = False,
     normalizing: Sequence[Rule] = (),
     progress: Callable[[int], None] | None = None,
+    memo: CheckMemo | None = None,
 ) -> FixOutcome:
     """Fix the documents in place (their units are replaced); report what was applied and what remains.
 
@@ -518,11 +710,15 @@ def fix_documents(
     break the guide's limits is withheld likewise. A claim that would end with a finding its
     fixes created is not fixed at all: the run starts again from the files as read, with that
     claim's fixes withheld and the reason given.
+
+    ``memo``: the findings of an earlier check of these documents with these rules and options.
     """
+    if memo is None:
+        memo = CheckMemo()
     saved = [_snapshot(doc) for doc in docs]
     held_back: dict[tuple[str, str], str] = {}
     for _ in range(MAX_RETRIES + 1):
-        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back)
+        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo)
         created = _created_findings(outcome)
         if not created:
             return outcome
@@ -554,18 +750,31 @@ def _created_findings(outcome: FixOutcome) -> list[Finding]:
     ]
 
 
-def _snapshot(doc: Document) -> list[tuple[Envelope | ClaimSet, Segment | None]]:
-    return [(u, u.segment if isinstance(u, Envelope) else None) for u in doc.units]
+Snapshot = list[tuple[Envelope | ClaimSet, Segment | None, list[int] | None]]
 
 
-def _restore(doc: Document, snapshot: list[tuple[Envelope | ClaimSet, Segment | None]]) -> None:
-    """The document as it was read: its units, their envelope segments, and every segment's place."""
-    doc.units = [u for u, _ in snapshot]
-    for unit, segment in snapshot:
+def _snapshot(doc: Document) -> Snapshot:
+    """The document's units, their envelope segments, and where the guide placed each segment of
+    its sets (a fix's trial placement moves the segments it shares with the set as read)."""
+    out: Snapshot = []
+    for u in doc.units:
+        if isinstance(u, Envelope):
+            out.append((u, u.segment, None))
+        else:
+            out.append((u, None, [s.node for s in u.transaction.segments] if u.error is None else None))
+    return out
+
+
+def _restore(doc: Document, snapshot: Snapshot) -> None:
+    """The document as it was read: its units, their envelope segments, and every segment's place
+    (put back as it was, which is what placing the set again gives, at a fraction of the cost)."""
+    doc.units = [u for u, _, _ in snapshot]
+    for unit, segment, nodes in snapshot:
         if isinstance(unit, Envelope) and segment is not None:
             unit.segment = segment
-        elif isinstance(unit, ClaimSet) and unit.error is None:
-            replace_set(unit.transaction, unit.transaction.segments)
+        elif isinstance(unit, ClaimSet) and nodes is not None:
+            for seg, node in zip(unit.transaction.segments, nodes, strict=True):
+                seg.node = node
 
 
 def _fix_loop(
@@ -576,6 +785,7 @@ def _fix_loop(
     normalizing: Sequence[Rule],
     progress: Callable[[int], None] | None,
     held_back: dict[tuple[str, str], str],
+    memo: CheckMemo,
 ) -> FixOutcome:
     """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
@@ -587,7 +797,7 @@ def _fix_loop(
         outcome.passes = n
         if progress:
             progress(n)
-        everything = check_documents(docs, rules, options)
+        everything = check_documents(docs, rules, options, memo=memo)
         clean_last_check = True
         if n == 1:
             outcome.initial = everything
@@ -636,7 +846,7 @@ def _fix_loop(
             break
     _normalize(docs, touched, normalizing, options)
     if not clean_last_check or touched:
-        everything = check_documents(docs, rules, options)
+        everything = check_documents(docs, rules, options, memo=memo)
     outcome.remaining = settle(everything, outcome)
     return outcome
 
@@ -691,7 +901,7 @@ def _within_limits(edit: Edit) -> bool:
     if not isinstance(edit, SetElements):
         return True
     [new] = apply_edits([edit.segment], [edit])
-    return not (Counter(segment_problems(new)) - Counter(segment_problems(edit.segment)))
+    return not problems_gained(new, edit.segment)
 
 
 def _normalize(

@@ -29,7 +29,7 @@ from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store
+from mohsedi.store.db import bulk_insert, in_list, insert_returning_ids, text_for_store
 from mohsedi.store.ingest import (
     IngestReport,
     _Envelopes,
@@ -256,7 +256,7 @@ def link_pending_acks(engine: Engine, *, pcns: set[str] | None = None) -> int:
             ids |= {row[0] for row in conn.execute(claims)}
         else:
             for chunk in _chunks(sorted(pcns)):
-                ids |= {row[0] for row in conn.execute(claims.where(CS.c.patient_control_number.in_(chunk)))}
+                ids |= {row[0] for row in conn.execute(claims.where(in_list(conn, CS.c.patient_control_number, chunk)))}
         return link_acknowledgments(conn, sorted(ids))
 
 
@@ -277,7 +277,7 @@ def _claims_of_sets(conn: Connection, sent_ids: list[int]) -> dict[int, list[int
             sa.select(SENT.c.id, C.c.id)
             .join(C, C.c.file_id == SENT.c.file_id)
             .where(
-                SENT.c.id.in_(chunk),
+                in_list(conn, SENT.c.id, chunk),
                 C.c.ordinal >= SENT.c.first_ordinal,
                 C.c.ordinal < SENT.c.first_ordinal + SENT.c.claims,
             )
@@ -292,7 +292,7 @@ def _link_sets(conn: Connection, ack_ids: list[int], rules: list, now: datetime)
         statuses += conn.execute(
             sa.select(SS.c.id, SS.c.set_control, SS.c.sent_set_id, SS.c.rejected, SS.c.basis, ACK.c.group_control)
             .join(ACK, ACK.c.id == SS.c.acknowledgment_id)
-            .where(SS.c.acknowledgment_id.in_(chunk))
+            .where(in_list(conn, SS.c.acknowledgment_id, chunk))
         ).all()
     links = []
     sent_for: dict[int, int | None] = {}
@@ -362,7 +362,7 @@ def _link_claim_statuses(conn: Connection, ack_ids: list[int], rules: list, now:
                 CS.c.basis,
                 CS.c.claim_id,
                 CS.c.service_line_id,
-            ).where(CS.c.acknowledgment_id.in_(chunk))
+            ).where(in_list(conn, CS.c.acknowledgment_id, chunk))
         ).all()
     if not rows:
         return 0
@@ -370,7 +370,7 @@ def _link_claim_statuses(conn: Connection, ack_ids: list[int], rules: list, now:
     for chunk in _chunks(sorted({r.patient_control_number for r in rows})):
         for claim_id, pcn, npi in conn.execute(
             sa.select(C.c.id, C.c.patient_control_number, C.c.billing_npi).where(
-                C.c.patient_control_number.in_(chunk), C.c.superseded_by_id.is_(None)
+                in_list(conn, C.c.patient_control_number, chunk), C.c.superseded_by_id.is_(None)
             )
         ):
             current[pcn].append((claim_id, npi))
@@ -387,7 +387,7 @@ def _link_claim_statuses(conn: Connection, ack_ids: list[int], rules: list, now:
     for chunk in _chunks(claim_ids):
         for ln in conn.execute(
             sa.select(SL.c.id, SL.c.claim_id, SL.c.line_id, SL.c.line_number, SL.c.procedure)
-            .where(SL.c.claim_id.in_(chunk))
+            .where(in_list(conn, SL.c.claim_id, chunk))
             .order_by(SL.c.id)
         ):
             lines[ln.claim_id].append(ln)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -19,6 +21,8 @@ from sqlalchemy.engine import Engine
 
 # Where the store is, and its error, live in store.paths (no SQLAlchemy); kept importable from here.
 from mohsedi.store.paths import StoreError, default_url, existing_store  # noqa: F401
+
+T = TypeVar("T")
 
 
 def migrations_dir() -> Path:
@@ -178,12 +182,33 @@ def text_for_store(text: str) -> str:
     return _replace_surrogates(text) if not text.isascii() and _has_surrogate(text) else text
 
 
+def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``: an IN list stays under every database's parameter limit."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def in_list(conn: sa.Connection, column: sa.ColumnElement, values: Sequence) -> sa.ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter: an IN list
+    of hundreds of parameters was rendered, cast and split by the driver at every execution."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """Insert many rows. On SQLite through the driver's executemany: SQLAlchemy's per-row
-    parameter processing was most of the ingest time there."""
+    parameter processing was most of the ingest time there. On PostgreSQL (psycopg 3) through
+    COPY: a multi-row INSERT of thousands of rows spent most of its time in the driver
+    splitting the statement's text."""
     if not rows:
         return
     rows = storable(rows)
+    if _copies(conn):
+        _copy(conn, table, rows)
+        return
     if conn.dialect.name != "sqlite":
         conn.execute(sa.insert(table), rows)
         return
@@ -199,6 +224,10 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict])
     keys counted on from max(id) in one executemany. That is safe because SQLite has a
     single writer and callers insert one row first in the same transaction (their file
     row, through RETURNING), which takes the write lock before any max(id) is read.
+
+    On PostgreSQL (psycopg 3), several rows take their keys from the table's own sequence, a
+    block of nextval()s drawn in one statement (safe beside other writers: a sequence never
+    hands out a value twice), and go in by COPY.
     """
     if not rows:
         return []
@@ -208,8 +237,44 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table, rows: list[dict])
         ids = list(range(start + 1, start + 1 + len(rows)))
         bulk_insert(conn, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
         return ids
+    if len(rows) > 1 and _copies(conn):
+        ids = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(n)s)",
+                {"table": f'"{table.name}"', "n": len(rows)},
+            )
+        ]
+        _copy(conn, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
+        return ids
     result = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return [row[0] for row in result]
+
+
+def _copies(conn: sa.Connection) -> bool:
+    """Whether rows go in by COPY: PostgreSQL through psycopg 3, whose cursors copy."""
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+
+
+def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """COPY the rows into ``table``, inside the connection's transaction (the same driver
+    connection: a file cut short still stores nothing)."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'COPY "{table.name}" ({names}) FROM STDIN'
+    values = operator.itemgetter(*columns)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(values(row) if len(columns) > 1 else (values(row),))
+    except error as exc:
+        # As SQLAlchemy raises the driver's errors (a unique key taken by another process is an
+        # IntegrityError, which ingest answers by reading the file again).
+        raise sa.exc.DBAPIError.instance(sql, None, exc, error) from exc
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mohsedi.guide.compile import CLAIM_837P_MAP, REMIT_835_MAP
+from mohsedi.guide.compile import CLAIM_837P_MAP, NODES, REMIT_835_MAP
 from mohsedi.guide.lengths import max_length
 from mohsedi.store import models as m
 
@@ -134,15 +134,30 @@ def claim_problems(claim: Any) -> list[str]:
         ("REF02", claim.clia_number, C.clia_number),
         ("REF02", claim.prior_authorization, C.prior_authorization),
         ("REF02", claim.payer_claim_control_number, C.payer_claim_control_number),
+        ("CLM05-02", claim.facility_qualifier, C.facility_qualifier),
+        ("HI codes together", ",".join(d.code for d in claim.diagnoses), C.diagnoses),
     ]
     for line in claim.lines:
         checks += [
             ("REF02", line.line_id, SL.line_id),
+            ("SV101-01", line.qualifier, SL.qualifier),
+            ("SV103", line.unit_basis, SL.unit_basis),
+            ("SV105", line.place_of_service, SL.place_of_service),
+            ("NM109", line.rendering_npi, SL.rendering_npi),
+            ("REF02", line_clia(line), SL.clia_number),
             ("SV101-02", line.procedure, SL.procedure),
             ("SV101-03..06 together", ",".join(line.modifiers), SL.modifiers),
             ("SV107 together", ",".join(str(p) for p in line.diagnosis_pointers), SL.pointers),
         ]
     return _problems(CLAIM_837P_MAP, checks)
+
+
+def line_clia(line: Any) -> str | None:
+    """2400 REF*X4, the CLIA number given on the line itself (the reader does not keep it)."""
+    for seg in line.segments:
+        if seg.id == "REF" and seg.element(1) == "X4" and seg.node >= 0 and NODES[seg.node].loop == "2400":
+            return seg.element(2) or None
+    return None
 
 
 def fit_claims(claims: list[Any]) -> tuple[list[Any], list[StoreFinding]]:

@@ -14,19 +14,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from mohsedi.rules.base import Rule
+from mohsedi.claims.reader import ClaimSet
+from mohsedi.rules.base import Rule, Scope
 from mohsedi.rules.context import RuleOptions
-from mohsedi.rules.engine import check_documents, load_document
+from mohsedi.rules.engine import Document, check_documents
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
-from mohsedi.store.db import write_transaction
-from mohsedi.synth import ClaimSpec, Envelope837, LineSpec, build_837p
+from mohsedi.store.db import chunks as _chunks
+from mohsedi.store.db import in_list, write_transaction
+from mohsedi.store.facts import rebuild_claims
+from mohsedi.x12.envelope import Envelope, TransactionSet
 
 C, SL, F = m.Claim.__table__, m.ServiceLine.__table__, m.StoredFinding.__table__
 CP, SP, A, R = (
@@ -35,11 +37,6 @@ CP, SP, A, R = (
     m.Adjustment.__table__,
     m.Remark.__table__,
 )
-
-
-def _chunks(items: list, size: int = 500) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everything: bool = False) -> int:
@@ -61,7 +58,7 @@ def link_pending(engine: Engine, *, pcns: Iterable[str] | None = None, everythin
             wanted = sorted(set(pcns or ()))
             ids = []
             for chunk in _chunks(wanted):
-                ids += [row[0] for row in conn.execute(query.where(CP.c.patient_control_number.in_(chunk)))]
+                ids += [row[0] for row in conn.execute(query.where(in_list(conn, CP.c.patient_control_number, chunk)))]
         return link_claim_payments(conn, ids)
 
 
@@ -73,7 +70,7 @@ def link_claim_payments(conn: Connection, claim_payment_ids: list[int]) -> int:
         payments += conn.execute(
             sa.select(CP.c.id, CP.c.patient_control_number, CP.c.claim_id, m.Remittance.__table__.c.payee_npi)
             .join(m.Remittance.__table__, m.Remittance.__table__.c.id == CP.c.remittance_id)
-            .where(CP.c.id.in_(chunk))
+            .where(in_list(conn, CP.c.id, chunk))
         ).all()
     claim_for = _match_claims(conn, payments)
     updates = [
@@ -93,7 +90,7 @@ def _match_claims(conn: Connection, payments: list) -> dict[int, int]:
     for chunk in _chunks(pcns):
         for claim_id, pcn, npi in conn.execute(
             sa.select(C.c.id, C.c.patient_control_number, C.c.billing_npi).where(
-                C.c.patient_control_number.in_(chunk), C.c.superseded_by_id.is_(None)
+                in_list(conn, C.c.patient_control_number, chunk), C.c.superseded_by_id.is_(None)
             )
         ):
             current[pcn].append((claim_id, npi))
@@ -115,7 +112,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
             sa.select(SL.c.id, SL.c.claim_id, SL.c.line_id, SL.c.procedure, SL.c.modifiers, SL.c.date_from)
-            .where(SL.c.claim_id.in_(chunk))
+            .where(in_list(conn, SL.c.claim_id, chunk))
             .order_by(SL.c.id)
         ):
             lines_by_claim[row.claim_id].append(row)
@@ -123,7 +120,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
     for chunk in _chunks(sorted(linked)):
         pending += conn.execute(
             sa.select(SP.c.id, SP.c.claim_payment_id, SP.c.line_id, SP.c.procedure, SP.c.modifiers, SP.c.date_from)
-            .where(SP.c.claim_payment_id.in_(chunk), SP.c.service_line_id.is_(None))
+            .where(in_list(conn, SP.c.claim_payment_id, chunk), SP.c.service_line_id.is_(None))
             .order_by(SP.c.id)
         ).all()
     updates = []
@@ -169,7 +166,7 @@ def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
             )
             .select_from(A.outerjoin(SP, SP.c.id == A.c.service_payment_id))
             .where(
-                A.c.claim_payment_id.in_(chunk),
+                in_list(conn, A.c.claim_payment_id, chunk),
                 A.c.is_denial.is_(True),
                 sa.or_(A.c.basis.is_(None), A.c.basis == "unexplained"),
             )
@@ -258,7 +255,9 @@ def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, 
     out: dict[tuple[int, int | None], set[str]] = defaultdict(set)
     for chunk in _chunks(claim_payment_ids):
         for cp_id, sp_id, code in conn.execute(
-            sa.select(R.c.claim_payment_id, R.c.service_payment_id, R.c.code).where(R.c.claim_payment_id.in_(chunk))
+            sa.select(R.c.claim_payment_id, R.c.service_payment_id, R.c.code).where(
+                in_list(conn, R.c.claim_payment_id, chunk)
+            )
         ):
             out[(cp_id, sp_id)].add(code)
     return out
@@ -268,7 +267,9 @@ def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, Any]:
     out: dict[int, Any] = {}
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
-            sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(SL.c.claim_id.in_(chunk))
+            sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(
+                in_list(conn, SL.c.claim_id, chunk)
+            )
         ):
             out[row.id] = row
     return out
@@ -279,7 +280,7 @@ def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[d
     for chunk in _chunks(claim_ids):
         for row in conn.execute(
             sa.select(F.c.claim_id, F.c.rule, F.c.line_number, F.c.line_id, F.c.procedure, F.c.fixed).where(
-                F.c.claim_id.in_(chunk)
+                in_list(conn, F.c.claim_id, chunk)
             )
         ):
             out[row.claim_id].append(
@@ -297,91 +298,39 @@ def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[d
 # ---------------------------------------------------------------- running rules on stored claims
 
 
-def stored_claim_specs(conn: Connection, claim_ids: list[int], *, with_same_day: bool = True) -> dict[int, ClaimSpec]:
-    """Stored claims rebuilt as specs of an 837P (with the same patient's other claims of those days)."""
-    rows: list[Any] = []
-    for chunk in _chunks(claim_ids):
-        rows += conn.execute(sa.select(C).where(C.c.id.in_(chunk))).all()
-    if with_same_day and rows:
-        keys = {(r.patient_key, r.date_from) for r in rows if r.date_from}
-        seen = {r.id for r in rows}
-        for patient_key, day in keys:
-            for r in conn.execute(
-                sa.select(C).where(
-                    C.c.patient_key == patient_key,
-                    C.c.superseded_by_id.is_(None),
-                    C.c.date_from <= day,
-                    C.c.date_to >= day,
-                )
-            ):
-                if r.id not in seen:
-                    rows.append(r)
-                    seen.add(r.id)
-    lines: dict[int, list] = defaultdict(list)
-    ids = [r.id for r in rows]
-    for chunk in _chunks(ids):
-        for ln in conn.execute(sa.select(SL).where(SL.c.claim_id.in_(chunk)).order_by(SL.c.id)):
-            lines[ln.claim_id].append(ln)
-    specs = {}
-    for r in rows:
-        specs[r.id] = ClaimSpec(
-            pcn=f"K{r.id}",
-            diagnoses=tuple(d for d in r.diagnoses.split(",") if d) or ("R69",),
-            lines=[
-                LineSpec(
-                    procedure=ln.procedure,
-                    charge=ln.charge if ln.charge is not None else Decimal("0"),
-                    units=ln.units if ln.units is not None else Decimal("1"),
-                    modifiers=tuple(x for x in ln.modifiers.split(",") if x),
-                    pointers=tuple(int(p) for p in ln.pointers.split(",") if p.isdigit()) or (1,),
-                    service_date=ln.date_from,
-                    line_id=ln.line_id,
-                )
-                for ln in lines.get(r.id, [])
-            ],
-            service_date=r.date_from or datetime(2000, 1, 1).date(),
-            place_of_service=r.place_of_service or "11",
-            frequency=r.frequency or "1",
-            total=r.total_charge,
-            clia=r.clia_number,
-            prior_auth=r.prior_authorization,
-            member_id=r.patient_key[:30],  # the keyed hash groups a patient's claims, as the original did
-            payer_id=r.payer_id or "UNKNOWN",
-            rendering_npi=r.rendering_npi,
-        )
-    return specs
-
-
 def predict(conn: Connection, claim_ids: list[int], options: RuleOptions | None = None) -> dict[int, list[dict]]:
-    """Today's rules run on the stored claims: {claim id: [{rule, line_number, line_id, ...}]}."""
+    """Today's rules run on the stored claims, rebuilt from their rows (mohsedi.store.facts):
+    {claim id: [{rule, line_number, line_id, procedure, severity, message, fix, facts}]}.
+    ``facts`` is "incomplete" for a claim recorded before every fact was kept (a rule needing
+    what it lacks did not predict), else "complete". Envelope rules need the file: not run."""
     if not claim_ids:
         return {}
-    specs = stored_claim_specs(conn, claim_ids)
-    by_npi: dict[str, list[int]] = defaultdict(list)
-    npi_of = dict(conn.execute(sa.select(C.c.id, C.c.billing_npi).where(C.c.id.in_(list(specs)))).all())
-    for claim_id in specs:
-        by_npi[npi_of.get(claim_id) or "0000000000"].append(claim_id)
-    out: dict[int, list[dict]] = defaultdict(list)
+    stored = rebuild_claims(conn, claim_ids)
+    ids = list(stored.claims)
+    # One claim per set: a finding's set says which stored claim it is on, whatever its CLM01.
+    units: list[Envelope | ClaimSet] = [ClaimSet(TransactionSet([], None, None), [stored.claims[i]]) for i in ids]
+    rules = [r for r in all_rules() if r.scope is not Scope.ENVELOPE]
     wanted = set(claim_ids)
-    for npi, ids in by_npi.items():
-        text = build_837p([specs[i] for i in ids], Envelope837(billing_npi=npi))
-        doc = load_document("stored-claims", text)
-        procedures = {(c.patient_control_number, ln.number): ln.procedure for c in doc.claims() for ln in c.lines}
-        for loc in check_documents([doc], all_rules(), options or RuleOptions()):
-            f = loc.finding
-            if not f.claim or not f.claim.startswith("K"):
-                continue
-            claim_id = int(f.claim[1:])
-            if claim_id in wanted:
-                out[claim_id].append(
-                    {
-                        "rule": f.rule,
-                        "line_number": f.line,
-                        "line_id": f.line_id,
-                        "procedure": procedures.get((f.claim, f.line)),
-                        "severity": f.severity.value,
-                        "message": f.message.replace(f.claim, ""),
-                        "fix": f.fix_safety.value,
-                    }
-                )
+    out: dict[int, list[dict]] = defaultdict(list)
+    for loc in check_documents([Document("stored-claims", units)], rules, options or RuleOptions()):
+        if loc.unit is None:
+            continue
+        claim_id = ids[loc.unit]
+        if claim_id not in wanted:
+            continue
+        f = loc.finding
+        claim = stored.claims[claim_id]
+        procedure = next((ln.procedure for ln in claim.lines if f.line is not None and ln.number == f.line), None)
+        out[claim_id].append(
+            {
+                "rule": f.rule,
+                "line_number": f.line,
+                "line_id": f.line_id,
+                "procedure": procedure,
+                "severity": f.severity.value,
+                "message": f.message,
+                "fix": f.fix_safety.value,
+                "facts": "incomplete" if claim_id in stored.incomplete else "complete",
+            }
+        )
     return out

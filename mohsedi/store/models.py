@@ -35,6 +35,8 @@ NAMING = {
 }
 
 Money = Numeric(14, 2)
+# Claim.facts of a claim recorded with every fact prediction reads (revision 0006).
+FACTS = 1
 Quantity = Numeric(12, 3)
 
 
@@ -92,6 +94,12 @@ class Claim(Base):
     payer_claim_control_number: Mapped[str | None] = mapped_column(String(50))  # REF*F8
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="SET NULL"))
     checked_at: Mapped[datetime] = mapped_column(DateTime)
+    # Which facts were kept (see FACTS): NULL for claims recorded before revision 0006, whose
+    # lines lack their own place of service, rendering provider and CLIA number, and whose
+    # diagnoses lack their qualifiers. A prediction on such a claim says so.
+    facts: Mapped[int | None] = mapped_column(Integer)
+    facility_qualifier: Mapped[str | None] = mapped_column(String(2))  # CLM05-2
+    diagnosis_qualifiers: Mapped[str | None] = mapped_column(String(400))  # HI qualifiers, as diagnoses
 
 
 class ServiceLine(Base):
@@ -110,6 +118,12 @@ class ServiceLine(Base):
     date_to: Mapped[date | None] = mapped_column(Date)
     pointers: Mapped[str] = mapped_column(String(20))  # SV107, comma-separated
     diagnoses: Mapped[str] = mapped_column(String(100))  # the pointed-to codes
+    # Since revision 0006 (NULL on lines recorded before it; see Claim.facts):
+    qualifier: Mapped[str | None] = mapped_column(String(2))  # SV101-1
+    unit_basis: Mapped[str | None] = mapped_column(String(2))  # SV103
+    place_of_service: Mapped[str | None] = mapped_column(String(2))  # SV105 ('' : the claim's applies)
+    rendering_npi: Mapped[str | None] = mapped_column(String(15))  # 2420A NM109
+    clia_number: Mapped[str | None] = mapped_column(String(30))  # 2400 REF*X4
 
 
 class StoredFinding(Base):

@@ -18,7 +18,7 @@ from mohsedi.rules.engine import Applied, Document
 from mohsedi.store import models as m
 from mohsedi.store.acks import link_pending_acks
 from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store, write_transaction
-from mohsedi.store.limits import StoreFinding, fit_claims
+from mohsedi.store.limits import StoreFinding, fit_claims, line_clia
 from mohsedi.store.link import link_pending
 from mohsedi.store.privacy import SecretError, fingerprint, installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
@@ -265,7 +265,10 @@ def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
                 "total_charge": claim.total_charge,
                 "place_of_service": claim.place_of_service[:2],
                 "frequency": claim.frequency[:1],
-                "diagnoses": ",".join(d.code for d in claim.diagnoses)[:400],
+                "diagnoses": ",".join(d.code for d in claim.diagnoses),
+                "diagnosis_qualifiers": ",".join(d.qualifier for d in claim.diagnoses),
+                "facility_qualifier": claim.facility_qualifier,
+                "facts": m.FACTS,
                 "clia_number": claim.clia_number,
                 "prior_authorization": claim.prior_authorization,
                 "payer_claim_control_number": claim.payer_claim_control_number,
@@ -292,7 +295,12 @@ def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
                     "date_from": line.date_from,
                     "date_to": line.date_to,
                     "pointers": ",".join(str(p) for p in line.diagnosis_pointers),
-                    "diagnoses": ",".join(line.diagnoses)[:100],
+                    "diagnoses": ",".join(line.diagnoses)[:100],  # for people reading the table
+                    "qualifier": line.qualifier,
+                    "unit_basis": line.unit_basis,
+                    "place_of_service": line.place_of_service,
+                    "rendering_npi": line.rendering_npi,
+                    "clia_number": line_clia(line),
                 }
             )
         for f in state.pending.pop(claim.patient_control_number, []):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from mohsedi.errors import X12Error
-from mohsedi.x12.segments import Segment
+from mohsedi.x12.segments import Segment, SegmentStream
 
 ENVELOPE_IDS = frozenset({"ISA", "GS", "GE", "IEA"})
 SET_BOUNDARY_IDS = ENVELOPE_IDS | {"ST", "SE"}  # ids that end or break an open transaction set
@@ -72,6 +73,38 @@ Unit = Envelope | TransactionSet
 
 def iter_units(segments: Iterable[Segment], *, source: str | None = None) -> Iterator[Unit]:
     """Group segments into envelope units and transaction sets, never dropping one."""
+    if isinstance(segments, SegmentStream):
+        runs: Iterable[list[Segment]] = segments.runs()
+    elif isinstance(segments, list):
+        runs = [segments]
+    else:
+        runs = _batches(segments)
+    yield from _units(runs, source)
+
+
+def _batches(segments: Iterable[Segment], size: int = 1024) -> Iterator[list[Segment]]:
+    """Segments of any iterable as lists; what was read before an error still comes out first."""
+    run: list[Segment] = []
+    try:
+        for seg in segments:
+            run.append(seg)
+            if len(run) >= size:
+                yield run
+                run = []
+    except Exception:
+        if run:
+            yield run
+        raise
+    if run:
+        yield run
+
+
+_SEGMENT_ID = attrgetter("id")
+
+
+def _units(runs: Iterable[list[Segment]], source: str | None) -> Iterator[Unit]:
+    """iter_units over runs of segments: the ids that open or close a unit are found with C-level
+    passes over each run (map and list.index), and the segments between them move as slices."""
     isa: Segment | None = None
     gs: Segment | None = None
     current: list[Segment] | None = None
@@ -110,36 +143,45 @@ def iter_units(segments: Iterable[Segment], *, source: str | None = None) -> Ite
             ),
         )
 
-    for seg in segments:
-        sid = seg.id
-        if current is not None:
-            if sid not in SET_BOUNDARY_IDS:  # the common case: one probe, then the next segment
-                current.append(seg)
-                continue
-            if sid == "SE":
-                current.append(seg)
-                yield TransactionSet(current, isa, gs)
+    for run in runs:
+        boundary = list(map(SET_BOUNDARY_IDS.__contains__, map(_SEGMENT_ID, run)))
+        end = len(run)
+        start = 0
+        while start < end:
+            try:
+                i = boundary.index(True, start)
+            except ValueError:
+                i = end
+            if i > start:  # segments that neither open nor close a unit
+                if current is not None:
+                    current += run[start:i]
+                else:
+                    stray += run[start:i]
+            if i == end:
+                break
+            start = i + 1
+            seg = run[i]
+            sid = seg.id
+            if current is not None:
+                if sid == "SE":
+                    current.append(seg)
+                    yield TransactionSet(current, isa, gs)
+                    current = None
+                    continue
+                yield unterminated(current, seg)  # an envelope segment or ST before the SE
                 current = None
-                continue
-            if sid in ENVELOPE_IDS or sid == "ST":
-                yield unterminated(current, seg)
-                current = None
+            if sid == "ST":
+                yield from flush_stray()
+                current = [seg]
+            elif sid in ENVELOPE_IDS:
+                yield from flush_stray()
+                if sid == "ISA":
+                    isa, gs = seg, None
+                elif sid == "GS":
+                    gs = seg
+                yield Envelope(seg)
             else:
-                current.append(seg)
-                continue
-        if sid == "ST":
-            yield from flush_stray()
-            current = [seg]
-            continue
-        if sid in ENVELOPE_IDS:
-            yield from flush_stray()
-            if sid == "ISA":
-                isa, gs = seg, None
-            elif sid == "GS":
-                gs = seg
-            yield Envelope(seg)
-            continue
-        stray.append(seg)
+                stray.append(seg)  # an SE outside a transaction set
     if current is not None:
         yield unterminated(current, None)
     yield from flush_stray()

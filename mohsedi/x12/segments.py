@@ -42,8 +42,8 @@ class Segment:
         # Split once: nearly every segment is looked at by the walker or a reader anyway.
         # The list split() returns, kept as is: a tuple would save about 7% of a held batch's
         # memory but costs about 10% of parse time in the extra copy.
-        self.elements: list[str] = text.split(delimiters.element)
-        self.id: str = self.elements[0]
+        self.elements: list[str] = (elements := text.split(delimiters.element))
+        self.id: str = elements[0]
 
     def element(self, index: int) -> str:
         """Element ``index`` (1-based as in the guide: ``SV1-02`` is ``element(2)``), '' if absent."""
@@ -91,7 +91,7 @@ def emit(segments: Iterable[Segment]) -> str:
     return "".join([s.lead + s.text + s.trailer for s in segments])
 
 
-def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterator[Segment]:
+def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> SegmentStream:
     """Split a stream of text chunks into segments, keeping every character.
 
     Delimiters are sniffed from each ISA, so interchanges with different delimiters can
@@ -99,6 +99,39 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     doubled terminator) stays in the trailer of the segment before it. A stream that
     does not start with an ISA raises X12Error; so does an ISA that is not fixed width.
     """
+    return SegmentStream(_segment_runs(chunks, source))
+
+
+class SegmentStream(Iterator[Segment]):
+    """The segments of a stream, one by one, or run by run (``runs``) for a reader that takes
+    whole lists at C speed (iter_units): the tokenizer finds them a buffer at a time anyway."""
+
+    __slots__ = ("_runs", "_flat")
+
+    def __init__(self, runs: Iterator[list[Segment]]) -> None:
+        self._runs = runs
+        self._flat: Iterator[Segment] | None = None
+
+    def __iter__(self) -> Iterator[Segment]:
+        if self._flat is None:
+            self._flat = _flatten(self._runs)
+        return self._flat  # a for loop runs on the generator itself, without a call per segment
+
+    def __next__(self) -> Segment:
+        return next(iter(self))
+
+    def runs(self) -> Iterator[list[Segment]]:
+        """Lists of consecutive segments, each complete (its trailer final), in order."""
+        return self._runs
+
+
+def _flatten(runs: Iterator[list[Segment]]) -> Iterator[Segment]:
+    for run in runs:
+        yield from run
+
+
+def _segment_runs(chunks: Iterable[str], source: str | None) -> Iterator[list[Segment]]:
+    """iter_segments' work: the segments of each buffer, as lists."""
     chunk_iter = iter(chunks)
     buf = ""
     base = 0  # offset of buf[0] in the whole stream
@@ -108,6 +141,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     delims: Delimiters | None = None
     layout = " \t\r\n"
     pending: Segment | None = None  # the last segment, held back while its trailer may grow
+    out: list[Segment] = []  # segments found and final, handed out at the next turn
     lead = ""
     trailers: dict[str, str] = {}
     uniform: str | None = None  # the terminator and layout after this interchange's ISA
@@ -130,6 +164,9 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
         lead = BOM
         pos = 1
     while True:
+        if out:
+            yield out
+            out = []
         # Layout before the next segment belongs to the previous one (or, at the start, to the lead).
         while True:
             start = pos
@@ -157,7 +194,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
             end = pos + ISA_LENGTH - 1
             uniform = _uniform_trailer(buf, end, delims.segment, layout)
             if pending is not None:
-                yield pending
+                out.append(pending)
             number += 1
             pending = Segment(buf[pos:end], buf[end], delims, lead, number, base + pos)
             lead = ""
@@ -173,8 +210,8 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                 if isa >= 0:
                     stop = isa  # a new interchange may bring new delimiters: sniff it first
                 region = buf[pos:stop]
-                if _splits_cleanly(region, uniform, term, layout):
-                    pieces = region.split(uniform)
+                pieces = region.split(uniform)
+                if _splits_cleanly(pieces, region, uniform, term):
                     count = len(pieces)
                     segs = list(
                         map(
@@ -188,9 +225,9 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                         )
                     )
                     if pending is not None:
-                        yield pending
-                    yield from segs[:-1]
-                    pending = segs[-1]
+                        out.append(pending)
+                    pending = segs.pop()  # its trailer may still grow: held back like every last segment
+                    out += segs
                     number += count
                     pos = stop + len(uniform)
                     continue
@@ -200,7 +237,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                 continue
             # Last segment without a terminator: kept as is, so emit still reproduces the input.
             if pending is not None:
-                yield pending
+                out.append(pending)
             number += 1
             pending = Segment(buf[pos:], "", delims, lead, number, base + pos)
             lead = ""
@@ -229,7 +266,7 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
                 cursor += skipped
                 break  # a new interchange may bring new delimiters: sniff it first
             if pending is not None:
-                yield pending
+                out.append(pending)
             number += 1
             pending = Segment(text, term, delims, "", number, base + cursor + skipped)
             cursor += len(piece) + 1
@@ -237,9 +274,11 @@ def iter_segments(chunks: Iterable[str], *, source: str | None = None) -> Iterat
     if pending is not None:
         if lead:
             pending.trailer += lead
-        yield pending
+        out.append(pending)
     elif lead or number == 0:
         raise X12Error("no ISA segment found: the input is empty or only blank", source=source)
+    if out:
+        yield out
 
 
 def _uniform_trailer(buf: str, end: int, term: str, layout: str) -> str | None:
@@ -252,18 +291,22 @@ def _uniform_trailer(buf: str, end: int, term: str, layout: str) -> str | None:
     return buf[end:stop]
 
 
-def _splits_cleanly(region: str, trailer: str, term: str, layout: str) -> bool:
-    """True when splitting ``region`` on ``trailer`` gives exactly its segments' texts.
+def _splits_cleanly(pieces: list[str], region: str, trailer: str, term: str) -> bool:
+    """True when ``pieces``, ``region`` split on ``trailer``, are exactly its segments' texts.
 
-    That is: no piece starts with layout or a terminator (no blank lines, no doubled or
-    differently laid-out terminators) and every terminator in it is followed by the same layout.
+    That is: no piece is empty or starts with layout (no blank lines, no doubled or differently
+    laid-out terminators), and every terminator in it is followed by the same layout. Two C-level
+    passes: layout is a terminator or a blank (all at or below " "), so the least piece tells
+    whether any piece is empty or starts with a blank, and counting the terminators tells whether
+    each is in a trailer (a piece that starts with one holds one). A piece that starts with some
+    other control character sends the region to the general path too, which only costs speed.
     """
     if not region:
         return False
-    for c in layout:
-        if trailer + c in region:
-            return False
-    return len(trailer) == 1 or region.count(term) == region.count(trailer)
+    lowest = min(pieces)
+    if not lowest or lowest[0] <= " ":
+        return False
+    return len(trailer) == 1 or region.count(term) == len(pieces) - 1
 
 
 def read_chunks(path: str, size: int = READ_CHUNK) -> Iterator[str]:

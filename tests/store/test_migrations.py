@@ -65,3 +65,32 @@ def test_0003_keys_the_remittances_already_stored(store_url: str) -> None:
         rows = conn.execute(sa.text("SELECT payment_key, complete FROM remittance ORDER BY id")).all()
     engine.dispose()
     assert [(k, bool(c)) for k, c in rows] == [("legacy:1", True), ("legacy:2", True)]
+
+
+def test_0006_leaves_claims_recorded_before_it_incomplete(store_url: str) -> None:
+    """What was never stored is not invented: old claims keep NULL facts, and are counted so."""
+    from mohsedi.store.facts import incomplete_claims
+
+    upgrade(store_url, "0005")
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO stored_file (id, kind, name, sha256, size, command, stored_at) "
+                "VALUES (1, '837P', 'old.837', :sha, 10, 'check', '2026-11-01 10:00:00')"
+            ),
+            {"sha": "b" * 64},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO claim (id, file_id, ordinal, patient_control_number, payer_id, billing_npi, member_hash, "
+                "patient_key, place_of_service, frequency, diagnoses, checked_at) VALUES (1, 1, 0, 'OLD-1', 'P', "
+                "'1306849450', 'm', 'k', '11', '1', 'C44311', '2026-11-01 10:00:00')"
+            )
+        )
+    upgrade(store_url, "0006")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT facts, diagnosis_qualifiers, facility_qualifier FROM claim")).one()
+        assert tuple(row) == (None, None, None)
+        assert incomplete_claims(conn) == 1
+    engine.dispose()

@@ -231,6 +231,9 @@ def _split_line(line: ServiceLine) -> Fix:
     return Fix(f"split {line.procedure} x{n} into {n} lines of one unit", tuple(edits))
 
 
+FIRST_STAGE_IN_ORDER = tuple(sorted(vocab.FIRST_STAGE_CODES))
+
+
 @rule(
     "MOHS004",
     "second-first-stage-modifier",
@@ -259,8 +262,11 @@ def _split_line(line: ServiceLine) -> Fix:
 )
 def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     log = ctx.options.case_log
-    for code in sorted(vocab.FIRST_STAGE_CODES):
+    for code in FIRST_STAGE_IN_ORDER:
         lines = ctx.with_code(code)
+        if len(lines) < 2:
+            continue  # nearly every day: no repeat
+        tumors: set[tuple[str, str]] | None = None  # the logged tumors of the code's family, once asked
         for i, dl in enumerate(lines[1:], start=1):
             if not _lacks(dl.line, vocab.DISTINCT_MODIFIERS):
                 continue
@@ -269,12 +275,13 @@ def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding
             different_dx = bool(own) and all(own.isdisjoint(e.line.diagnoses) for e in lines[:i])
             # ...or as many logged tumors of this code's site family as there are lines of it.
             family = vocab.SITE_FAMILY[code]
-            tumors = {
-                (t.claim, t.tumor)
-                for pcn in {e.claim.patient_control_number for e in lines}
-                for t in (log.for_claim(pcn) if log is not None else [])
-                if t.family == family
-            }
+            if tumors is None:
+                tumors = {
+                    (t.claim, t.tumor)
+                    for pcn in {e.claim.patient_control_number for e in lines}
+                    for t in (log.for_claim(pcn) if log is not None else [])
+                    if t.family == family
+                }
             different_tumors = len(tumors) >= len(lines)
             modifier = ctx.options.modifier_for(dl.claim.payer_id)
             if different_dx:

@@ -72,10 +72,9 @@ def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Findi
 )
 def timely_filing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     claim = ctx.claim
-    dates = claim.service_dates
-    if not dates:
+    oldest = min((ln.date_from for ln in claim.lines if ln.date_from is not None), default=None)
+    if oldest is None:
         return
-    oldest = dates[0]
     days = ctx.options.payer_policy(claim.payer_id).timely_filing_days
     today = ctx.options.current_date()
     if days is None:

@@ -198,6 +198,9 @@ def line_numbers(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
 )
 def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
     claims = [c for unit in ctx.units if isinstance(unit, ClaimSet) for c in unit.claims]
+    ids = [line.line_id for claim in claims for line in claim.lines]
+    if all(ids) and len(set(ids)) == len(ids):
+        return  # every line has an id of its own: the common case, seen without the loops below
     used: dict[str, int] = {}
     for claim in claims:
         for line in claim.lines:
@@ -264,7 +267,10 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if sv1 is None:
             continue
         raw = sv1.elements[1] if len(sv1.elements) > 1 else ""
-        parts = raw.split(sv1.delimiters.component)
+        component = sv1.delimiters.component
+        if raw == raw.upper() and " " not in raw and raw.count(component) < 3 and component == component.upper():
+            continue  # qualifier, code and at most one modifier, all clean: the common case
+        parts = raw.split(component)
         # SV101-1 qualifier, -2 code, -3..6 modifiers; SV101-7 on is free text, never touched.
         coded, rest = parts[:6], parts[6:]
         mods_raw = [m for m in coded[2:] if m]
@@ -525,9 +531,11 @@ def claim_limits(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
             segment=claim.clm.number,
         )
     for line in claim.lines:
+        if len(line.modifiers) != 4:
+            continue  # nearly every line: SV101 is only looked at with four modifiers in it
         parts = line.sv1.components(1) if line.sv1 is not None else []
         # Four modifiers and then a modifier code where the description goes: a fifth modifier.
-        if len(line.modifiers) == 4 and len(parts) > 6 and parts[6].strip().upper() in KNOWN_MODIFIERS:
+        if len(parts) > 6 and parts[6].strip().upper() in KNOWN_MODIFIERS:
             yield this.on(
                 claim,
                 line,
