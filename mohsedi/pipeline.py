@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mohsedi.rules.base import Rule
-from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
+from mohsedi.run.report import FileReport
 from mohsedi.runtime import paused_gc
 
 if TYPE_CHECKING:
     from mohsedi.reports.denials import Period
+    from mohsedi.run.diff import Sink
     from mohsedi.store.ingest import IngestReport
+    from mohsedi.store.limits import StoreFinding
     from mohsedi.store.record import RecordedFile
 
-# The store (SQLAlchemy, alembic) and the streaming engine are imported where used: a check
+# The store (SQLAlchemy, alembic) and the engine (run/) are imported where used: a check
 # that records nothing, or `mohsedi --help`, should not pay for them.
 
 Progress = Callable[[str], None] | None
@@ -57,23 +59,15 @@ def run_check(
     progress: Progress = None,
     bytes_read: BytesRead = None,
 ) -> list[FileReport]:
-    """Findings per file. Streams one transaction set at a time over ``jobs`` processes, unless
-    the batch is recorded in a store or validated by pyx12 (both need each file whole)."""
+    """Findings per file, one transaction set at a time over ``jobs`` processes; with a store,
+    each file's claims and findings are then recorded, read back one set at a time."""
+    from mohsedi.run.stream import stream_paths
+
     options = with_edit_data(options, db_url)
-    if not db_url and not options.tr3:
-        from mohsedi.rules.stream import stream_paths
-
-        with paused_gc():
-            return stream_paths(paths, rules, options, jobs=jobs, progress=progress, bytes_read=bytes_read)
     with paused_gc():
-        reports = check_paths(paths, rules, options, progress=progress)
+        reports = stream_paths(paths, rules, options, jobs=jobs, progress=progress, bytes_read=bytes_read)
     if db_url:
-        from mohsedi.store.db import open_store
-        from mohsedi.store.record import record_documents
-
-        docs = [r.document for r in reports if r.document is not None]
-        findings = [f for r in reports for f in r.findings]
-        note_unstored(reports, record_documents(open_store(db_url), docs, findings, [], "check"))
+        record_reports(db_url, reports, {r.path: r.path for r in reports}, "check")
     return reports
 
 
@@ -82,49 +76,37 @@ def run_fix(
     rules: Sequence[Rule],
     options: RuleOptions,
     *,
+    targets: dict[str, Path],
     unsafe: bool = False,
     db_url: str | None = None,
-    keep_original: bool = False,
-    targets: dict[str, Path] | None = None,
     write_unchanged: bool = True,
     jobs: int = 1,
     progress: Progress = None,
     bytes_read: BytesRead = None,
+    diff: Sink | None = None,
 ) -> list[FileReport]:
-    """Fix each file. With ``targets``, fixed files are streamed to them (``write_unchanged``
-    False leaves a target alone when nothing changed) and reports carry no text; otherwise, or
-    when a store, pyx12 validation or the text as read (a diff) is wanted, each report carries
-    its fixed text for the caller to write."""
+    """Fix each file into ``targets[path]``, streamed (``write_unchanged`` False leaves a target
+    alone when nothing changed); ``diff`` is handed a unified diff of each changed file. With a
+    store, what was written is recorded as sent."""
+    from mohsedi.run.stream import stream_paths
+
     options = with_edit_data(options, db_url)
-    if targets is not None and not options.tr3 and not keep_original:
-        from mohsedi.rules.stream import stream_paths
-
-        with paused_gc():
-            reports = stream_paths(
-                paths,
-                rules,
-                options,
-                fixing=True,
-                unsafe=unsafe,
-                targets=targets,
-                write_unchanged=write_unchanged,
-                jobs=jobs,
-                progress=progress,
-                bytes_read=bytes_read,
-            )
-        if db_url:
-            record_sent(db_url, reports, targets)
-        return reports
     with paused_gc():
-        reports = fix_paths(paths, rules, options, unsafe=unsafe, keep_original=keep_original, progress=progress)
+        reports = stream_paths(
+            paths,
+            rules,
+            options,
+            fixing=True,
+            unsafe=unsafe,
+            targets=targets,
+            write_unchanged=write_unchanged,
+            jobs=jobs,
+            progress=progress,
+            bytes_read=bytes_read,
+            diff=diff,
+        )
     if db_url:
-        from mohsedi.store.db import open_store
-        from mohsedi.store.record import record_documents
-
-        docs = [r.document for r in reports if r.document is not None]
-        findings = [f for r in reports for f in r.initial_findings]
-        applied = [a for r in reports for a in r.applied]
-        note_unstored(reports, record_documents(open_store(db_url), docs, findings, applied, "fix"))
+        record_reports(db_url, reports, {p: str(t) for p, t in targets.items()}, "fix")
     return reports
 
 
@@ -137,25 +119,36 @@ def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile
             report.notices += [f"{f.rule} claim {f.claim}: {f.message}" for f in rec.findings]
 
 
-def record_sent(db_url: str, reports: Sequence[FileReport], targets: dict[str, Path]) -> None:
-    """Record streamed fixes as sent: each written file read back one transaction set at a time
-    (memory holds a set, not the file), under its input's name so its findings and fixes match."""
+def record_reports(db_url: str, reports: Sequence[FileReport], read_from: dict[str, str], command: str) -> None:
+    """Record each file checked (``read_from``: the input) or fixed (the file written) with its
+    findings and fixes: the file is read back one transaction set at a time (memory holds a set,
+    not the file), under its input's name so its findings and fixes match."""
     from mohsedi.errors import X12Error
     from mohsedi.store.db import open_store
     from mohsedi.store.record import record_file
 
     engine = open_store(db_url)
     for report in reports:
-        if report.error is not None or report.output is None:
-            continue  # nothing was written (unreadable, or cut short: X12007)
-        target = str(targets[report.path])
+        if report.error is not None or (command == "fix" and report.output is None):
+            continue  # unreadable, or nothing was written (cut short: X12007)
+        findings = report.initial_findings if command == "fix" else report.findings
         try:
             with paused_gc():
-                recorded = record_file(engine, target, report.path, report.initial_findings, report.applied, "fix")
+                recorded = record_file(engine, read_from[report.path], report.path, findings, report.applied, command)
         except X12Error as exc:  # cut short: nothing of it is stored, and the report says so
             report.notices.append(f"not recorded in the store: {exc.message}")
         else:
+            if recorded.already_stored and not recorded.findings:  # told again: those left out still are
+                recorded.findings = unstorable_claims(read_from[report.path])
             note_unstored([report], [recorded])
+
+
+def unstorable_claims(path: str) -> list[StoreFinding]:
+    """The claims of a file the store cannot keep (over-long values), read one set at a time."""
+    from mohsedi.claims.reader import ClaimSet, read_claim_file
+    from mohsedi.store.limits import fit_claims
+
+    return [f for unit in read_claim_file(path) if isinstance(unit, ClaimSet) for f in fit_claims(unit.claims)[1]]
 
 
 def run_record(paths: Sequence[str], db_url: str, *, progress: Progress = None) -> list[FileReport]:

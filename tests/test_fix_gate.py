@@ -148,28 +148,26 @@ def test_one_refused_fix_leaves_the_other_fixes_of_the_set_applied() -> None:
 
 
 def test_a_file_cut_short_is_never_written_out_as_whole(tmp_path) -> None:
-    from mohsedi.rules.batch import fix_paths
-    from mohsedi.rules.stream import stream_paths
+    from tests.engine import fix_files
 
     for cut in ("SE", "GE", "IEA"):
         path = tmp_path / f"cut-{cut}.837"
         path.write_text(wrap([{"lines": ["17311 noref"]}], {"cut": cut}), newline="")
-        [held] = fix_paths([str(path)], all_rules(), RuleOptions())
-        assert held.fixed is None
-        assert any(f.rule == "X12007" for f in held.findings)
         target = tmp_path / "out" / path.name
-        [streamed] = stream_paths([str(path)], all_rules(), RuleOptions(), fixing=True, targets={str(path): target})
-        assert streamed.output is None and not target.exists()
-        assert "cut short" in streamed.notices[-1]
+        [report] = fix_files([str(path)], all_rules(), RuleOptions(), out=tmp_path / "out")
+        assert any(f.rule == "X12007" for f in report.findings)
+        assert report.output is None and not target.exists()
+        assert "cut short" in report.notices[-1]
 
 
 def test_check_offers_a_fix_only_when_fix_would_apply_it(tmp_path) -> None:
-    from mohsedi.rules.batch import check_paths
+    from tests.engine import check_files
 
     path = tmp_path / "total.837"
     claims = [{"total": "1", "lines": ["17311 $999999999999999999", "17312 $999999999999999999"]}]
     path.write_text(wrap(claims), newline="")
-    [report] = check_paths([str(path)], all_rules(), RuleOptions())
+    before = path.read_bytes()
+    [report] = check_files([str(path)], all_rules(), RuleOptions())
     [total] = [f for f in report.findings if f.rule == "X12002"]
     assert total.fix_safety == FixSafety.MANUAL and "not fixed" in total.message
-    assert report.document is not None and "CLM*C1*1*" in report.document.emit()  # check changed nothing
+    assert path.read_bytes() == before and b"CLM*C1*1*" in before  # check changed nothing

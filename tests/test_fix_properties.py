@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mohsedi import synth
-from mohsedi.rules.batch import fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import load_document
 from mohsedi.rules.registry import all_rules
 from mohsedi.x12 import emit, parse_segments
+from tests.engine import fix_files, fixed_text
 from tests.strategies import claim_lists, claims_per_transaction
 
 pytestmark = pytest.mark.slow  # every example fixes whole files, one test also validates with pyx12
@@ -56,13 +56,15 @@ def pyx12_errors(text: str) -> set[tuple]:
 def fix_report(tmp_path: Path, text: str, name: str = "in.837"):
     path = tmp_path / name
     path.write_text(text, newline="")
-    [report] = fix_paths([str(path)], all_rules(), RuleOptions(clia_number="05D0987654"), unsafe=True)
-    assert report.error is None and report.fixed is not None
+    [report] = fix_files([str(path)], all_rules(), RuleOptions(clia_number="05D0987654"), unsafe=True)
+    assert report.error is None and fixed_text(report) is not None
     return report
 
 
 def fix_text(tmp_path: Path, text: str, name: str = "in.837") -> str:
-    return fix_report(tmp_path, text, name).fixed
+    fixed = fixed_text(fix_report(tmp_path, text, name))
+    assert fixed is not None
+    return fixed
 
 
 # Whole files are drawn and each is fixed (and some validated by pyx12): slow by design.
@@ -94,7 +96,7 @@ def test_counts_totals_and_untouched_claims(tmp_path_factory, text: str) -> None
     report = fix_report(tmp, text)
     touched = {a.claim for a in report.applied}
     before = {c.patient_control_number: c for c in load_document("in", text).claims()}
-    doc = load_document("out", report.fixed)
+    doc = load_document("out", fixed_text(report))
     for _, cs in doc.claim_sets:
         segments = cs.transaction.segments
         assert segments[-1].element(1) == str(len(segments)), "SE01 counts the set"

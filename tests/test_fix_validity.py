@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 
 from mohsedi.guide.validate import validate_text
 from mohsedi.rules.base import FixSafety
-from mohsedi.rules.batch import FileReport, check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
+from mohsedi.run.report import FileReport
 from tests.conftest import CORPUS_MISSING, corpus_dir, corpus_files, corpus_params, file_id, sample_files
+from tests.engine import check_files, fix_files
+from tests.engine import fixed_text as written
 from tests.rules.harness import wrap
 
 OPTIONS = RuleOptions(clia_number="05D0987654")
@@ -36,13 +38,13 @@ def pyx12_errors(text: str) -> Counter[tuple]:
 def fix_report(tmp_path: Path, text: str, *, unsafe: bool, name: str = "in.837") -> FileReport:
     path = tmp_path / name
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
-    [report] = fix_paths([str(path)], all_rules(), OPTIONS, unsafe=unsafe)
-    assert report.error is None and report.fixed is not None
+    [report] = fix_files([str(path)], all_rules(), OPTIONS, unsafe=unsafe)
+    assert report.error is None and written(report) is not None
     return report
 
 
 def fixed_text(tmp_path: Path, text: str, *, unsafe: bool, name: str = "in.837") -> str:
-    fixed = fix_report(tmp_path, text, unsafe=unsafe, name=name).fixed
+    fixed = written(fix_report(tmp_path, text, unsafe=unsafe, name=name))
     assert fixed is not None
     return fixed
 
@@ -61,7 +63,7 @@ def assert_nothing_safe_left(tmp_path: Path, text: str, held: set[tuple[str, str
     """Re-checked, the fixed file has no safe finding but those the fix report said it withheld."""
     path = tmp_path / "fixed.837"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
-    [report] = check_paths([str(path)], all_rules(), OPTIONS)
+    [report] = check_files([str(path)], all_rules(), OPTIONS)
     left = [
         (f.rule, f.claim, f.line, f.message)
         for f in report.findings
@@ -79,7 +81,7 @@ def _files() -> list:
 def test_fix_adds_no_pyx12_error_and_is_idempotent(path: Path, unsafe: bool, tmp_path: Path) -> None:
     text = path.read_bytes().decode("utf-8", "surrogateescape")
     report = fix_report(tmp_path, text, unsafe=unsafe)
-    once = report.fixed
+    once = written(report)
     assert once is not None
     assert_no_new_errors(text, once)
     twice = fixed_text(tmp_path, once, unsafe=unsafe, name="again.837")
@@ -145,7 +147,7 @@ def _with_descriptions(text: str) -> str:
 def test_fixing_drawn_claims_adds_no_pyx12_error(batch: list[dict], unsafe: bool, tmp_path: Path) -> None:
     text = _with_descriptions(wrap(batch))
     report = fix_report(tmp_path, text, unsafe=unsafe)
-    once = report.fixed
+    once = written(report)
     assert once is not None
     assert_no_new_errors(text, once)
     assert fixed_text(tmp_path, once, unsafe=unsafe, name="again.837") == once

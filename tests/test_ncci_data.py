@@ -20,12 +20,13 @@ from mohsedi.codes.importers import (
     read_ptp_ccipra,
 )
 from mohsedi.codes.ncci import SHIPPED_RELEASE, EditData, MueEdit, Release, shipped_edits
-from mohsedi.rules.batch import check_paths, run_notices
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
+from mohsedi.run.report import run_notices
 from mohsedi.store.db import open_store
 from mohsedi.store.editdata import import_release, load_edit_data, release_status
 from tests.conftest import SAMPLES
+from tests.engine import check_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ncci"
 CCIPRA = FIXTURES / "ccipra-v303r0-f1.txt"
@@ -111,7 +112,7 @@ def test_csv_form_of_the_shared_data(tmp_path: Path) -> None:
 
 
 def ncci_findings(options: RuleOptions) -> set[tuple]:
-    reports = check_paths([str(p) for p in sorted(SAMPLES.glob("*.837"))], all_rules(), options)
+    reports = check_files([str(p) for p in sorted(SAMPLES.glob("*.837"))], all_rules(), options)
     return {(f.rule, f.claim, f.line) for r in reports for f in r.findings if f.rule.startswith(("NCCI", "MOHS015"))}
 
 
@@ -130,12 +131,12 @@ def test_a_claim_is_judged_by_the_release_in_force_on_its_date() -> None:
     assert data.mue_for("17313", date(2025, 1, 2)).units == 3
     assert data.mue_for("17313", date(2026, 10, 6)).release == newer
     assert data.pair("17311", "11102", date(2026, 10, 6)) is not None  # PTP stays on its own newest release
-    reports = check_paths([str(SAMPLES / "13-mue-errors.837")], all_rules(), RuleOptions(edits=data))
+    reports = check_files([str(SAMPLES / "13-mue-errors.837")], all_rules(), RuleOptions(edits=data))
     assert not [f for f in reports[0].findings if f.rule == "NCCI003"]
 
 
 def test_findings_name_the_release_and_late_dates_get_a_notice() -> None:
-    [report] = check_paths([str(SAMPLES / "13-mue-errors.837")], all_rules(), RuleOptions())
+    [report] = check_files([str(SAMPLES / "13-mue-errors.837")], all_rules(), RuleOptions())
     [finding] = [f for f in report.findings if f.rule == "NCCI003"]
     assert finding.data_release == str(SHIPPED_RELEASE)
     [notice] = run_notices([report])
@@ -144,7 +145,7 @@ def test_findings_name_the_release_and_late_dates_get_a_notice() -> None:
 
 def test_late_dates_are_stated_once_per_run_not_per_file() -> None:
     files = [str(SAMPLES / name) for name in ("13-mue-errors.837", "01-mohs-clean.837", "11-same-day-errors.837")]
-    reports = check_paths(files, all_rules(), RuleOptions())
+    reports = check_files(files, all_rules(), RuleOptions())
     assert all(r.late_dates for r in reports)
     assert not any("2024-09-30" in n for r in reports for n in r.notices)
     [notice] = run_notices(reports)

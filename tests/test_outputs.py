@@ -194,10 +194,10 @@ def test_dash_reads_standard_input() -> None:
 def test_progress_follows_bytes_within_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A streamed check reports bytes as it reads, so one large file moves the bar."""
     from mohsedi.pipeline import run_check
-    from mohsedi.rules import stream
     from mohsedi.rules.context import RuleOptions
     from mohsedi.rules.registry import all_rules
-    from mohsedi.x12.ranges import read_range
+    from mohsedi.run import stream
+    from mohsedi.run.ranges import read_range
 
     # the sample read as a large file is: in many pieces
     monkeypatch.setattr(stream, "read_range", lambda path, byte_range: read_range(path, byte_range, 1024))

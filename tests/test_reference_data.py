@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from mohsedi.cli.main import cli
 from mohsedi.codes import icd10cm, refdata
 from mohsedi.codes.ncci import SHIPPED_RELEASE, ShippedEditData, shipped_addon_rows
-from mohsedi.rules.batch import check_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from mohsedi.store.db import open_store
 from mohsedi.store.editdata import code_titles, import_release
 from tests.conftest import ROOT, SAMPLES
+from tests.engine import check_files
 from tests.rules.harness import wrap
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -134,7 +134,7 @@ def test_addon_table_has_primaries_type_and_citation() -> None:
 def check(tmp_path: Path, *claims: dict) -> list:
     path = tmp_path / "claim.837"
     path.write_text(wrap(list(claims)))
-    [report] = check_paths([str(path)], all_rules(), RuleOptions())
+    [report] = check_files([str(path)], all_rules(), RuleOptions())
     assert report.error is None
     return report.findings
 
@@ -167,7 +167,7 @@ def test_a_one_claim_check_reads_only_its_codes(tmp_path: Path) -> None:
     data = ShippedEditData()
     path = tmp_path / "claim.837"
     path.write_text(wrap([{"dx": ["C44311"], "lines": ["17311", "17312", "13151:59"]}]))
-    check_paths([str(path)], all_rules(), RuleOptions(edits=data))
+    check_files([str(path)], all_rules(), RuleOptions(edits=data))
     assert data.seen["ptp"] <= {"17311", "17312", "13151"}
     assert sum(len(v) for v in data.ptp.values()) < 2_000  # of 105,962
 

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from mohsedi.cli.main import cli
 from mohsedi.guide.ack import acknowledge, plain_999
-from mohsedi.rules.batch import check_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from mohsedi.x12 import parse_segments
 from tests.conftest import SAMPLES, corpus_params, file_id
+from tests.engine import check_files
 
 FILES = [pytest.param(p, id=file_id(p)) for p in sorted(SAMPLES.glob("*.837"))] + corpus_params("837p")
 
@@ -30,7 +30,7 @@ def pyx12_valid(path: Path) -> bool:
 
 @pytest.mark.parametrize("path", FILES)
 def test_tr3_agrees_with_pyx12(path: Path) -> None:
-    [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
+    [report] = check_files([str(path)], all_rules(), RuleOptions(tr3=True))
     guide = [f for f in report.findings if f.rule.startswith("TR3") or f.rule == "X12001"]
     assert (not guide) == pyx12_valid(path), [f.message for f in guide]
 
@@ -39,11 +39,11 @@ def test_tr3_findings_name_segment_loop_and_code(tmp_path: Path) -> None:
     text = (SAMPLES / "01-mohs-clean.837").read_text().replace("DMG*D8*19480312", "DMG*D8*1948031X", 1)
     path = tmp_path / "bad.837"
     path.write_text(text)
-    [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
+    [report] = check_files([str(path)], all_rules(), RuleOptions(tr3=True))
     [finding] = [f for f in report.findings if f.rule == "TR3002"]
     assert "DMG02" in finding.message and "/2010BA/DMG" in finding.message and "error 8" in finding.message
     assert finding.segment is not None and finding.claim is None  # the subscriber loop, before any claim
-    assert not [f for f in check_paths([str(path)], all_rules(), RuleOptions())[0].findings if f.rule == "TR3002"]
+    assert not [f for f in check_files([str(path)], all_rules(), RuleOptions())[0].findings if f.rule == "TR3002"]
 
 
 def test_ack_writes_pyx12s_999(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_one_broken_element_gives_its_tr3_finding(tmp_path: Path, old: str, new:
     assert old in text
     path = tmp_path / "broken.837"
     path.write_text(text.replace(old, new, 1))
-    [report] = check_paths([str(path)], all_rules(), RuleOptions(tr3=True))
+    [report] = check_files([str(path)], all_rules(), RuleOptions(tr3=True))
     guide = [f for f in report.findings if f.rule.startswith("TR3")]
     assert len(guide) == 1, [f.message for f in guide]
     [finding] = guide
@@ -146,5 +146,5 @@ def test_one_broken_element_gives_its_tr3_finding(tmp_path: Path, old: str, new:
     assert f"[{element} at " in finding.message and f"{loop}]" in finding.message, finding.message
     assert (finding.claim, finding.line) == (claim, line)
     # The clean sample itself has no TR3 finding: the break alone is what is reported.
-    [clean] = check_paths([str(SAMPLES / "01-mohs-clean.837")], all_rules(), RuleOptions(tr3=True))
+    [clean] = check_files([str(SAMPLES / "01-mohs-clean.837")], all_rules(), RuleOptions(tr3=True))
     assert not [f for f in clean.findings if f.rule.startswith("TR3")]

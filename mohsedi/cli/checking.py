@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -14,7 +17,6 @@ from mohsedi.cli.common import (
     EXIT_ERROR,
     EXIT_FINDINGS,
     common_options,
-    emit_output,
     is_store_error,
     pick_format,
     refuse_overwriting_inputs,
@@ -28,6 +30,9 @@ from mohsedi.cli.common import (
 from mohsedi.files import atomic_write
 from mohsedi.text import printable
 
+if TYPE_CHECKING:
+    from mohsedi.cli.inputs import Progress
+
 
 def finish(
     reports: list,
@@ -40,7 +45,7 @@ def finish(
     baseline: str | None = None,
     show_statistics: bool = False,
 ) -> None:
-    from mohsedi.cli.render import render_reports, render_statistics, severity_at_or_above
+    from mohsedi.cli.render import render_statistics, severity_at_or_above, to_output, write_reports
 
     if baseline:
         from mohsedi.cli.baseline import BaselineError, apply_baseline, load_baseline
@@ -54,15 +59,77 @@ def finish(
     unreadable = any(r.error or r.quarantined for r in reports)
     failing = severity_at_or_above(reports, fail_on)
     if not quiet or unreadable or failing or output:
-        if show_statistics:
-            text = render_statistics(reports, chosen, width=width)
-        else:
-            text = render_reports(reports, chosen, color=use_color(chosen, output), fixing=fixing, width=width)
-        emit_output(text, output)
+        with to_output(output) as write:  # findings written as they are walked, never one string
+            if show_statistics:
+                write(render_statistics(reports, chosen, width=width))
+            else:
+                write_reports(reports, chosen, write, color=use_color(chosen, output), fixing=fixing, width=width)
     for r in reports:
         if r.error:
             click.echo(f"mohsedi: {r.error.describe()}", err=True)
     sys.exit(EXIT_ERROR if unreadable else EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    """The options check and fix share (common_options), as click passes them."""
+
+    fmt: str | None
+    output: str | None
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    fail_on: str
+    distinct_modifier: str
+    clia: str | None
+    policy_path: str | None
+    case_log_path: str | None
+    today: str | None
+    tr3: bool
+    db_url: str | None
+    jobs: int
+    show_statistics: bool
+    baseline: str | None
+    quiet: bool
+
+    @property
+    def rule_inputs(self) -> list[str | None]:
+        """Files the rules read, never to be overwritten by an output."""
+        return [self.policy_path, self.case_log_path]
+
+    def rules_and_options(self):
+        rules = resolve_rules(self.select, self.ignore)
+        return rules, rule_options(
+            self.distinct_modifier, self.clia, self.policy_path, self.case_log_path, self.today, self.tr3
+        )
+
+    def finish(self, reports: list, *, fixing: bool) -> None:
+        finish(
+            reports,
+            self.fmt,
+            self.output,
+            self.fail_on,
+            self.quiet,
+            fixing=fixing,
+            baseline=self.baseline,
+            show_statistics=self.show_statistics,
+        )
+
+
+@contextmanager
+def progress_and_store_errors(paths: list[str]) -> Iterator[Progress]:
+    """Progress on the terminal for a run over ``paths``; the store's errors told in one line
+    (anything else is a bug to show)."""
+    from mohsedi.cli.inputs import Progress
+
+    progress = Progress(paths)
+    try:
+        yield progress
+    except Exception as exc:
+        if not is_store_error(exc):
+            raise
+        store_failure(exc)
+    finally:
+        progress.close()
 
 
 @click.command()
@@ -74,26 +141,7 @@ def finish(
     metavar="FILE",
     help="Accept every finding of this run: write them to FILE (for --baseline) instead of a report.",
 )
-def check(
-    files,
-    fmt,
-    output,
-    select,
-    ignore,
-    fail_on,
-    distinct_modifier,
-    clia,
-    policy_path,
-    case_log_path,
-    today,
-    tr3,
-    db_url,
-    jobs,
-    show_statistics,
-    baseline,
-    quiet,
-    write_baseline,
-):
+def check(files, write_baseline, **shared):
     """Check 837P files against the rule catalog; change nothing.
 
     A directory means the 837P files in it; - reads standard input.
@@ -109,43 +157,38 @@ def check(
       clearinghouse-export | mohsedi check -
 
     Files are read one transaction set at a time, so a file of any size fits in memory
-    (not with --db or --tr3, which need each file whole). With --db URL the claims and
+    (--tr3 reads one file whole at a time for pyx12). With --db URL the claims and
     findings are recorded in that store; otherwise check writes nothing.
     """
-    from mohsedi.cli.inputs import Progress, expand, stdin_spooled
+    from mohsedi.cli.inputs import expand, stdin_spooled
     from mohsedi.pipeline import run_check, with_edit_data
 
-    refuse_overwriting_inputs([output], [*files, policy_path, case_log_path], db_url=store_url(db_url))
-    rules = resolve_rules(select, ignore)
-    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
+    opts = SharedOptions(**shared)
+    refuse_overwriting_inputs([opts.output], [*files, *opts.rule_inputs], db_url=store_url(opts.db_url))
+    rules, options = opts.rules_and_options()
     # check records only into a store named on its command line; a configured one (file,
     # environment) is read for imported NCCI data but left as it is.
     recording = click.get_current_context().get_parameter_source("db_url") == ParameterSource.COMMANDLINE
-    with stdin_spooled(expand(files, "837", stdin=True)) as (paths, shown):
-        progress = Progress(paths)
-        try:
-            if not recording:
-                options = with_edit_data(options, store_url(db_url))
-            reports = run_check(
-                paths,
-                rules,
-                options,
-                db_url=db_url if recording else None,
-                jobs=jobs,
-                progress=progress.file_done,
-                bytes_read=progress.bytes_read,
-            )
-        except Exception as exc:  # the store's errors in one line; anything else is a bug to show
-            if not is_store_error(exc):
-                raise
-            store_failure(exc)
-        finally:
-            progress.close()
+    with (
+        stdin_spooled(expand(files, "837", stdin=True)) as (paths, shown),
+        progress_and_store_errors(paths) as progress,
+    ):
+        if not recording:
+            options = with_edit_data(options, store_url(opts.db_url))
+        reports = run_check(
+            paths,
+            rules,
+            options,
+            db_url=opts.db_url if recording else None,
+            jobs=opts.jobs,
+            progress=progress.file_done,
+            bytes_read=progress.bytes_read,
+        )
     for r in reports:
         r.path = shown(r.path)
     if write_baseline:
-        write_accepted(reports, write_baseline, quiet)
-    finish(reports, fmt, output, fail_on, quiet, fixing=False, baseline=baseline, show_statistics=show_statistics)
+        write_accepted(reports, write_baseline, opts.quiet)
+    opts.finish(reports, fixing=False)
 
 
 def write_accepted(reports: list, path: str, quiet: bool) -> None:
@@ -179,29 +222,7 @@ def write_accepted(reports: list, path: str, quiet: bool) -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (each is listed as applied).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each change.")
 @common_options(report_flags=("--report",))
-def fix(
-    files,
-    out_dir,
-    in_place,
-    unsafe_fixes,
-    show_diff,
-    fmt,
-    output,
-    select,
-    ignore,
-    fail_on,
-    distinct_modifier,
-    clia,
-    policy_path,
-    case_log_path,
-    today,
-    tr3,
-    db_url,
-    jobs,
-    show_statistics,
-    baseline,
-    quiet,
-):
+def fix(files, out_dir, in_place, unsafe_fixes, show_diff, **shared):
     """Check 837P files, apply fixes, write the fixed files (with --tr3, the output is validated).
 
     Safe fixes run by default, unsafe ones with --unsafe-fixes; manual findings are only
@@ -220,9 +241,11 @@ def fix(
       mohsedi fix claims.837 --in-place --format json --report fixes.json
     """
 
-    from mohsedi.cli.inputs import Progress, expand
+    from mohsedi.cli.inputs import expand
     from mohsedi.pipeline import run_fix
-    from mohsedi.x12.segments import encode
+
+    opts = SharedOptions(**shared)
+    policy_path, case_log_path, output = opts.policy_path, opts.case_log_path, opts.output
 
     if bool(out_dir) == bool(in_place):
         raise click.UsageError("give exactly one of -o/--output DIR or --in-place")
@@ -237,48 +260,24 @@ def fix(
         raise click.UsageError("two inputs have the same name; fix them into different directories")
     if not in_place:
         refuse_overwriting_inputs(list(targets.values()), [*paths, policy_path, case_log_path])
-    refuse_overwriting_inputs(
-        [output], [*paths, *targets.values(), policy_path, case_log_path], db_url=store_url(db_url)
-    )
-    rules = resolve_rules(select, ignore)
-    options = rule_options(distinct_modifier, clia, policy_path, case_log_path, today, tr3)
-    progress = Progress(paths)
-    try:
+    refuse_overwriting_inputs([output], [*paths, *targets.values(), *opts.rule_inputs], db_url=store_url(opts.db_url))
+    rules, options = opts.rules_and_options()
+    diff_to_stderr = bool(output is None and pick_format(opts.fmt, output) != "table")
+    with progress_and_store_errors(paths) as progress:
         reports = run_fix(
             paths,
             rules,
             options,
+            targets=targets,
             unsafe=unsafe_fixes,
-            db_url=store_url(db_url),
-            keep_original=show_diff,
-            targets={path: Path(target) for path, target in targets.items()},
-            write_unchanged=not in_place,
-            jobs=jobs,
+            db_url=store_url(opts.db_url),
+            write_unchanged=not in_place,  # in place, untouched files stay as they are
+            jobs=opts.jobs,
             progress=progress.file_done,
             bytes_read=progress.bytes_read,
+            diff=(lambda piece: click.echo(piece, nl=False, err=diff_to_stderr)) if show_diff else None,
         )
-    except Exception as exc:  # the store's errors in one line; anything else is a bug to show
-        if not is_store_error(exc):
-            raise
-        store_failure(exc)
-    finally:
-        progress.close()
-    for report in reports:
-        if report.fixed is None:
-            continue  # unreadable, or already streamed to its target
-        target = targets[report.path]
-        if report.applied or report.quarantined or not in_place:  # in place, untouched files stay as they are
-            atomic_write(target, encode(report.fixed))
-        report.output = str(target)
-        if show_diff and (report.applied or report.quarantined):
-            diff = difflib.unified_diff(
-                (report.original or "").splitlines(keepends=True),
-                report.fixed.splitlines(keepends=True),
-                fromfile=report.path,
-                tofile=str(target),
-            )
-            click.echo("".join(diff), nl=False, err=bool(output is None and pick_format(fmt, output) != "table"))
-    finish(reports, fmt, output, fail_on, quiet, fixing=True, baseline=baseline, show_statistics=show_statistics)
+    opts.finish(reports, fixing=True)
 
 
 @click.command()

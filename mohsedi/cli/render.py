@@ -1,23 +1,31 @@
-"""Renderers: findings and rules as table, JSON or CSV text. No I/O beyond returning strings."""
+"""Renderers: findings and rules as table, JSON or CSV text.
+
+Findings are written to a sink (a function taking text) one at a time as the writer walks the
+reports: a run's findings are never turned into one dict each, nor into one string, and JSON
+goes through the C encoder (compact dumps, indented by hand around them). `to_output` is the
+sink for a file (written atomically) or standard output. The rest return strings.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import functools
 import io
 import json
 import re
 import textwrap
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import click
 
-from mohsedi.rules.base import Rule, Severity
-from mohsedi.rules.batch import FileReport, run_notices
+from mohsedi.rules.base import Finding, Rule, Severity
 from mohsedi.rules.registry import get_rule
+from mohsedi.run.report import FileReport, run_notices
 from mohsedi.text import printable
+
+Write = Callable[[str], None]
 
 SEVERITY_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -35,47 +43,78 @@ def csv_cell(value: Any) -> Any:
     return "'" + value
 
 
-def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
-    """Every CSV mohsedi writes goes through here."""
+def csv_lines(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+    """Every CSV mohsedi writes goes through here, one line at a time."""
     # Rows end in "\n" as before; each is written with "\r\n" as its terminator only so that the
     # csv module quotes a value holding a lone CR (it quotes the terminator's characters alone).
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    lines = []
-    for row in [header, *([csv_cell(v) for v in row] for row in rows)]:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerow(row)
-        lines.append(buf.getvalue()[:-2])
-    return "".join(line + "\n" for line in lines)
+    for cells in ([header], ([csv_cell(v) for v in row] for row in rows)):
+        for row in cells:
+            buf.seek(0)
+            buf.truncate()
+            writer.writerow(row)
+            yield buf.getvalue()[:-2] + "\n"
 
 
-@functools.cache
-def _predicts(code: str) -> list[dict[str, Any]]:
-    """A rule's predictions, worked out once per rule (not per finding); callers do not mutate it."""
-    try:
-        return get_rule(code).predictions_json()
-    except KeyError:
-        return []
+def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+    return "".join(csv_lines(header, rows))
 
 
-def report_json(reports: list[FileReport], *, fixing: bool) -> dict[str, Any]:
-    files = []
-    for r in reports:
-        entry: dict[str, Any] = {
-            "path": r.path,
-            "claims": r.claims,
-            "findings": [f.as_json(_predicts(f.rule)) for f in r.findings],
-            "errors": ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined],
-            "notices": r.notices,
-        }
-        if fixing:
-            entry["output"] = r.output
-            entry["applied"] = [
-                {"rule": a.rule, "claim": a.claim, "line": a.line, "description": a.description} for a in r.applied
-            ]
-        files.append(entry)
-    return {"files": files, "notices": run_notices(reports), "summary": summary_counts(reports)}
+class RuleFacts:
+    """What the writers show of a rule beside its findings, looked up once per rule per run."""
+
+    def __init__(self) -> None:
+        self._predicts: dict[str, list[dict[str, Any]]] = {}
+
+    def predicts(self, code: str) -> list[dict[str, Any]]:
+        """A rule's predictions (callers do not mutate them); [] for a code no rule has."""
+        found = self._predicts.get(code)
+        if found is None:
+            try:
+                found = get_rule(code).predictions_json()
+            except KeyError:
+                found = []
+            self._predicts[code] = found
+        return found
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value)  # no indent: the C encoder
+
+
+def _json_items(items: Iterable[str], indent: str) -> Iterator[str]:
+    """A JSON array of already-dumped items, one per line under ``indent``."""
+    first = True
+    for item in items:
+        yield ("[\n" if first else ",\n") + indent + "  " + item
+        first = False
+    yield "[]" if first else "\n" + indent + "]"
+
+
+def _file_json(r: FileReport, facts: RuleFacts, *, fixing: bool) -> Iterator[str]:
+    pad = "      "
+    yield "    {\n" + f'{pad}"path": {_dump(r.path)},\n{pad}"claims": {r.claims},\n{pad}"findings": '
+    yield from _json_items((_dump(f.as_json(facts.predicts(f.rule))) for f in r.findings), pad)
+    errors = ([r.error.describe()] if r.error else []) + [q.describe() for q in r.quarantined]
+    yield f',\n{pad}"errors": {_dump(errors)},\n{pad}"notices": {_dump(r.notices)}'
+    if fixing:
+        yield f',\n{pad}"output": {_dump(r.output)},\n{pad}"applied": '
+        applied = ({"rule": a.rule, "claim": a.claim, "line": a.line, "description": a.description} for a in r.applied)
+        yield from _json_items((_dump(a) for a in applied), pad)
+    yield "\n    }"
+
+
+def write_json(reports: list[FileReport], write: Write, *, fixing: bool) -> None:
+    """The contract's document ({"files", "notices", "summary"}), a finding at a time."""
+    facts = RuleFacts()
+    write('{\n  "files": [')
+    for n, r in enumerate(reports):
+        write(",\n" if n else "\n")
+        for piece in _file_json(r, facts, fixing=fixing):
+            write(piece)
+    write("\n  ]" if reports else "]")
+    write(f',\n  "notices": {_dump(run_notices(reports))},\n  "summary": {_dump(summary_counts(reports))}\n}}\n')
 
 
 def summary_counts(reports: list[FileReport]) -> dict[str, int]:
@@ -91,29 +130,32 @@ def summary_counts(reports: list[FileReport]) -> dict[str, int]:
     }
 
 
-def report_csv(reports: list[FileReport]) -> str:
-    header = ["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"]
-    rows: list[list[object]] = []
+CSV_HEADER = ["path", "claim", "line", "line_id", "rule", "severity", "fix", "message", "fix_description"]
+
+
+def _csv_rows(reports: list[FileReport]) -> Iterator[list[object]]:
     for r in reports:
         if r.error:
-            rows.append([r.path, "", "", "", "", "error", "none", r.error.describe(), ""])
+            yield [r.path, "", "", "", "", "error", "none", r.error.describe(), ""]
         for q in r.quarantined:
-            rows.append([r.path, "", "", "", "", "error", "none", q.describe(), ""])
+            yield [r.path, "", "", "", "", "error", "none", q.describe(), ""]
         for f in r.findings:
-            rows.append(
-                [
-                    r.path,
-                    f.claim or "",
-                    f.line if f.line is not None else "",
-                    f.line_id or "",
-                    f.rule,
-                    f.severity.value,
-                    f.fix_safety.value,
-                    f.message,
-                    f.fix.description if f.fix else "",
-                ]
-            )
-    return csv_text(header, rows)
+            yield [
+                r.path,
+                f.claim or "",
+                f.line if f.line is not None else "",
+                f.line_id or "",
+                f.rule,
+                f.severity.value,
+                f.fix_safety.value,
+                f.message,
+                f.fix.description if f.fix else "",
+            ]
+
+
+def write_csv(reports: list[FileReport], write: Write) -> None:
+    for line in csv_lines(CSV_HEADER, _csv_rows(reports)):
+        write(line)
 
 
 def fit(prefix: str, text: str, width: int | None, indent: int | None = None) -> list[str]:
@@ -127,9 +169,23 @@ def fit(prefix: str, text: str, width: int | None, indent: int | None = None) ->
     return [prefix + lines[0], *(" " * lead + line for line in lines[1:])]
 
 
-def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width: int | None = None) -> str:
-    """Findings grouped by file and claim; with ``width`` (a terminal's), long messages wrap."""
-    out: list[str] = []
+def _finding_lines(f: Finding, style: Callable[..., str], width: int | None) -> list[str]:
+    p = printable
+    where = f"line {f.line}" if f.line is not None else "claim"
+    sev = style(f"{f.severity.value:<7}", fg=SEVERITY_COLORS[f.severity.value])
+    offer = ""
+    if f.fix is not None:
+        offer = f"  [{f.fix_safety.value} fix: {p(f.fix.description)}]"
+    elif f.fix_safety.value == "manual":
+        offer = "  [manual]"
+    data = f" (judged by {f.data_release})" if f.data_release else ""
+    prefix = f"    {where:<8} {f.rule:<8} "
+    return fit(prefix + sev + " ", f"{p(f.message)}{p(data)}{offer}", width, len(prefix) + 8)
+
+
+def table_lines(reports: list[FileReport], *, color: bool, fixing: bool, width: int | None = None) -> Iterator[str]:
+    """Findings grouped by file and claim, a line at a time; with ``width`` (a terminal's), long
+    messages wrap."""
 
     def style(text: str, **kw: Any) -> str:
         return click.style(text, **kw) if color else text
@@ -139,33 +195,24 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width:
         header = f"{p(r.path)}: {r.claims} claim{'s' if r.claims != 1 else ''}"
         if fixing and r.output:
             header += f" -> {p(r.output)}"
-        out.append(style(header, bold=True))
+        yield style(header, bold=True)
         if r.error:
-            out.append("  " + style("unreadable: ", fg="red", bold=True) + r.error.describe())
+            yield "  " + style("unreadable: ", fg="red", bold=True) + r.error.describe()
         for q in r.quarantined:
-            out.append("  " + style("transaction set left out: ", fg="red", bold=True) + q.describe())
+            yield "  " + style("transaction set left out: ", fg="red", bold=True) + q.describe()
         for notice in r.notices:
-            out += fit("  " + style("note: ", fg="yellow"), p(notice), width, 8)
+            yield from fit("  " + style("note: ", fg="yellow"), p(notice), width, 8)
         for a in r.applied:
             where = f"line {a.line}" if a.line is not None else "claim"
-            out += fit(f"  fixed  {p(a.claim or '-'):<14} {where:<8} {a.rule:<8} ", p(a.description), width)
+            yield from fit(f"  fixed  {p(a.claim or '-'):<14} {where:<8} {a.rule:<8} ", p(a.description), width)
         current = object()
         for f in r.findings:
             if f.claim != current:
                 current = f.claim
-                out.append("  " + style(f"claim {p(f.claim)}" if f.claim else "envelope", underline=True))
-            where = f"line {f.line}" if f.line is not None else "claim"
-            sev = style(f"{f.severity.value:<7}", fg=SEVERITY_COLORS[f.severity.value])
-            offer = ""
-            if f.fix is not None:
-                offer = f"  [{f.fix_safety.value} fix: {p(f.fix.description)}]"
-            elif f.fix_safety.value == "manual":
-                offer = "  [manual]"
-            data = f" (judged by {f.data_release})" if f.data_release else ""
-            prefix = f"    {where:<8} {f.rule:<8} "
-            out += fit(prefix + sev + " ", f"{p(f.message)}{p(data)}{offer}", width, len(prefix) + 8)
+                yield "  " + style(f"claim {p(f.claim)}" if f.claim else "envelope", underline=True)
+            yield from _finding_lines(f, style, width)
     for notice in run_notices(reports):
-        out += fit(style("note: ", fg="yellow"), p(notice), width, 6)
+        yield from fit(style("note: ", fg="yellow"), p(notice), width, 6)
     s = summary_counts(reports)
     line = (
         f"{s['files']} file(s), {s['claims']} claim(s): {s['errors']} error(s), "
@@ -173,16 +220,73 @@ def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width:
     )
     if s["unreadable"]:
         line += f", {s['unreadable']} unreadable file(s) or transaction set(s)"
-    out.append(style(line, bold=True))
-    return "\n".join(out) + "\n"
+    yield style(line, bold=True)
+
+
+def report_table(reports: list[FileReport], *, color: bool, fixing: bool, width: int | None = None) -> str:
+    return "".join(line + "\n" for line in table_lines(reports, color=color, fixing=fixing, width=width))
+
+
+def write_reports(
+    reports: list[FileReport], fmt: str, write: Write, *, color: bool, fixing: bool, width: int | None = None
+) -> None:
+    """The findings report in ``fmt``, handed to ``write`` piece by piece."""
+    if fmt == "json":
+        write_json(reports, write, fixing=fixing)
+    elif fmt == "csv":
+        write_csv(reports, write)
+    else:
+        for line in table_lines(reports, color=color, fixing=fixing, width=width):
+            write(line + "\n")
 
 
 def render_reports(reports: list[FileReport], fmt: str, *, color: bool, fixing: bool, width: int | None = None) -> str:
-    if fmt == "json":
-        return json.dumps(report_json(reports, fixing=fixing), indent=2) + "\n"
-    if fmt == "csv":
-        return report_csv(reports)
-    return report_table(reports, color=color, fixing=fixing, width=width)
+    out: list[str] = []
+    write_reports(reports, fmt, out.append, color=color, fixing=fixing, width=width)
+    return "".join(out)
+
+
+class _Buffered:
+    """Pieces gathered into blocks of about 64 KiB before they are written."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, flush: Write) -> None:
+        self.pieces: list[str] = []
+        self.size = 0
+        self.flush_to = flush
+
+    def write(self, piece: str) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        if self.size >= self.BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pieces:
+            self.flush_to("".join(self.pieces))
+            self.pieces, self.size = [], 0
+
+
+@contextlib.contextmanager
+def to_output(output: str | None) -> Iterator[Write]:
+    """A sink for a report: the file ``output`` (written atomically: complete or not at all),
+    else standard output."""
+    if output:
+        from mohsedi.files import atomic_output
+
+        with atomic_output(output) as fh:
+
+            def to_file(text: str) -> None:
+                fh.write(text.encode("utf-8"))
+
+            sink = _Buffered(to_file)
+            yield sink.write
+            sink.flush()
+        return
+    sink = _Buffered(lambda text: click.echo(text, nl=False))
+    yield sink.write
+    sink.flush()
 
 
 def statistics(reports: list[FileReport]) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from mohsedi.cli.common import (
@@ -39,24 +41,14 @@ def report_denials(since, until, payer, db_url, fmt, output, quiet):
       mohsedi report denials --since 90d --payer SMEDC --format json -o denials.json
       mohsedi report denials --since 7d --format html -o weekly.html -q
     """
-    import json
 
     from mohsedi.cli.render import denials_csv, denials_table
     from mohsedi.pipeline import run_denial_report
 
     data = _report_data(run_denial_report, since, until, payer, db_url, output)
     chosen = pick_format(fmt, output)
-    if chosen == "json":
-        text = json.dumps(data, indent=2) + "\n"
-    elif chosen == "csv":
-        text = denials_csv(data)
-    elif chosen == "html":
-        from mohsedi.reports.html import render_html
-
-        text = render_html(data)
-    else:
-        text = denials_table(data, width=terminal_width(chosen, output))
-    emit_output(text, output)
+    width = terminal_width(chosen, output)
+    emit_output(_rendered(data, chosen, denials_csv, "render_html", lambda d: denials_table(d, width=width)), output)
     if output and not quiet:
         totals = data["totals"]
         click.echo(f"wrote {output}: {totals['denials']} denial(s), {totals['denied']} denied", err=True)
@@ -96,24 +88,14 @@ def report_rejections(since, until, payer, db_url, fmt, output, quiet):
       mohsedi report rejections --since 30d --format json -o rejections.json
       mohsedi report rejections --format html -o rejections.html -q
     """
-    import json
 
     from mohsedi.cli.render import rejections_csv, rejections_table
     from mohsedi.pipeline import run_rejection_report
 
     data = _report_data(run_rejection_report, since, until, payer, db_url, output)
-    chosen = pick_format(fmt, output)
-    if chosen == "json":
-        text = json.dumps(data, indent=2) + "\n"
-    elif chosen == "csv":
-        text = rejections_csv(data)
-    elif chosen == "html":
-        from mohsedi.reports.html import render_rejections_html
-
-        text = render_rejections_html(data)
-    else:
-        text = rejections_table(data)
-    emit_output(text, output)
+    emit_output(
+        _rendered(data, pick_format(fmt, output), rejections_csv, "render_rejections_html", rejections_table), output
+    )
     if output and not quiet:
         totals = data["totals"]
         click.echo(f"wrote {output}: {totals['rejected']} rejected of {totals['acknowledged']} acknowledged", err=True)
@@ -152,3 +134,19 @@ def audit_command(days, db_url, fmt, output):
     else:
         text = audit_csv(data) if chosen == "csv" else audit_table(data, width=terminal_width(chosen, output))
     emit_output(text, output)
+
+
+def _rendered(data: dict, chosen: str, csv: Callable[[dict], str], html: str, table: Callable[[dict], str]) -> str:
+    """A report's data in the chosen format (``html`` names the renderer in reports.html, which
+    is imported only when asked for: it is the heaviest)."""
+    if chosen == "json":
+        import json
+
+        return json.dumps(data, indent=2) + "\n"
+    if chosen == "csv":
+        return csv(data)
+    if chosen == "html":
+        from mohsedi.reports import html as pages
+
+        return getattr(pages, html)(data)
+    return table(data)

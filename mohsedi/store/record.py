@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from mohsedi.errors import X12Error
 from mohsedi.files import sha256_file
 from mohsedi.rules.base import Finding
-from mohsedi.rules.engine import Applied, Document
+from mohsedi.rules.engine import Applied
 from mohsedi.store import models as m
 from mohsedi.store.acks import link_pending_acks
 from mohsedi.store.db import bulk_insert, insert_returning_ids, text_for_store, write_transaction
@@ -22,7 +21,6 @@ from mohsedi.store.limits import StoreFinding, fit_claims, line_clia
 from mohsedi.store.link import link_pending
 from mohsedi.store.privacy import SecretError, fingerprint, installation_secret, keyed_hash
 from mohsedi.x12.envelope import Envelope
-from mohsedi.x12.segments import encode
 
 
 @dataclass
@@ -36,36 +34,6 @@ class RecordedFile:
 
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
-
-
-def record_documents(
-    engine: Engine,
-    docs: Sequence[Document],
-    findings: Sequence[Finding],
-    applied: Sequence[Applied],
-    command: str,
-) -> list[RecordedFile]:
-    """Store each readable document's claims, lines and findings; one transaction per file."""
-    secret = store_secret(engine)
-    by_source: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_source.setdefault(f.source or "", []).append(f)
-    fixed_keys = {(a.source, a.rule, a.claim, a.line) for a in applied}
-    out = []
-    for doc in docs:
-        if doc.error is not None:
-            continue
-        data = encode(doc.emit())
-        sha = hashlib.sha256(data).hexdigest()
-        try:
-            mine = by_source.get(doc.source, [])
-            recorded = _record_units(engine, doc.source, sha, len(data), doc.units, mine, fixed_keys, command, secret)
-        except X12Error:
-            continue  # cut short: nothing stored; the check's report already names the file's problem
-        if recorded.already_stored:  # told again: the claims that were left out still are
-            recorded.findings = fit_claims(doc.claims())[1]
-        out.append(recorded)
-    return out
 
 
 def record_file(
@@ -123,7 +91,6 @@ def _record_units_once(
     command: str,
     secret: bytes,
 ) -> RecordedFile:
-    pcns: set[str] = set()
     too_long: list[StoreFinding] = []
     with write_transaction(engine) as conn:
         exists = conn.execute(
@@ -173,10 +140,9 @@ def _record_units_once(
             if claims:
                 claims, left_out = fit_claims(claims)
                 too_long += left_out
-            first = len(state.claim_ids)
+            first = state.claims
             if claims:
                 _record_claims(conn, state, claims)
-                pcns.update(text_for_store(c.patient_control_number) for c in claims)
             # The set as sent (GS06, ST02, its claims' ordinals), so a 999 naming it finds them.
             sent_sets.append(
                 {
@@ -184,7 +150,7 @@ def _record_units_once(
                     "group_control": text_for_store(gs_controls[-1] if gs_controls else "")[:9],
                     "set_control": text_for_store(unit.transaction.control_number)[:9],  # type: ignore[attr-defined]
                     "first_ordinal": first,
-                    "claims": len(state.claim_ids) - first,
+                    "claims": state.claims - first,
                 }
             )
         if last != "IEA":  # raised inside the transaction: nothing of the file is kept
@@ -195,10 +161,12 @@ def _record_units_once(
             .values(interchange_control=isa.element(13) if isa else None, group_controls=",".join(gs_controls)[:200])
         )
         bulk_insert(conn, m.SentSet.__table__, sent_sets)
-        _supersede(conn, state.claim_ids, state.newest)
-    link_pending(engine, pcns=pcns)
-    link_pending_acks(engine, pcns=pcns)
-    return RecordedFile(source, len(state.claim_ids), False, quarantined, too_long)
+        _supersede(conn, file_id)
+    # What was waiting for these claims (by their CLM01s, read from the store: a file's claims
+    # are never held in memory together).
+    link_pending(engine, file_id=file_id)
+    link_pending_acks(engine, file_id=file_id)
+    return RecordedFile(source, state.claims, False, quarantined, too_long)
 
 
 SECRET_KEY = "secret_fingerprint"
@@ -242,8 +210,7 @@ class _FileState:
     fixed_keys: set[tuple]
     secret: bytes
     pending: dict[str, list[Finding]]  # findings by claim, stored with the first claim of that CLM01
-    claim_ids: list[int] = field(default_factory=list)
-    newest: dict[tuple[str, str], int] = field(default_factory=dict)  # (billing NPI, CLM01) -> last claim id
+    claims: int = 0  # claims stored so far: the next one's ordinal
 
 
 def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
@@ -253,7 +220,7 @@ def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
         claim_rows.append(
             {
                 "file_id": state.file_id,
-                "ordinal": len(state.claim_ids) + len(claim_rows),
+                "ordinal": state.claims + len(claim_rows),
                 "patient_control_number": claim.patient_control_number,
                 "payer_id": claim.payer_id,
                 "billing_npi": claim.billing_npi,
@@ -279,9 +246,8 @@ def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
     claim_ids = insert_returning_ids(conn, m.Claim.__table__, claim_rows)
     line_rows = []
     finding_rows = []
+    state.claims += len(claim_ids)
     for claim_id, claim in zip(claim_ids, claims, strict=True):
-        state.claim_ids.append(claim_id)
-        state.newest[(text_for_store(claim.billing_npi), text_for_store(claim.patient_control_number))] = claim_id
         for line in claim.lines:
             line_rows.append(
                 {
@@ -328,28 +294,31 @@ def _record_claims(conn: Connection, state: _FileState, claims: list) -> None:
     bulk_insert(conn, m.StoredFinding.__table__, finding_rows)
 
 
-def _supersede(conn: Connection, claim_ids: list[int], newest: dict[tuple[str, str], int]) -> None:
-    """A later version of a claim (same billing NPI and CLM01; a corrected claim) replaces the earlier."""
-    pcns = sorted({pcn for _, pcn in newest})
-    updates = []
+def _supersede(conn: Connection, file_id: int) -> None:
+    """A later version of a claim (same billing NPI and CLM01: a corrected claim, or its original
+    and replacement in one file) replaces every earlier one: each points to the newest, the last
+    of this file. One statement in the database, whatever the file's size."""
     table = m.Claim.__table__
-    for i in range(0, len(pcns), 500):
-        rows = conn.execute(
-            sa.select(table.c.id, table.c.billing_npi, table.c.patient_control_number).where(
-                table.c.patient_control_number.in_(pcns[i : i + 500]),
-                table.c.superseded_by_id.is_(None),
-                table.c.id.not_in(claim_ids) if len(claim_ids) < 900 else sa.true(),
-            )
-        ).all()
-        for old_id, npi, pcn in rows:
-            new_id = newest.get((npi, pcn))
-            if new_id is not None and old_id < new_id:
-                updates.append({"old": old_id, "new": new_id})
-    if updates:
-        conn.execute(
-            sa.update(table).where(table.c.id == sa.bindparam("old")).values(superseded_by_id=sa.bindparam("new")),
-            updates,
+    newer = table.alias("newer")
+    newest = (
+        sa.select(sa.func.max(newer.c.id))
+        .where(
+            newer.c.file_id == file_id,
+            newer.c.billing_npi == table.c.billing_npi,
+            newer.c.patient_control_number == table.c.patient_control_number,
         )
+        .scalar_subquery()
+    )
+    in_file = sa.select(newer.c.patient_control_number).where(newer.c.file_id == file_id)
+    conn.execute(
+        sa.update(table)
+        .where(
+            table.c.patient_control_number.in_(in_file),
+            table.c.superseded_by_id.is_(None),
+            table.c.id < newest,
+        )
+        .values(superseded_by_id=newest)
+    )
 
 
 def has_claims(engine: Engine) -> bool:

@@ -11,9 +11,9 @@ from mohsedi.codes.ncci import SHIPPED_RELEASE, AddOnEdit, MueEdit, shipped_edit
 from mohsedi.policy.caselog import parse_case_log
 from mohsedi.policy.payers import parse_policy
 from mohsedi.rules.base import FixSafety
-from mohsedi.rules.batch import check_paths, fix_paths
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
+from tests.engine import check_files, fix_files, fixed_text
 from tests.rules.harness import Case, load_cases
 
 CASES = load_cases()
@@ -53,7 +53,7 @@ def write(tmp_path: Path, case: Case) -> str:
 @pytest.mark.parametrize("case", [c for c in CASES if c.kind in ("pass", "fail")], ids=lambda c: c.id)
 def test_check_case(case: Case, tmp_path: Path) -> None:
     path = write(tmp_path, case)
-    [report] = check_paths([path], all_rules(), options_for(case))
+    [report] = check_files([path], all_rules(), options_for(case))
     assert report.error is None and not report.quarantined
     mine = [f for f in report.findings if f.rule == case.rule]
 
@@ -83,19 +83,20 @@ def test_check_case(case: Case, tmp_path: Path) -> None:
 def test_fix_case(case: Case, tmp_path: Path) -> None:
     path = write(tmp_path, case)
     options = options_for(case)
-    [report] = fix_paths([path], all_rules(), options, unsafe=case.unsafe)
+    [report] = fix_files([path], all_rules(), options, unsafe=case.unsafe)
     assert report.error is None and not report.quarantined
     assert any(a.rule == case.rule for a in report.applied), report.applied
     # The whole fixed file, envelope included, is the expected one, byte for byte.
-    assert report.fixed == case.fixed_text()
+    fixed = fixed_text(report)
+    assert fixed == case.fixed_text()
     # Checked again from what was written, the file is clean of the rule ...
     fixed_path = tmp_path / "fixed.837"
-    fixed_path.write_text(report.fixed)
-    [recheck] = check_paths([str(fixed_path)], all_rules(), options)
+    fixed_path.write_text(fixed)
+    [recheck] = check_files([str(fixed_path)], all_rules(), options)
     assert not [f.message for f in recheck.findings if f.rule == case.rule], "the fix left the finding"
     # ... and a second fix changes nothing.
-    [again] = fix_paths([str(fixed_path)], all_rules(), options, unsafe=case.unsafe)
-    assert again.applied == [] and again.fixed == report.fixed
+    [again] = fix_files([str(fixed_path)], all_rules(), options, unsafe=case.unsafe)
+    assert again.applied == [] and fixed_text(again) == fixed
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.kind in ("pass", "fail")], ids=lambda c: c.id)
@@ -105,7 +106,7 @@ def test_case_without_a_fix_comes_out_byte_identical(case: Case, tmp_path: Path)
     A case that other rules' fixes would change (its point is a finding, not a clean claim)
     says so with `changes = true`, and only the case's own rule is held to leaving it alone."""
     path = write(tmp_path, case)
-    [report] = fix_paths([path], all_rules(), options_for(case), unsafe=True)
+    [report] = fix_files([path], all_rules(), options_for(case), unsafe=True)
     if report.error is not None or report.quarantined:
         return  # an unreadable case is never written (test_check_case says what it reports)
     own = [a for a in report.applied if a.rule == case.rule]
@@ -117,7 +118,7 @@ def test_case_without_a_fix_comes_out_byte_identical(case: Case, tmp_path: Path)
     assert own == []
     if case.changes:
         assert report.applied, "`changes = true`, yet no fix applies: drop the flag"
-    elif report.fixed is None:  # no file written (a file cut short): nothing was changed either
+    elif report.output is None:  # no file written (a file cut short): nothing was changed either
         assert report.applied == [] and any("no fixed file was written" in n for n in report.notices)
     else:
-        assert report.applied == [] and report.fixed == case.text(), [a.description for a in report.applied]
+        assert report.applied == [] and fixed_text(report) == case.text(), [a.description for a in report.applied]

@@ -10,6 +10,7 @@ from mohsedi.rules.base import FixSafety
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.registry import all_rules
 from tests.conftest import SAMPLES
+from tests.engine import fixed_text
 
 
 def replacement_of_mohs_0001(tmp_path: Path) -> Path:
@@ -26,16 +27,18 @@ def test_the_stored_clp07_is_inserted_as_ref_f8(store_url: str, tmp_path: Path) 
     run_check([str(SAMPLES / "01-mohs-clean.837")], all_rules(), RuleOptions(), db_url=store_url)  # the original
     run_ingest([str(SAMPLES / "01-mohs-paid.835")], store_url)  # CLP*MOHS-0001*...*PCN0001, linked to it
     path = replacement_of_mohs_0001(tmp_path)
-    [report] = run_fix([str(path)], all_rules(), RuleOptions(), db_url=store_url)
+    targets = {str(path): tmp_path / "out" / path.name}
+    [report] = run_fix([str(path)], all_rules(), RuleOptions(), db_url=store_url, targets=targets)
     assert [(a.rule, a.claim) for a in report.applied if a.rule == "X12006"] == [("X12006", "MOHS-0001")]
-    assert "REF*F8*PCN0001~" in (report.fixed or "")
+    assert "REF*F8*PCN0001~" in (fixed_text(report) or "")
     assert not [f for f in report.findings if f.rule == "X12006"]
 
 
 def test_without_a_stored_original_it_stays_manual(store_url: str, tmp_path: Path) -> None:
     run_ingest([str(SAMPLES / "01-mohs-paid.835")], store_url)  # a remit, but no claim recorded to link it to
     path = replacement_of_mohs_0001(tmp_path)
-    [report] = run_fix([str(path)], all_rules(), RuleOptions(), db_url=store_url)
+    targets = {str(path): tmp_path / "out" / path.name}
+    [report] = run_fix([str(path)], all_rules(), RuleOptions(), db_url=store_url, targets=targets)
     [finding] = [f for f in report.findings if f.rule == "X12006"]
     assert finding.fix_safety == FixSafety.MANUAL
-    assert "REF*F8" not in (report.fixed or "")
+    assert "REF*F8" not in (fixed_text(report) or "")

@@ -86,3 +86,49 @@ def test_check_and_fix_into_a_store_keep_nothing_of_a_file_cut_short(tmp_path: P
         result = CliRunner().invoke(cli, [*command, str(cut), good, "--db", url, "--format", "json"])
         assert result.exit_code == 2, (command, result.output)  # the cut file is reported
         assert [row[0] for row in stored(url)["files"]] == [good], command
+
+
+def _superseded(url: str) -> list[tuple[str, int, str | None, int | None]]:
+    """(file, ordinal, CLM01, the file and ordinal of the claim that superseded it) per stored claim."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT f.name, c.ordinal, c.patient_control_number, nf.name, n.ordinal FROM claim c "
+            "JOIN stored_file f ON f.id = c.file_id LEFT JOIN claim n ON n.id = c.superseded_by_id "
+            "LEFT JOIN stored_file nf ON nf.id = n.file_id WHERE c.patient_control_number = 'MOHS-0001' "
+            "ORDER BY c.id"
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_a_later_claim_of_the_same_clm01_supersedes_every_earlier_one(store_url: str, tmp_path: Path) -> None:
+    """Corrected claims (section 4a): the newest claim with a billing NPI and CLM01 stands for it;
+    an earlier one, in an earlier file or earlier in the same file, points to the newest."""
+    from mohsedi.pipeline import run_record
+
+    text = (SAMPLES / "01-mohs-clean.837").read_text()
+    first = tmp_path / "first.837"
+    first.write_text(text, newline="")
+    # The same claims sent again, MOHS-0001 twice (its original and a replacement in one file).
+    segments = text.split("~")
+    start = next(i for i, s in enumerate(segments) if s.strip().startswith("CLM*MOHS-0001*"))
+    hl = max(i for i in range(start) if segments[i].strip().startswith("HL*"))
+    end = next(
+        (i for i in range(start + 1, len(segments)) if segments[i].strip().startswith(("HL*", "SE*"))), len(segments)
+    )
+    claim = segments[hl:end]
+    assert claim[0].strip().startswith("HL*") and any(s.strip().startswith("CLM*MOHS-0001*") for s in claim)
+    again = tmp_path / "again.837"
+    again.write_text("~".join(segments[:end] + claim + segments[end:]), newline="")
+    for path in (first, again):
+        [report] = run_record([str(path)], store_url)
+        assert report.error is None
+    rows = _superseded(store_url)
+    assert [(r[0], r[2]) for r in rows] == [
+        (str(first), "MOHS-0001"),
+        (str(again), "MOHS-0001"),
+        (str(again), "MOHS-0001"),
+    ]
+    newest = (str(again), rows[2][1])
+    assert [r[3:] for r in rows] == [newest, newest, (None, None)]

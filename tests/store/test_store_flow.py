@@ -119,7 +119,7 @@ def link_state(store_url: str) -> tuple[list[tuple], list[tuple]]:
 
 
 def test_fixed_claims_that_still_deny_say_so(store_url: str, tmp_path: Path) -> None:
-    run_fix(CLAIMS, all_rules(), RuleOptions(), db_url=store_url)
+    run_fix(CLAIMS, all_rules(), RuleOptions(), db_url=store_url, targets={p: tmp_path / Path(p).name for p in CLAIMS})
     run_ingest(REMITS, store_url)
     report = run_denial_report(store_url, ALL)
     fixed = {(d["claim"], d["rule"]) for d in report["denials"] if d["fixed"]}

@@ -1,17 +1,21 @@
-"""Check and fix files of any size: one transaction set in memory at a time, over N processes.
+"""Check and fix files of any size: the one engine behind `check` and `fix`, every option
+included (a store, --tr3, --diff, --jobs). One transaction set in memory at a time, over N processes.
 
 Each file is cut at transaction-set boundaries into byte ranges (one per job for a big file).
 A range is read as a stream and every set in it is checked, and fixed, on its own; a fixed
 set's text goes to a spool file on disk. Two things reach across sets: a Mohs day (patient,
 rendering provider, date) can have claims in several sets or files, and REF*6R must be unique
 within a file. Every set reports digests of its days and line ids; sets that share one are
-read again together and checked (and fixed) as one batch, exactly as the held engine does.
+read again together and checked (and fixed) as one batch, as if the batch were read whole.
 The envelopes (ISA, GS, GE, IEA) are kept as a skeleton with a placeholder per set, so
 GE01/IEA01 are counted and fixed as before, and each fixed file is assembled in input order:
 the output is the same for any number of jobs.
 
+pyx12's validation (--tr3, the TR3 rules) needs a whole interchange: it runs per file after the
+sets, on the file as read (check) and as written (fix), one file's units in memory at a time.
+
 Memory holds the largest transaction set (the guide recommends at most 5,000 claims in one),
-the findings, and about 12 bytes per service line for the digests.
+the findings (compact, without their edits), and about 12 bytes per service line for the digests.
 """
 
 from __future__ import annotations
@@ -36,14 +40,6 @@ from mohsedi.errors import X12Error
 from mohsedi.files import atomic_output, owner_tag, sweep_stale
 from mohsedi.guide import place_units
 from mohsedi.rules.base import Finding, Fix, Rule, Scope
-from mohsedi.rules.batch import (
-    INCOMPLETE_NOTICE,
-    FileReport,
-    finding_order,
-    is_incomplete,
-    late_dates,
-    note_late_dates,
-)
 from mohsedi.rules.context import EnvelopeContext, RuleOptions
 from mohsedi.rules.engine import (
     Applied,
@@ -56,14 +52,24 @@ from mohsedi.rules.engine import (
     check_documents,
     day_keys,
     fix_documents,
+    load_document,
     normalizing_rules,
     recount_envelopes,
 )
-from mohsedi.rules.registry import get_rule
+from mohsedi.rules.registry import family_of, get_rule
+from mohsedi.run.diff import Sink, file_diff
+from mohsedi.run.ranges import ByteRange, read_range, split_file
+from mohsedi.run.report import (
+    INCOMPLETE_NOTICE,
+    FileReport,
+    finding_order,
+    is_incomplete,
+    late_dates,
+    note_late_dates,
+)
 from mohsedi.runtime import as_worker
 from mohsedi.x12.envelope import Envelope, iter_units
-from mohsedi.x12.ranges import ByteRange, read_range, split_file
-from mohsedi.x12.segments import Segment, emit, encode, iter_segments
+from mohsedi.x12.segments import Segment, decode, emit, encode, iter_segments
 
 
 @dataclass(slots=True)
@@ -307,10 +313,13 @@ def stream_paths(
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
     bytes_read: Callable[[int], None] | None = None,
+    diff: Sink | None = None,
 ) -> list[FileReport]:
     """Check (or fix, writing each fixed file to ``targets[path]``) without holding the batch.
-    ``progress`` is told each file done, ``bytes_read`` the size of each piece read."""
-    settings = Settings(tuple(rules), options, fixing, unsafe)
+    ``progress`` is told each file done, ``bytes_read`` the size of each piece read; ``diff``
+    (fix) is handed a unified diff of each changed file, piece by piece, before it is written."""
+    whole = whole_file_rules(rules, options)
+    settings = Settings(tuple(r for r in rules if r not in whole), options, fixing, unsafe)
     if fixing and targets is None:
         raise ValueError("fixing a stream needs a target for each file")
     spool_dir = _spool_dir(targets) if fixing else None
@@ -325,10 +334,27 @@ def stream_paths(
             if progress and last_range[task.file_index] == i:
                 progress(task.path)
         _rerun_shared(files, batch, settings)
-        return [_report(state, batch, settings, targets, write_unchanged) for state in files]
+        return [_report(state, batch, settings, targets, write_unchanged, whole, diff) for state in files]
     finally:
         if spool_dir is not None:
             shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+def whole_file_rules(rules: Sequence[Rule], options: RuleOptions) -> list[Rule]:
+    """Rules that need a whole interchange: pyx12's validation (the TR3 family), with --tr3."""
+    if not options.tr3:
+        return []
+    return [r for r in rules if family_of(r.code) == "TR3"]
+
+
+def _whole_file_findings(path: str, source: str, rules: list[Rule], options: RuleOptions) -> list[Finding]:
+    """The whole-file rules' findings on one file, read whole (this file only, never the batch)."""
+    if not rules:
+        return []
+    doc = load_document(path)
+    if doc.error is not None:
+        return []  # the streamed read reported it
+    return [portable(dataclasses.replace(loc.finding, source=source)) for loc in check_documents([doc], rules, options)]
 
 
 def _spool_dir(targets: dict[str, Path] | None) -> str:
@@ -602,7 +628,13 @@ def _clashes(group: list[int], docs: list[Document], batch: _Batch) -> set[int]:
 
 
 def _report(
-    state: _FileState, batch: _Batch, settings: Settings, targets: dict[str, Path] | None, write_unchanged: bool
+    state: _FileState,
+    batch: _Batch,
+    settings: Settings,
+    targets: dict[str, Path] | None,
+    write_unchanged: bool,
+    whole: list[Rule],
+    diff: Sink | None,
 ) -> FileReport:
     report = FileReport(path=state.path)
     if state.error is not None:
@@ -614,14 +646,18 @@ def _report(
     report.quarantined = [o.error for o in outcomes if o.error is not None]
     envelope_rules = [r for r in settings.rules if r.scope == Scope.ENVELOPE]
     skeleton_findings = _envelope_findings(state.skeleton, envelope_rules, options, state.path)
+    as_read = _whole_file_findings(state.path, state.path, whole, options)
     late: set[date] = set()
     for o in outcomes:
         late |= o.late
     note_late_dates(report, late, options)
     if not settings.fixing:
-        report.findings = sorted([f for o in outcomes for f in o.findings] + skeleton_findings, key=finding_order)
+        found = [f for o in outcomes for f in o.findings] + skeleton_findings + as_read
+        report.findings = sorted(found, key=finding_order)
         return report
-    report.initial_findings = sorted([f for o in outcomes for f in o.initial] + skeleton_findings, key=finding_order)
+    report.initial_findings = sorted(
+        [f for o in outcomes for f in o.initial] + skeleton_findings + as_read, key=finding_order
+    )
     report.applied = [a for f in skeleton_findings if allowed(f, settings.unsafe) for a in [applied_fix(f, state.path)]]
     report.applied += [a for o in outcomes for a in o.applied]
     kept = [u for u in state.skeleton if not (isinstance(u, SetSlot) and u.quarantined)]
@@ -636,13 +672,79 @@ def _report(
             f"{len(report.quarantined)} transaction set(s) that could not be read were left out of the fixed file"
         )
     assert targets is not None
+    target = targets[state.path]
     if is_incomplete(report.findings):
         report.notices.append(INCOMPLETE_NOTICE)
+        report.findings = sorted(report.findings + as_read, key=finding_order)  # nothing else was validated
         return report
-    if write_unchanged or report.applied or report.quarantined:
-        _write_fixed(targets[state.path], kept, batch)
-    report.output = str(targets[state.path])
+    changed = bool(report.applied or report.quarantined)
+    if diff is not None and changed:
+        file_diff(state.path, str(target), _fixed_texts(state.skeleton, kept, batch), diff)
+    if write_unchanged or changed:
+        _write_fixed(target, kept, batch)
+    report.output = str(target)
+    if whole:
+        written = str(target) if (write_unchanged or changed) else state.path
+        report.findings = sorted(
+            report.findings + _whole_file_findings(written, state.path, whole, options), key=finding_order
+        )
     return report
+
+
+class _Spools:
+    """The fixed sets' texts: from the spool files of their ranges, or held (fixed again with others)."""
+
+    def __init__(self, batch: _Batch, stack: contextlib.ExitStack) -> None:
+        self.batch = batch
+        self.stack = stack
+        self.open: dict[str, BinaryIO] = {}
+
+    def pieces(self, slot: SetSlot, block: int = 1 << 20) -> Iterator[bytes]:
+        outcome = self.batch.outcomes[slot.ordinal]
+        if outcome.text is not None:
+            yield outcome.text
+            return
+        spool_path = self.batch.spools[slot.ordinal]
+        assert outcome.spool is not None and spool_path is not None
+        if spool_path not in self.open:
+            self.open[spool_path] = self.stack.enter_context(open(spool_path, "rb"))  # noqa: SIM115 - the stack closes it
+        src = self.open[spool_path]
+        offset, length = outcome.spool
+        src.seek(offset)
+        while length > 0:
+            data = src.read(min(block, length))
+            if not data:
+                raise OSError("the spool file is shorter than recorded")
+            yield data
+            length -= len(data)
+
+
+def _fixed_texts(skeleton: list[Envelope | SetSlot], kept: list[Envelope | SetSlot], batch: _Batch) -> Iterator[str]:
+    """The fixed file's text for each unit of the file as read, in order: "" for a set left out."""
+    written = iter(kept)
+    with contextlib.ExitStack() as stack:
+        spools = _Spools(batch, stack)
+        for unit in skeleton:
+            if isinstance(unit, SetSlot) and unit.quarantined:
+                yield ""
+                continue
+            out = next(written)
+            if isinstance(out, Envelope):
+                yield out.segment.emit()
+                continue
+            yield decode(b"".join(spools.pieces(out)))
+
+
+def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch) -> None:
+    """Envelopes and fixed sets in input order, into a temporary file renamed into place."""
+    with atomic_output(target) as out, contextlib.ExitStack() as stack:
+        spools = _Spools(batch, stack)
+        for unit in skeleton:
+            if isinstance(unit, Envelope):
+                out.write(encode(unit.segment.emit()))
+                continue
+            for data in spools.pieces(unit):
+                out.write(data)
 
 
 def _envelope_findings(
@@ -650,33 +752,3 @@ def _envelope_findings(
 ) -> list[Finding]:
     ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
     return [portable(dataclasses.replace(f, source=path)) for r in rules for f in r.check(r, ctx)]
-
-
-def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch) -> None:
-    """Envelopes and fixed sets in input order, into a temporary file renamed into place."""
-    with atomic_output(target) as out, contextlib.ExitStack() as stack:
-        spools: dict[str, BinaryIO] = {}
-        for unit in skeleton:
-            if isinstance(unit, Envelope):
-                out.write(encode(unit.segment.emit()))
-                continue
-            outcome = batch.outcomes[unit.ordinal]
-            if outcome.text is not None:
-                out.write(outcome.text)
-                continue
-            spool_path = batch.spools[unit.ordinal]
-            assert outcome.spool is not None and spool_path is not None
-            if spool_path not in spools:
-                spools[spool_path] = stack.enter_context(open(spool_path, "rb"))
-            offset, length = outcome.spool
-            spools[spool_path].seek(offset)
-            _copy(spools[spool_path], out, length)
-
-
-def _copy(src, dst, length: int, block: int = 1 << 20) -> None:
-    while length > 0:
-        data = src.read(min(block, length))
-        if not data:
-            raise OSError("the spool file is shorter than recorded")
-        dst.write(data)
-        length -= len(data)
