@@ -102,9 +102,11 @@ def _superseded(url: str) -> list[tuple[str, int, str | None, int | None]]:
     return [tuple(r) for r in rows]
 
 
-def test_a_later_claim_of_the_same_clm01_supersedes_every_earlier_one(store_url: str, tmp_path: Path) -> None:
-    """Corrected claims (section 4a): the newest claim with a billing NPI and CLM01 stands for it;
-    an earlier one, in an earlier file or earlier in the same file, points to the newest."""
+def test_a_claim_recorded_again_points_to_the_newest_and_one_file_never_supersedes_itself(store_url: str, tmp_path: Path) -> None:
+    """Corrected claims (section 4a): a claim recorded again later (same billing NPI and CLM01)
+    points to the newest one of the later file. Claims of one file never supersede each other:
+    CLM01 is often a reused account number, and hiding one would drop its findings from audits
+    and predictions."""
     from mohsedi.pipeline import run_record
 
     text = (SAMPLES / "01-mohs-clean.837").read_text()
@@ -131,4 +133,4 @@ def test_a_later_claim_of_the_same_clm01_supersedes_every_earlier_one(store_url:
         (str(again), "MOHS-0001"),
     ]
     newest = (str(again), rows[2][1])
-    assert [r[3:] for r in rows] == [newest, newest, (None, None)]
+    assert [r[3:] for r in rows] == [newest, (None, None), (None, None)]
