@@ -210,3 +210,19 @@ def test_progress_follows_bytes_within_one_file(tmp_path: Path, monkeypatch: pyt
     progress.bytes_read(10)
     progress.file_done(str(ERRORS))
     progress.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table", "json"])
+def test_a_report_file_keeps_a_claim_number_that_is_not_utf8(tmp_path: Path, fmt: str) -> None:
+    """A CLM01 with a byte that is not UTF-8 is read losslessly; a report written to a file
+    carries it (the byte as read for CSV and table, escaped in JSON) instead of crashing."""
+    bad = tmp_path / "bad.837"
+    bad.write_bytes(ERRORS.read_bytes().replace(b"CLM*MOHS-0101*", b"CLM*MOHS\x80-0101*"))
+    out = tmp_path / f"report.{fmt}"
+    result = CliRunner().invoke(cli, ["check", str(bad), "--format", fmt, "-o", str(out), "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    written = out.read_bytes()
+    if fmt == "json":
+        assert any(f["claim"] == "MOHS\udc80-0101" for f in json.loads(written)["files"][0]["findings"])
+    else:
+        assert b"MOHS\x80-0101" in written

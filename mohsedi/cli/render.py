@@ -278,7 +278,7 @@ def to_output(output: str | None) -> Iterator[Write]:
         with atomic_output(output) as fh:
 
             def to_file(text: str) -> None:
-                fh.write(text.encode("utf-8"))
+                fh.write(text.encode("utf-8", "surrogateescape"))  # bytes read that were not UTF-8, as read
 
             sink = _Buffered(to_file)
             yield sink.write
