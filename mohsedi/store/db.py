@@ -157,11 +157,12 @@ def _sqlite_value(value: object) -> object:
 
 
 def storable(rows: list[dict]) -> list[dict]:
-    """Text as a database takes it: bytes a file could not decode (kept as surrogates so the X12
-    round-trips) are stored as U+FFFD. Only non-ASCII text pays for the check."""
+    """Text as every database takes it: bytes a file could not decode (kept as surrogates so the
+    X12 round-trips) and NUL (PostgreSQL refuses it in text) are stored as U+FFFD, alike in
+    SQLite and PostgreSQL. Only non-ASCII text pays for the surrogate check."""
     out = rows
     for n, row in enumerate(rows):
-        bad = [k for k, v in row.items() if isinstance(v, str) and not v.isascii() and _has_surrogate(v)]
+        bad = [k for k, v in row.items() if isinstance(v, str) and _unstorable(v)]
         if bad:
             if out is rows:
                 out = list(rows)
@@ -173,13 +174,17 @@ def _has_surrogate(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
+def _unstorable(text: str) -> bool:
+    return "\x00" in text or (not text.isascii() and _has_surrogate(text))
+
+
 def _replace_surrogates(text: str) -> str:
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 def text_for_store(text: str) -> str:
     """One value as `storable` writes it: for queries that look up what was stored."""
-    return _replace_surrogates(text) if not text.isascii() and _has_surrogate(text) else text
+    return _replace_surrogates(text) if _unstorable(text) else text
 
 
 def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

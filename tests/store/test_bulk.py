@@ -114,3 +114,20 @@ def test_a_key_taken_is_an_integrity_error(store_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(m.Remittance)).scalar() == 2
     engine.dispose()
+
+
+def test_a_nul_byte_is_stored_as_a_replacement_character(store_url: str, tmp_path) -> None:
+    """PostgreSQL refuses NUL in text; a CLM01 holding one (a damaged file) is stored, in both
+    databases alike, with U+FFFD in its place, and the rest of the file with it."""
+    from mohsedi.pipeline import run_record
+    from tests.conftest import SAMPLES
+
+    odd = tmp_path / "odd.837"
+    odd.write_bytes((SAMPLES / "01-mohs-clean.837").read_bytes().replace(b"CLM*MOHS-0001*", b"CLM*M\x00S-3*", 1))
+    [report] = run_record([str(odd)], store_url)
+    assert report.error is None and report.claims > 1
+    engine = sa.create_engine(store_url)
+    with engine.connect() as conn:
+        pcns = [row[0] for row in conn.exec_driver_sql("SELECT patient_control_number FROM claim ORDER BY id")]
+    engine.dispose()
+    assert pcns[0] == "M\ufffdS-3" and len(pcns) == report.claims
