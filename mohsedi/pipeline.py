@@ -63,6 +63,8 @@ def run_check(
     each file's claims and findings are then recorded, read back one set at a time."""
     from mohsedi.run.stream import stream_paths
 
+    if db_url:
+        ready_store(db_url)
     options = with_edit_data(options, db_url)
     with paused_gc():
         reports = stream_paths(paths, rules, options, jobs=jobs, progress=progress, bytes_read=bytes_read)
@@ -90,6 +92,8 @@ def run_fix(
     store, what was written is recorded as sent."""
     from mohsedi.run.stream import stream_paths
 
+    if db_url:
+        ready_store(db_url)  # before any file is written: an outbox is never sent unrecorded
     options = with_edit_data(options, db_url)
     with paused_gc():
         reports = stream_paths(
@@ -108,6 +112,15 @@ def run_fix(
     if db_url:
         record_reports(db_url, reports, {p: str(t) for p, t in targets.items()}, "fix")
     return reports
+
+
+def ready_store(db_url: str) -> None:
+    """Fail now, before a run writes anything, if the store cannot record it: a schema to upgrade,
+    a store that cannot be opened, another installation's secret."""
+    from mohsedi.store.db import open_store
+    from mohsedi.store.record import store_secret
+
+    store_secret(open_store(db_url))
 
 
 def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile]) -> None:

@@ -134,3 +134,16 @@ def test_a_claim_recorded_again_points_to_the_newest_and_one_file_never_supersed
     ]
     newest = (str(again), rows[2][1])
     assert [r[3:] for r in rows] == [newest, (None, None), (None, None)]
+
+
+def test_fix_writes_nothing_when_the_store_cannot_record(tmp_path: Path) -> None:
+    """A store whose schema is behind the code: fix stops before writing the outbox, so no
+    claim leaves unrecorded (its remittances could never be linked)."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade", "--db", url, "--revision", "0005"]).exit_code == 0
+    out = tmp_path / "outbox"
+    result = runner.invoke(cli, ["fix", str(SAMPLES / "10-mohs-coding-errors.837"), "-o", str(out), "--db", url, "-q"])
+    assert result.exit_code == 2
+    assert "mohsedi db upgrade" in result.output
+    assert not out.exists() or not any(out.iterdir())
