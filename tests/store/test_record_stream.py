@@ -102,7 +102,7 @@ def _superseded(url: str) -> list[tuple[str, int, str | None, int | None]]:
     return [tuple(r) for r in rows]
 
 
-def test_a_claim_recorded_again_points_to_the_newest_and_one_file_never_supersedes_itself(store_url: str, tmp_path: Path) -> None:
+def test_a_claim_recorded_again_points_to_the_newest_never_to_its_own_file(store_url: str, tmp_path: Path) -> None:
     """Corrected claims (section 4a): a claim recorded again later (same billing NPI and CLM01)
     points to the newest one of the later file. Claims of one file never supersede each other:
     CLM01 is often a reused account number, and hiding one would drop its findings from audits
