@@ -126,3 +126,18 @@ def test_fix_in_place_keeps_the_files_permissions(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert given.read_bytes() != (SAMPLES / CLAIMS).read_bytes()  # it was fixed
     assert given.stat().st_mode & 0o777 == 0o640
+
+
+def test_audit_judges_as_of_the_pinned_day(tmp_path: Path) -> None:
+    """$MOHSEDI_TODAY pins "today" for every command (reproducible runs): the audit's period ends
+    on it, as the rules' timely filing does."""
+    import json
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["record", str(SAMPLES / "01-mohs-clean.837"), "--db", url, "-q"]).exit_code == 0
+    result = runner.invoke(
+        cli, ["audit", "--days", "30", "--db", url, "--format", "json"], env={"MOHSEDI_TODAY": "2026-01-15"}
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["period"]["until"] == "2026-01-15"

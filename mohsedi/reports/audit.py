@@ -23,7 +23,7 @@ def audit(
     engine: Engine, days: int, *, today: date | None = None, options: RuleOptions | None = None
 ) -> dict[str, Any]:
     """What today's rules would catch in the current claims with service in the last ``days`` days."""
-    today = today or date.today()
+    today = today or (options or RuleOptions()).current_date()  # --today / $MOHSEDI_TODAY, as the rules
     since = today - timedelta(days=days)
     with engine.connect() as conn:
         claims = {
