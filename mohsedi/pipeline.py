@@ -58,9 +58,11 @@ def run_check(
     jobs: int = 1,
     progress: Progress = None,
     bytes_read: BytesRead = None,
+    stored_names: dict[str, str] | None = None,
 ) -> list[FileReport]:
     """Findings per file, one transaction set at a time over ``jobs`` processes; with a store,
-    each file's claims and findings are then recorded, read back one set at a time."""
+    each file's claims and findings are then recorded, read back one set at a time, under
+    ``stored_names[path]`` where given (standard input, read through a temporary file)."""
     from mohsedi.run.stream import stream_paths
 
     if db_url:
@@ -69,7 +71,7 @@ def run_check(
     with paused_gc():
         reports = stream_paths(paths, rules, options, jobs=jobs, progress=progress, bytes_read=bytes_read)
     if db_url:
-        record_reports(db_url, reports, {r.path: r.path for r in reports}, "check")
+        record_reports(db_url, reports, {r.path: r.path for r in reports}, "check", stored_names or {})
     return reports
 
 
@@ -132,7 +134,13 @@ def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile
             report.notices += [f"{f.rule} claim {f.claim}: {f.message}" for f in rec.findings]
 
 
-def record_reports(db_url: str, reports: Sequence[FileReport], read_from: dict[str, str], command: str) -> None:
+def record_reports(
+    db_url: str,
+    reports: Sequence[FileReport],
+    read_from: dict[str, str],
+    command: str,
+    stored_names: dict[str, str] | None = None,
+) -> None:
     """Record each file checked (``read_from``: the input) or fixed (the file written) with its
     findings and fixes: the file is read back one transaction set at a time (memory holds a set,
     not the file), under its input's name so its findings and fixes match."""
@@ -147,7 +155,15 @@ def record_reports(db_url: str, reports: Sequence[FileReport], read_from: dict[s
         findings = report.initial_findings if command == "fix" else report.findings
         try:
             with paused_gc():
-                recorded = record_file(engine, read_from[report.path], report.path, findings, report.applied, command)
+                recorded = record_file(
+                    engine,
+                    read_from[report.path],
+                    report.path,
+                    findings,
+                    report.applied,
+                    command,
+                    name=(stored_names or {}).get(report.path),
+                )
         except X12Error as exc:  # cut short: nothing of it is stored, and the report says so
             report.notices.append(f"not recorded in the store: {exc.message}")
         else:

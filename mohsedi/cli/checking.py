@@ -183,6 +183,7 @@ def check(files, write_baseline, **shared):
             jobs=opts.jobs,
             progress=progress.file_done,
             bytes_read=progress.bytes_read,
+            stored_names={p: shown(p) for p in paths},
         )
     for r in reports:
         r.path = shown(r.path)

@@ -37,13 +37,21 @@ def _now() -> datetime:
 
 
 def record_file(
-    engine: Engine, path: str, source: str, findings: Sequence[Finding], applied: Sequence[Applied], command: str
+    engine: Engine,
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    applied: Sequence[Applied],
+    command: str,
+    *,
+    name: str | None = None,
 ) -> RecordedFile:
     """Store an 837P file as written, read one transaction set at a time, so memory holds one set
     and not the file (``fix`` records every file it writes, of any size). ``source`` is the name
     its findings and fixes carry (the input's). A file that cannot be read, or is cut short,
     raises X12Error and stores nothing; a transaction set that cannot be read is left out and
-    listed."""
+    listed. ``name`` is the name stored for the file when it is not ``source`` (standard input,
+    read through a temporary file, is stored as "-")."""
     from mohsedi.claims.reader import iter_claim_sets
     from mohsedi.guide import read_units
     from mohsedi.x12.segments import read_chunks
@@ -52,7 +60,8 @@ def record_file(
     units = iter_claim_sets(read_units(read_chunks(path), source=source))
     mine = [f for f in findings if (f.source or "") == source]
     fixed_keys = {(a.source, a.rule, a.claim, a.line) for a in applied}
-    return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, store_secret(engine))
+    secret = store_secret(engine)
+    return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, secret, name or source)
 
 
 def _record_units(
@@ -65,10 +74,11 @@ def _record_units(
     fixed_keys: set[tuple],
     command: str,
     secret: bytes,
+    name: str,
 ) -> RecordedFile:
     """One file in one transaction, its transaction sets stored as they come."""
     try:
-        return _record_units_once(engine, source, sha, size, units, findings, fixed_keys, command, secret)
+        return _record_units_once(engine, source, sha, size, units, findings, fixed_keys, command, secret, name)
     except sa.exc.IntegrityError:
         # Another process stored the same file between our look and our insert (PostgreSQL; on
         # SQLite the write lock taken up front makes the look final).
@@ -90,6 +100,7 @@ def _record_units_once(
     fixed_keys: set[tuple],
     command: str,
     secret: bytes,
+    name: str,
 ) -> RecordedFile:
     too_long: list[StoreFinding] = []
     with write_transaction(engine) as conn:
@@ -105,7 +116,7 @@ def _record_units_once(
             [
                 {
                     "kind": "837P",
-                    "name": source[-500:],
+                    "name": name[-500:],
                     "sha256": sha,
                     "size": size,
                     "interchange_control": None,

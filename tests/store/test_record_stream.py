@@ -147,3 +147,17 @@ def test_fix_writes_nothing_when_the_store_cannot_record(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "mohsedi db upgrade" in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_standard_input_is_stored_as_a_dash(tmp_path: Path) -> None:
+    """`check - --db` reads standard input through a temporary file; the store names the file
+    "-" as the report does, never the temporary file's path."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    text = (SAMPLES / "01-mohs-clean.837").read_bytes()
+    result = CliRunner().invoke(cli, ["check", "-", "--db", url, "--fail-on", "never", "-q"], input=text)
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = [row[0] for row in conn.exec_driver_sql("SELECT name FROM stored_file")]
+    engine.dispose()
+    assert names == ["-"]
