@@ -239,7 +239,7 @@ def run_link(db_url: str) -> int:
     from mohsedi.store.link import link_pending
 
     engine = open_store(db_url)
-    return link_pending(engine, everything=True) + link_pending_acks(engine)
+    return link_pending(engine) + link_pending_acks(engine)
 
 
 def run_denial_report(db_url: str, period: Period, payer: str | None = None) -> dict:

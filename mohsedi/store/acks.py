@@ -38,7 +38,7 @@ from mohsedi.store.ingest import (
     _RefusedError,
     insert_pending_file,
 )
-from mohsedi.store.link import _chunks, _on_target, _stored_findings, predict
+from mohsedi.store.link import _chunks, _on_target, _stored_findings, clm01s_of, predict
 from mohsedi.x12.envelope import Envelope
 
 ACK, SS, SE_, CS = (
@@ -245,22 +245,16 @@ def _status_row(ack_id, pcn, line_id, procedure, npi, st, claim) -> dict:
 # ---------------------------------------------------------------- linking
 
 
-def link_pending_acks(engine: Engine, *, pcns: set[str] | None = None, file_id: int | None = None) -> int:
+def link_pending_acks(engine: Engine, *, file_id: int | None = None) -> int:
     """Link again what is not linked or unexplained (after more claims were checked): 999 sets
-    not found yet or unexplained, and 277CA statuses of these CLM01s, or of the CLM01s of a
-    stored 837P file (all when neither is given)."""
+    not found yet or unexplained, and 277CA statuses of the CLM01s of a stored 837P file (all
+    when None)."""
     with engine.begin() as conn:
         sets = sa.select(SS.c.acknowledgment_id).where(sa.or_(SS.c.sent_set_id.is_(None), SS.c.basis == "unexplained"))
         claims = sa.select(CS.c.acknowledgment_id).where(sa.or_(CS.c.claim_id.is_(None), CS.c.basis == "unexplained"))
-        ids = {row[0] for row in conn.execute(sets)}
         if file_id is not None:
-            in_file = sa.select(m.Claim.patient_control_number).where(m.Claim.file_id == file_id)
-            ids |= {row[0] for row in conn.execute(claims.where(CS.c.patient_control_number.in_(in_file)))}
-        elif pcns is None:
-            ids |= {row[0] for row in conn.execute(claims)}
-        else:
-            for chunk in _chunks(sorted(pcns)):
-                ids |= {row[0] for row in conn.execute(claims.where(in_list(conn, CS.c.patient_control_number, chunk)))}
+            claims = claims.where(CS.c.patient_control_number.in_(clm01s_of(file_id)))
+        ids = {row[0] for row in conn.execute(sets)} | {row[0] for row in conn.execute(claims)}
         return link_acknowledgments(conn, sorted(ids))
 
 

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -39,10 +38,8 @@ CP, SP, A, R = (
 )
 
 
-def link_pending(
-    engine: Engine, *, pcns: Iterable[str] | None = None, file_id: int | None = None, everything: bool = False
-) -> int:
-    """Link what is not linked yet (for these CLP01s, the CLM01s of a stored 837P file, or all);
+def link_pending(engine: Engine, *, file_id: int | None = None) -> int:
+    """Link what is not linked yet: for the CLM01s of a stored 837P file, or all when None;
     returns denials (re)explained."""
     with write_transaction(engine) as conn:
         query = sa.select(CP.c.id).where(
@@ -55,19 +52,12 @@ def link_pending(
                 ),
             )
         )
-        if everything:
-            ids = [row[0] for row in conn.execute(query)]
-        elif file_id is not None:
-            ids = [row[0] for row in conn.execute(query.where(CP.c.patient_control_number.in_(_clm01s_of(file_id))))]
-        else:
-            wanted = sorted(set(pcns or ()))
-            ids = []
-            for chunk in _chunks(wanted):
-                ids += [row[0] for row in conn.execute(query.where(in_list(conn, CP.c.patient_control_number, chunk)))]
-        return link_claim_payments(conn, ids)
+        if file_id is not None:
+            query = query.where(CP.c.patient_control_number.in_(clm01s_of(file_id)))
+        return link_claim_payments(conn, [row[0] for row in conn.execute(query)])
 
 
-def _clm01s_of(file_id: int) -> sa.Select:
+def clm01s_of(file_id: int) -> sa.Select:
     """The CLM01s of a stored 837P file, as a subquery (a file's claims are never all in memory)."""
     claim = m.Claim.__table__
     return sa.select(claim.c.patient_control_number).where(claim.c.file_id == file_id)

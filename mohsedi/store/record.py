@@ -61,7 +61,17 @@ def record_file(
     mine = [f for f in findings if (f.source or "") == source]
     fixed_keys = {(a.source, a.rule, a.claim, a.line) for a in applied}
     secret = store_secret(engine)
-    return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, secret, name or source)
+    try:
+        return _record_units(engine, source, sha, size, units, mine, fixed_keys, command, secret, name or source)
+    except sa.exc.IntegrityError:
+        # Another process stored the same file between our look and our insert (PostgreSQL; on
+        # SQLite the write lock taken up front makes the look final).
+        with engine.connect() as conn:
+            if not conn.execute(
+                sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
+            ).first():
+                raise
+        return RecordedFile(source, 0, True)
 
 
 def _record_units(
@@ -77,31 +87,6 @@ def _record_units(
     name: str,
 ) -> RecordedFile:
     """One file in one transaction, its transaction sets stored as they come."""
-    try:
-        return _record_units_once(engine, source, sha, size, units, findings, fixed_keys, command, secret, name)
-    except sa.exc.IntegrityError:
-        # Another process stored the same file between our look and our insert (PostgreSQL; on
-        # SQLite the write lock taken up front makes the look final).
-        with engine.connect() as conn:
-            if not conn.execute(
-                sa.select(m.StoredFile.id).where(m.StoredFile.kind == "837P", m.StoredFile.sha256 == sha)
-            ).first():
-                raise
-        return RecordedFile(source, 0, True)
-
-
-def _record_units_once(
-    engine: Engine,
-    source: str,
-    sha: str,
-    size: int,
-    units: Iterable[object],
-    findings: list[Finding],
-    fixed_keys: set[tuple],
-    command: str,
-    secret: bytes,
-    name: str,
-) -> RecordedFile:
     too_long: list[StoreFinding] = []
     with write_transaction(engine) as conn:
         exists = conn.execute(
