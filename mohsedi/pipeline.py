@@ -122,7 +122,9 @@ def ready_store(db_url: str) -> None:
     from mohsedi.store.db import open_store
     from mohsedi.store.record import store_secret
 
-    store_secret(open_store(db_url))
+    engine = open_store(db_url)
+    store_secret(engine)
+    engine.dispose()  # no connection left open into the run's forked workers (--jobs)
 
 
 def note_unstored(reports: Sequence[FileReport], recorded: Sequence[RecordedFile]) -> None:
