@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
@@ -264,13 +266,17 @@ def _copies(conn: sa.Connection) -> bool:
 def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """COPY the rows into ``table``, inside the connection's transaction (the same driver
     connection: a file cut short still stores nothing)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    _copy_rows(driver, conn.dialect, table, rows)
+
+
+def _copy_rows(driver, dialect, table: sa.Table, rows: list[dict]) -> None:
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'COPY "{table.name}" ({names}) FROM STDIN'
     values = operator.itemgetter(*columns)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    error = conn.dialect.loaded_dbapi.Error
+    error = dialect.loaded_dbapi.Error
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
             write = copy.write_row
@@ -280,6 +286,138 @@ def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
         # As SQLAlchemy raises the driver's errors (a unique key taken by another process is an
         # IntegrityError, which ingest answers by reading the file again).
         raise sa.exc.DBAPIError.instance(sql, None, exc, error) from exc
+
+
+class RowWriter:
+    """The rows of one write transaction, sent while the caller reads on.
+
+    Ingest is two kinds of work: Python reading the file and building rows, and the database
+    storing them. On SQLite both run in this process, one after the other. On PostgreSQL the
+    server stores on the other core: here a thread sends each table's rows by COPY (a wait on
+    the server lets go of the GIL) while the caller parses and builds the next ones, so the
+    server's work (key checks, index upkeep) overlaps Python's instead of following it.
+
+    What the caller needs before rows can be built goes elsewhere, never behind queued COPYs:
+    ``ids`` draws primary keys (PostgreSQL: the table's sequence through a second, autocommit
+    connection, as safe as in the transaction since a sequence never hands out a value twice
+    and is not rolled back; SQLite: counted on from max(id) read under the write lock the
+    transaction holds), and ``lookup`` is a connection for reading committed rows (the second
+    connection on PostgreSQL, the transaction's own on SQLite). Rows go into the transaction's
+    connection only, in the order given: a failed file still stores nothing. A database error
+    in the thread is raised to the caller at its next ``insert`` or at ``flush``, as the
+    SQLAlchemy error an INSERT would raise (a key taken by another process: IntegrityError).
+    """
+
+    # Tables' rows waiting for the thread: a few sets' worth, so memory stays bounded.
+    QUEUE_DEPTH = 16
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.threaded = _copies(conn)
+        self._next: dict[str, int] = {}
+        self._sequences: dict[str, str] = {}
+        self._error: BaseException | None = None
+        self._lookup: sa.Connection | None = None
+        self._queue: queue.Queue[tuple[sa.Table, list[dict]] | None] = queue.Queue(self.QUEUE_DEPTH)
+        self._thread: threading.Thread | None = None
+        if self.threaded:
+            self._lookup = conn.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            driver = conn.connection.driver_connection
+            self._thread = threading.Thread(target=self._run, args=(driver, conn.dialect), daemon=True)
+            self._thread.start()
+
+    @property
+    def lookup(self) -> sa.Connection:
+        return self._lookup if self._lookup is not None else self.conn
+
+    def ids(self, table: sa.Table, n: int) -> list[int]:
+        """``n`` new primary keys for ``table``, in increasing order."""
+        if n <= 0:
+            return []
+        if self.conn.dialect.name == "sqlite":  # the write lock is held: nobody else inserts
+            start = self._next.get(table.name)
+            if start is None:
+                start = (self.conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+            self._next[table.name] = start + n
+            return list(range(start, start + n))
+        sequence = self._sequences.get(table.name)
+        if sequence is None:
+            sequence = self.lookup.exec_driver_sql(
+                "SELECT pg_get_serial_sequence(%(table)s, 'id')", {"table": f'"{table.name}"'}
+            ).scalar_one()
+            self._sequences[table.name] = sequence
+        return [
+            row[0]
+            for row in self.lookup.exec_driver_sql(
+                "SELECT nextval(%(seq)s) FROM generate_series(1, %(n)s)", {"seq": sequence, "n": n}
+            )
+        ]
+
+    def insert(self, table: sa.Table, rows: list[dict]) -> None:
+        """Store ``rows`` (ids included) in the transaction: at once on SQLite, queued for the
+        COPY thread on PostgreSQL."""
+        self._raise()
+        if not rows:
+            return
+        if self._thread is None:
+            bulk_insert(self.conn, table, rows)
+            return
+        rows = storable(rows)
+        while True:  # not a blocking put: a thread that died must not leave the caller waiting
+            try:
+                self._queue.put((table, rows), timeout=0.5)
+                return
+            except queue.Full:
+                self._raise()
+                if not self._thread.is_alive():
+                    raise RuntimeError("the store's writer stopped") from None
+
+    def flush(self) -> None:
+        """Wait until every row given is in the transaction; raise what the thread met."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise()
+
+    def close(self) -> None:
+        """Stop the thread (the rows not sent yet are dropped: the transaction is failing) and
+        give back the second connection. The thread is joined before the transaction's
+        connection is rolled back or used again."""
+        if self._thread is not None:
+            self._error = self._error or _AbandonedError()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._lookup is not None:
+            self._lookup.close()
+            self._lookup = None
+
+    def __enter__(self) -> RowWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _raise(self) -> None:
+        if self._error is not None and not isinstance(self._error, _AbandonedError):
+            raise self._error
+
+    def _run(self, driver, dialect) -> None:
+        while (job := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # after an error nothing more is sent; the caller is told
+            try:
+                _copy_rows(driver, dialect, *job)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+
+
+class _AbandonedError(Exception):
+    """The caller gave up on the transaction: rows still queued are not sent."""
 
 
 def current_revision(engine: Engine) -> str | None:

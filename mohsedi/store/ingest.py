@@ -34,7 +34,7 @@ from mohsedi.remits.balance import BalanceFinding, balance, payment_key, trace_k
 from mohsedi.remits.model import Adjustment, Remittance
 from mohsedi.remits.reader import iter_remit_sets
 from mohsedi.store import models as m
-from mohsedi.store.db import bulk_insert, describe_db_error, insert_returning_ids, text_for_store, write_transaction
+from mohsedi.store.db import RowWriter, describe_db_error, insert_returning_ids, text_for_store, write_transaction
 from mohsedi.store.limits import StoreFinding, fit_remittance
 from mohsedi.store.link import link_claim_payments
 from mohsedi.x12.envelope import Envelope, TransactionSet
@@ -253,95 +253,9 @@ def ingest_file(
             transaction = conn.get_transaction()
             assert transaction is not None  # inside engine.begin()
             pending_sha, file_id = insert_pending_file(conn, "835", path)
-            claim_payment_ids: list[int] = []
-            remittance_ids: list[int] = []
-            ordinals: Counter[tuple] = Counter()
-            for unit in iter_remit_sets(read_units(source.chunks(), source=path)):
-                if isinstance(unit, Envelope):
-                    report.segments += 1
-                    envelopes.envelope(unit.segment)
-                    continue
-                envelopes.transaction(unit.transaction)
-                report.segments += len(unit.transaction.segments)
-                if unit.error is not None:
-                    report.quarantined.append(unit.error.located(path))
-                    continue
-                r = unit.remittance
-                if r is None:
-                    continue
-                for pcn, _, problem in r.dropped:
-                    report.quarantined.append(
-                        X12Error(
-                            f"claim payment {pcn} left out: {problem.message}",
-                            source=path,
-                            segment=problem.segment,
-                            offset=problem.offset,
-                            segment_id=problem.segment_id,
-                        )
-                    )
-                identity = (*trace_key(r), r.amount, r.credit_debit, r.payment_date)
-                ordinals[identity] += 1
-                key = payment_key(r, ordinals[identity])
-                if conn.execute(sa.select(REM.c.id).where(REM.c.payment_key == key)).first() or _stored_before_0003(
-                    conn, r, ordinals[identity]
-                ):
-                    report.already += 1
-                    report.findings.append(
-                        BalanceFinding(
-                            "ERA004",
-                            None,
-                            None,
-                            f"payment {r.trace_number or '?'} from {r.payer_name or r.payer_id or '?'} "
-                            f"({_money(r.amount)}, {r.payment_date or 'no date'}) was already stored from "
-                            "another file: nothing new stored",
-                        )
-                    )
-                    continue
-                findings: list[BalanceFinding | StoreFinding] = list(balance(r))
-                other = conn.execute(
-                    sa.select(REM.c.amount, REM.c.payment_date).where(
-                        REM.c.payer_id == text_for_store(r.payer_id),
-                        REM.c.trace_number == text_for_store(r.trace_number),
-                        REM.c.trace_payer_id == text_for_store(r.trace_payer_id),
-                        REM.c.file_id != file_id,
-                    )
-                ).first()
-                if other is not None:
-                    findings.append(
-                        BalanceFinding(
-                            "ERA005",
-                            None,
-                            None,
-                            f"trace {r.trace_number} from {r.payer_id} was stored before with "
-                            f"{_money(other.amount)} on {other.payment_date or 'no date'}; this one "
-                            f"({_money(r.amount)}, {r.payment_date or 'no date'}) is stored as another payment",
-                        )
-                    )
-                fitted, too_long = fit_remittance(r)  # balanced as sent; stored without what cannot be kept
-                if fitted is None:
-                    report.findings += too_long
-                    continue
-                findings += too_long
-                rid, cp_ids = _store_remittance(conn, file_id, key, fitted, report, payment)
-                bulk_insert(
-                    conn,
-                    m.RemitFinding.__table__,
-                    [
-                        {
-                            "remittance_id": rid,
-                            "rule": f.rule,
-                            "severity": f.severity,
-                            "claim": f.claim[:38] if f.claim else None,  # an over-long CLP01 is the finding
-                            "line_id": f.line_id[:50] if f.line_id else None,
-                            "message": f.message,
-                        }
-                        for f in findings
-                    ],
-                )
-                report.findings += findings
-                claim_payment_ids += cp_ids
-                remittance_ids.append(rid)
-            envelopes.close()
+            with RowWriter(conn) as rows:
+                claim_payment_ids, remittance_ids = _store_sets(rows, file_id, path, source, envelopes, report, payment)
+                rows.flush()
             sha = source.digest.hexdigest()
             same_bytes = conn.execute(
                 sa.select(m.StoredFile.id).where(m.StoredFile.kind == "835", m.StoredFile.sha256 == sha)
@@ -389,6 +303,110 @@ def ingest_file(
     return report
 
 
+def _store_sets(
+    rows: RowWriter,
+    file_id: int,
+    path: str,
+    source: _ReadOnce,
+    envelopes: _Envelopes,
+    report: IngestReport,
+    payment: frozenset[str],
+) -> tuple[list[int], list[int]]:
+    """Read the file's transaction sets and store each payment not stored before; returns the
+    stored claim payments' and remittances' ids. Reads of what is stored go to ``rows.lookup``:
+    only rows committed by other files can match (a file's own sets differ in their keys by
+    their ordinal), so they need not wait for this file's rows to be sent."""
+    claim_payment_ids: list[int] = []
+    remittance_ids: list[int] = []
+    ordinals: Counter[tuple] = Counter()
+    for unit in iter_remit_sets(read_units(source.chunks(), source=path)):
+        if isinstance(unit, Envelope):
+            report.segments += 1
+            envelopes.envelope(unit.segment)
+            continue
+        envelopes.transaction(unit.transaction)
+        report.segments += len(unit.transaction.segments)
+        if unit.error is not None:
+            report.quarantined.append(unit.error.located(path))
+            continue
+        r = unit.remittance
+        if r is None:
+            continue
+        for pcn, _, problem in r.dropped:
+            report.quarantined.append(
+                X12Error(
+                    f"claim payment {pcn} left out: {problem.message}",
+                    source=path,
+                    segment=problem.segment,
+                    offset=problem.offset,
+                    segment_id=problem.segment_id,
+                )
+            )
+        identity = (*trace_key(r), r.amount, r.credit_debit, r.payment_date)
+        ordinals[identity] += 1
+        key = payment_key(r, ordinals[identity])
+        if rows.lookup.execute(sa.select(REM.c.id).where(REM.c.payment_key == key)).first() or _stored_before_0003(
+            rows.lookup, r, ordinals[identity]
+        ):
+            report.already += 1
+            report.findings.append(
+                BalanceFinding(
+                    "ERA004",
+                    None,
+                    None,
+                    f"payment {r.trace_number or '?'} from {r.payer_name or r.payer_id or '?'} "
+                    f"({_money(r.amount)}, {r.payment_date or 'no date'}) was already stored from "
+                    "another file: nothing new stored",
+                )
+            )
+            continue
+        findings: list[BalanceFinding | StoreFinding] = list(balance(r))
+        other = rows.lookup.execute(
+            sa.select(REM.c.amount, REM.c.payment_date).where(
+                REM.c.payer_id == text_for_store(r.payer_id),
+                REM.c.trace_number == text_for_store(r.trace_number),
+                REM.c.trace_payer_id == text_for_store(r.trace_payer_id),
+                REM.c.file_id != file_id,
+            )
+        ).first()
+        if other is not None:
+            findings.append(
+                BalanceFinding(
+                    "ERA005",
+                    None,
+                    None,
+                    f"trace {r.trace_number} from {r.payer_id} was stored before with "
+                    f"{_money(other.amount)} on {other.payment_date or 'no date'}; this one "
+                    f"({_money(r.amount)}, {r.payment_date or 'no date'}) is stored as another payment",
+                )
+            )
+        fitted, too_long = fit_remittance(r)  # balanced as sent; stored without what cannot be kept
+        if fitted is None:
+            report.findings += too_long
+            continue
+        findings += too_long
+        rid, cp_ids = _store_remittance(rows, file_id, key, fitted, report, payment)
+        rows.insert(
+            m.RemitFinding.__table__,
+            [
+                {
+                    "remittance_id": rid,
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "claim": f.claim[:38] if f.claim else None,  # an over-long CLP01 is the finding
+                    "line_id": f.line_id[:50] if f.line_id else None,
+                    "message": f.message,
+                }
+                for f in findings
+            ],
+        )
+        report.findings += findings
+        claim_payment_ids += cp_ids
+        remittance_ids.append(rid)
+    envelopes.close()
+    return claim_payment_ids, remittance_ids
+
+
 def store_refusal(path: str, exc: sa.exc.SQLAlchemyError) -> IngestReport:
     """A database error refuses this one file (the batch goes on) in one line that never shows
     the SQL or its values (account numbers)."""
@@ -416,13 +434,14 @@ def _money(value: Decimal | None) -> str:
 
 
 def _store_remittance(
-    conn: Connection, file_id: int, key: str, r: Remittance, report: IngestReport, payment: frozenset[str]
+    rows: RowWriter, file_id: int, key: str, r: Remittance, report: IngestReport, payment: frozenset[str]
 ) -> tuple[int, list[int]]:
-    remittance_id = insert_returning_ids(
-        conn,
+    [remittance_id] = rows.ids(REM, 1)
+    rows.insert(
         REM,
         [
             {
+                "id": remittance_id,
                 "file_id": file_id,
                 "file_sha256": "",
                 "payer_id": r.payer_id,
@@ -439,13 +458,14 @@ def _store_remittance(
                 "complete": r.complete,
             }
         ],
-    )[0]
+    )
     report.remittances += 1
-    cp_ids = insert_returning_ids(
-        conn,
+    cp_ids = rows.ids(CP, len(r.claims))
+    rows.insert(
         CP,
         [
             {
+                "id": cp_id,
                 "remittance_id": remittance_id,
                 "patient_control_number": c.patient_control_number,
                 "status": c.status,
@@ -457,17 +477,20 @@ def _store_remittance(
                 "date_from": c.date_from or min((s.date_from for s in c.services if s.date_from), default=None),
                 "claim_id": None,
             }
-            for c in r.claims
+            for cp_id, c in zip(cp_ids, r.claims, strict=True)
         ],
     )
     report.claim_payments += len(cp_ids)
+    sp_ids = iter(rows.ids(m.ServicePayment.__table__, sum(len(c.services) for c in r.claims)))
     sp_rows, sp_owner = [], []
     for cp_id, c in zip(cp_ids, r.claims, strict=True):
         for s in c.services:
-            sp_owner.append((cp_id, s))
+            sp_id = next(sp_ids)
+            sp_owner.append((sp_id, cp_id, s))
             changed = s.original_procedure is not None
             sp_rows.append(
                 {
+                    "id": sp_id,
                     "claim_payment_id": cp_id,
                     # Linked on the billed code (SVC06), the adjudicated one kept beside it.
                     "procedure": s.billed_procedure,
@@ -482,23 +505,22 @@ def _store_remittance(
                     "service_line_id": None,
                 }
             )
-    sp_ids = insert_returning_ids(conn, m.ServicePayment.__table__, sp_rows)
-    report.service_payments += len(sp_ids)
+    rows.insert(m.ServicePayment.__table__, sp_rows)
+    report.service_payments += len(sp_rows)
     adjustments, remarks = [], []
     for cp_id, c in zip(cp_ids, r.claims, strict=True):
         for a in c.adjustments:
             adjustments.append(_adjustment(cp_id, None, a, payment))
         for code in c.remarks:
             remarks.append({"claim_payment_id": cp_id, "service_payment_id": None, "source": "MOA", "code": code})
-    for sp_id, (cp_id, s) in zip(sp_ids, sp_owner, strict=True):
+    for sp_id, cp_id, s in sp_owner:
         for a in s.adjustments:
             adjustments.append(_adjustment(cp_id, sp_id, a, payment))
         for code in s.remarks:
             remarks.append({"claim_payment_id": cp_id, "service_payment_id": sp_id, "source": "LQ", "code": code})
-    bulk_insert(conn, m.Adjustment.__table__, adjustments)
-    bulk_insert(conn, m.Remark.__table__, remarks)
-    bulk_insert(
-        conn,
+    rows.insert(m.Adjustment.__table__, adjustments)
+    rows.insert(m.Remark.__table__, remarks)
+    rows.insert(
         PLB,
         [
             {
