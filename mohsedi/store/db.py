@@ -162,6 +162,10 @@ def storable(rows: list[dict]) -> list[dict]:
     """Text as every database takes it: bytes a file could not decode (kept as surrogates so the
     X12 round-trips) and NUL (PostgreSQL refuses it in text) are stored as U+FFFD, alike in
     SQLite and PostgreSQL. Only non-ASCII text pays for the surrogate check."""
+    # The usual batch has nothing to replace: one look at all its text together says so.
+    text = "".join([v for row in rows for v in row.values() if isinstance(v, str)])
+    if "\x00" not in text and (text.isascii() or not _has_surrogate(text)):
+        return rows
     out = rows
     for n, row in enumerate(rows):
         bad = [k for k, v in row.items() if isinstance(v, str) and _unstorable(v)]
@@ -298,7 +302,7 @@ class RowWriter:
     server's work (key checks, index upkeep) overlaps Python's instead of following it.
 
     What the caller needs before rows can be built goes elsewhere, never behind queued COPYs:
-    ``ids`` draws primary keys (PostgreSQL: the table's sequence through a second, autocommit
+    ``draw`` takes primary keys (PostgreSQL: the table's sequence through a second, autocommit
     connection, as safe as in the transaction since a sequence never hands out a value twice
     and is not rolled back; SQLite: counted on from max(id) read under the write lock the
     transaction holds), and ``lookup`` is a connection for reading committed rows (the second
@@ -315,6 +319,7 @@ class RowWriter:
         self.conn = conn
         self.threaded = _copies(conn)
         self._next: dict[str, int] = {}
+        self._drawn: dict[str, tuple[int, int]] = {}  # table -> (lowest, highest) id drawn
         self._sequences: dict[str, str] = {}
         self._error: BaseException | None = None
         self._lookup: sa.Connection | None = None
@@ -330,28 +335,54 @@ class RowWriter:
     def lookup(self) -> sa.Connection:
         return self._lookup if self._lookup is not None else self.conn
 
-    def ids(self, table: sa.Table, n: int) -> list[int]:
-        """``n`` new primary keys for ``table``, in increasing order."""
-        if n <= 0:
-            return []
-        if self.conn.dialect.name == "sqlite":  # the write lock is held: nobody else inserts
+    def draw(self, wanted: dict[sa.Table, int]) -> dict[sa.Table, list[int]]:
+        """New primary keys for several tables at once, in increasing order per table: on
+        PostgreSQL one round trip to the server for all of them."""
+        some = {t: n for t, n in wanted.items() if n > 0}
+        drawn = self._sqlite_ids(some) if self.conn.dialect.name == "sqlite" else self._sequence_ids(some)
+        for table, ids in drawn.items():
+            lo, hi = self._drawn.get(table.name, (ids[0], ids[-1]))
+            self._drawn[table.name] = (min(lo, ids[0]), max(hi, ids[-1]))
+        return {t: drawn.get(t, []) for t in wanted}
+
+    def _sqlite_ids(self, wanted: dict[sa.Table, int]) -> dict[sa.Table, list[int]]:
+        """Counted on from max(id): the transaction holds the write lock, nobody else inserts."""
+        out = {}
+        for table, n in wanted.items():
             start = self._next.get(table.name)
             if start is None:
                 start = (self.conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
             self._next[table.name] = start + n
-            return list(range(start, start + n))
-        sequence = self._sequences.get(table.name)
-        if sequence is None:
-            sequence = self.lookup.exec_driver_sql(
-                "SELECT pg_get_serial_sequence(%(table)s, 'id')", {"table": f'"{table.name}"'}
-            ).scalar_one()
-            self._sequences[table.name] = sequence
-        return [
-            row[0]
-            for row in self.lookup.exec_driver_sql(
-                "SELECT nextval(%(seq)s) FROM generate_series(1, %(n)s)", {"seq": sequence, "n": n}
+            out[table] = list(range(start, start + n))
+        return out
+
+    def _sequence_ids(self, wanted: dict[sa.Table, int]) -> dict[sa.Table, list[int]]:
+        """From each table's sequence. One row back per table, not n: drawn alone the values are
+        consecutive, and n distinct values between a lowest and a highest n - 1 apart are
+        exactly that range. Only when another writer drew meanwhile does the list come back."""
+        if not wanted:
+            return {}
+        unknown = [t.name for t in wanted if t.name not in self._sequences]
+        if unknown:
+            for name, sequence in self.lookup.exec_driver_sql(
+                "SELECT t, pg_get_serial_sequence(quote_ident(t), 'id') FROM unnest(%(tables)s::text[]) AS t",
+                {"tables": unknown},
+            ):
+                self._sequences[name] = sequence
+        tables = list(wanted)
+        parts: list[str] = []
+        params: dict[str, object] = {}
+        for k, table in enumerate(tables):
+            parts.append(
+                f"SELECT {k} AS k, min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL "
+                f"ELSE array_agg(v ORDER BY v) END "
+                f"FROM (SELECT nextval(%(seq{k})s) AS v FROM generate_series(1, %(n{k})s)) AS drawn"
             )
-        ]
+            params[f"seq{k}"], params[f"n{k}"] = self._sequences[table.name], wanted[table]
+        out = {}
+        for k, low, high, values in self.lookup.exec_driver_sql(" UNION ALL ".join(parts), params):
+            out[tables[k]] = list(range(low, high + 1)) if values is None else list(values)
+        return out
 
     def insert(self, table: sa.Table, rows: list[dict]) -> None:
         """Store ``rows`` (ids included) in the transaction: at once on SQLite, queued for the
@@ -371,6 +402,31 @@ class RowWriter:
                 self._raise()
                 if not self._thread.is_alive():
                     raise RuntimeError("the store's writer stopped") from None
+
+    def verify(self, references: Sequence[tuple[sa.Column, sa.Table]]) -> list[str]:
+        """Check, once and set-based, that every row written with ids drawn here points to a
+        row that exists, for each (column, table it points to); after ``flush``. Returns what
+        is wrong (empty: nothing). Rows of other transactions that fall among the ids drawn are
+        checked too, which only costs their look-up."""
+        problems = []
+        for column, parent in references:
+            table = column.table
+            assert isinstance(table, sa.Table)
+            span = self._drawn.get(table.name)
+            if span is None:
+                continue
+            orphans = self.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(
+                    table.c.id.between(*span),
+                    column.is_not(None),
+                    ~sa.exists().where(parent.c.id == column),
+                )
+            ).scalar()
+            if orphans:
+                problems.append(f"{orphans} {table.name} row(s) whose {column.name} is no {parent.name}")
+        return problems
 
     def flush(self) -> None:
         """Wait until every row given is in the transaction; raise what the thread met."""

@@ -9,6 +9,7 @@ reported as a finding, and everything else in the file is stored.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ class StoreFinding:
 Check = tuple[str, "str | None", sa.Column]
 
 
+@functools.cache  # a few dozen (element, column) pairs, asked for every value stored
 def _limit(map_file: str, element: str, column: sa.Column) -> tuple[int | None, str]:
     """The tighter of the guide's maximum and the column's length, and whose it is."""
     guide = max_length(map_file, element)

@@ -181,7 +181,7 @@ def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
     predicted = predict(conn, claim_ids)
     rules = {r.code: r for r in all_rules()}
     now = datetime.now().replace(microsecond=0)
-    updates = []
+    updates: dict[tuple, list[int]] = defaultdict(list)
     for d in denials:
         claim_id = linked.get(d.claim_payment_id)
         codes = remarks.get((d.claim_payment_id, d.service_payment_id), set()) | remarks.get(
@@ -202,27 +202,17 @@ def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
                     if r is not None and _predicts(r, d.group_code, d.carc, codes, need_rarc=True):
                         rule, basis = f["rule"], "predicted"
                         break
-        updates.append(
-            {
-                "adj": d.id,
-                "rule": rule,
-                "basis": basis or "unexplained",
-                "fixed": fixed,
-                "linked_at": now if claim_id else None,
-            }
-        )
-    conn.execute(
-        sa.update(A)
-        .where(A.c.id == sa.bindparam("adj"))
-        .values(
-            rule=sa.bindparam("rule"),
-            basis=sa.bindparam("basis"),
-            fixed=sa.bindparam("fixed"),
-            linked_at=sa.bindparam("linked_at"),
-        ),
-        updates,
-    )
-    return len(updates)
+        updates[(rule, basis or "unexplained", fixed, now if claim_id else None)].append(d.id)
+    # One statement per outcome, not per denial: most share one (a file of remits whose
+    # claims are not stored yet is all "unexplained").
+    for (rule, basis, fixed, linked_at), ids in updates.items():
+        for chunk in _chunks(ids):
+            conn.execute(
+                sa.update(A)
+                .where(in_list(conn, A.c.id, chunk))
+                .values(rule=rule, basis=basis, fixed=fixed, linked_at=linked_at)
+            )
+    return len(denials)
 
 
 def _predicts(rule: Rule, group: str, carc: str, rarcs: set[str], *, need_rarc: bool) -> bool:
