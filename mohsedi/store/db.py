@@ -272,20 +272,51 @@ def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     connection: a file cut short still stores nothing)."""
     driver = conn.connection.driver_connection
     assert driver is not None
-    _copy_rows(driver, conn.dialect, table, rows)
+    _send_copy(driver, conn.dialect, *copy_data(table, rows))
 
 
-def _copy_rows(driver, dialect, table: sa.Table, rows: list[dict]) -> None:
+# COPY's text format: a backslash, tab, line feed or carriage return inside a value is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_data(table: sa.Table, rows: list[dict]) -> tuple[str, bytes]:
+    """The COPY statement and its data (text format) for ``rows``, already ``storable``. Made
+    here, not row by row in the driver, so that the thread sending it has no Python work to
+    contend for: every value's text is its str() (numbers, Decimal, dates and booleans all
+    read back as written), NULL is \\N."""
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'COPY "{table.name}" ({names}) FROM STDIN'
-    values = operator.itemgetter(*columns)
+    get = operator.itemgetter(*columns)
+    values = [get(row) for row in rows] if len(columns) > 1 else [(get(row),) for row in rows]
+    body = "\n".join(
+        ["\t".join(["\\N" if v is None else v if v.__class__ is str else str(v) for v in vals]) for vals in values]
+    )
+    # Nothing to escape (the usual case) when the text holds no more tabs, line breaks and
+    # backslashes than the rows' own separators and NULLs put there: counted in C, not per value.
+    nulls = sum([vals.count(None) for vals in values])
+    if (
+        body.count("\t") != len(values) * (len(columns) - 1)
+        or body.count("\n") != len(values) - 1
+        or body.count("\\") != nulls
+        or "\r" in body
+    ):
+        body = "\n".join(
+            [
+                "\t".join(
+                    ["\\N" if v is None else v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v) for v in vals]
+                )
+                for vals in values
+            ]
+        )
+    return sql, (body + "\n").encode()
+
+
+def _send_copy(driver, dialect, sql: str, data: bytes) -> None:
     error = dialect.loaded_dbapi.Error
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(values(row) if len(columns) > 1 else (values(row),))
+            copy.write(data)
     except error as exc:
         # As SQLAlchemy raises the driver's errors (a unique key taken by another process is an
         # IntegrityError, which ingest answers by reading the file again).
@@ -323,7 +354,7 @@ class RowWriter:
         self._sequences: dict[str, str] = {}
         self._error: BaseException | None = None
         self._lookup: sa.Connection | None = None
-        self._queue: queue.Queue[tuple[sa.Table, list[dict]] | None] = queue.Queue(self.QUEUE_DEPTH)
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUE_DEPTH)
         self._thread: threading.Thread | None = None
         if self.threaded:
             self._lookup = conn.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -393,10 +424,10 @@ class RowWriter:
         if self._thread is None:
             bulk_insert(self.conn, table, rows)
             return
-        rows = storable(rows)
+        job = copy_data(table, storable(rows))
         while True:  # not a blocking put: a thread that died must not leave the caller waiting
             try:
-                self._queue.put((table, rows), timeout=0.5)
+                self._queue.put(job, timeout=0.5)
                 return
             except queue.Full:
                 self._raise()
@@ -467,7 +498,7 @@ class RowWriter:
             if self._error is not None:
                 continue  # after an error nothing more is sent; the caller is told
             try:
-                _copy_rows(driver, dialect, *job)
+                _send_copy(driver, dialect, *job)
             except BaseException as exc:  # handed to the caller's thread
                 self._error = exc
 
