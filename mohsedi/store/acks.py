@@ -30,6 +30,7 @@ from mohsedi.guide import read_units
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
 from mohsedi.store.db import bulk_insert, in_list, insert_returning_ids, text_for_store
+from mohsedi.store.db import chunks as _chunks
 from mohsedi.store.ingest import (
     IngestReport,
     _Envelopes,
@@ -38,7 +39,7 @@ from mohsedi.store.ingest import (
     _RefusedError,
     insert_pending_file,
 )
-from mohsedi.store.link import _chunks, _on_target, _stored_findings, clm01s_of, predict
+from mohsedi.store.link import _on_target, _stored_findings, clm01s_of, predict
 from mohsedi.x12.envelope import Envelope
 
 ACK, SS, SE_, CS = (

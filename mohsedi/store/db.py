@@ -6,6 +6,7 @@ import contextlib
 import operator
 import queue
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -199,6 +200,13 @@ def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
+def in_chunks(conn: sa.Connection, items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``items`` in the slices one ``in_list`` each takes: 500 on SQLite (its parameter limit),
+    up to 50,000 on PostgreSQL, where the list is one array parameter (each slice is a round
+    trip to the server)."""
+    return chunks(items, 50_000 if conn.dialect.name == "postgresql" else 500)
+
+
 def in_list(conn: sa.Connection, column: sa.ColumnElement, values: Sequence) -> sa.ColumnElement[bool]:
     """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter: an IN list
     of hundreds of parameters was rendered, cast and split by the driver at every execution."""
@@ -323,6 +331,10 @@ def _send_copy(driver, dialect, sql: str, data: bytes) -> None:
         raise sa.exc.DBAPIError.instance(sql, None, exc, error) from exc
 
 
+# How soon a thread waiting for the GIL gets it while RowWriter's thread runs (see there).
+SWITCH_INTERVAL_S = 0.0005
+
+
 class RowWriter:
     """The rows of one write transaction, sent while the caller reads on.
 
@@ -343,7 +355,10 @@ class RowWriter:
     SQLAlchemy error an INSERT would raise (a key taken by another process: IntegrityError).
     """
 
-    # Tables' rows waiting for the thread: a few sets' worth, so memory stays bounded.
+    # Rows gathered before they are sent (one COPY per table): fewer statements and round
+    # trips than one per transaction set, while the reading goes on beside the sending.
+    BATCH_ROWS = 10_000
+    # COPYs waiting for the thread: a few batches' worth, so memory stays bounded.
     QUEUE_DEPTH = 16
 
     def __init__(self, conn: sa.Connection) -> None:
@@ -351,14 +366,21 @@ class RowWriter:
         self.threaded = _copies(conn)
         self._next: dict[str, int] = {}
         self._drawn: dict[str, tuple[int, int]] = {}  # table -> (lowest, highest) id drawn
+        self._pending: dict[str, tuple[sa.Table, list[dict]]] = {}  # in the order tables came
+        self._pending_rows = 0
         self._sequences: dict[str, str] = {}
         self._error: BaseException | None = None
         self._lookup: sa.Connection | None = None
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUE_DEPTH)
         self._thread: threading.Thread | None = None
+        self._switch_interval: float | None = None
         if self.threaded:
             self._lookup = conn.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             driver = conn.connection.driver_connection
+            # The thread takes the GIL back after each wait on the server; by default it waits up
+            # to 5 ms for the reading thread to let go, a few times per COPY: most of its time.
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
             self._thread = threading.Thread(target=self._run, args=(driver, conn.dialect), daemon=True)
             self._thread.start()
 
@@ -416,23 +438,35 @@ class RowWriter:
         return out
 
     def insert(self, table: sa.Table, rows: list[dict]) -> None:
-        """Store ``rows`` (ids included) in the transaction: at once on SQLite, queued for the
-        COPY thread on PostgreSQL."""
+        """Store ``rows`` (ids included; every row of a table with the same keys) in the
+        transaction: at once on SQLite; on PostgreSQL gathered, then sent by the thread a
+        batch at a time, one COPY per table, the tables in the order they first came (a row
+        pointing to another by a foreign key comes after it, as it was given)."""
         self._raise()
         if not rows:
             return
         if self._thread is None:
             bulk_insert(self.conn, table, rows)
             return
-        job = copy_data(table, storable(rows))
-        while True:  # not a blocking put: a thread that died must not leave the caller waiting
-            try:
-                self._queue.put(job, timeout=0.5)
-                return
-            except queue.Full:
-                self._raise()
-                if not self._thread.is_alive():
-                    raise RuntimeError("the store's writer stopped") from None
+        self._pending.setdefault(table.name, (table, []))[1].extend(rows)
+        self._pending_rows += len(rows)
+        if self._pending_rows >= self.BATCH_ROWS:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        assert self._thread is not None
+        for table, rows in self._pending.values():
+            job = copy_data(table, storable(rows))
+            while True:  # not a blocking put: a thread that died must not leave the caller waiting
+                try:
+                    self._queue.put(job, timeout=0.5)
+                    break
+                except queue.Full:
+                    self._raise()
+                    if not self._thread.is_alive():
+                        raise RuntimeError("the store's writer stopped") from None
+        self._pending.clear()
+        self._pending_rows = 0
 
     def verify(self, references: Sequence[tuple[sa.Column, sa.Table]]) -> list[str]:
         """Check, once and set-based, that every row written with ids drawn here points to a
@@ -462,10 +496,17 @@ class RowWriter:
     def flush(self) -> None:
         """Wait until every row given is in the transaction; raise what the thread met."""
         if self._thread is not None:
+            self._send_pending()
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        self._restore_switch_interval()
         self._raise()
+
+    def _restore_switch_interval(self) -> None:
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
 
     def close(self) -> None:
         """Stop the thread (the rows not sent yet are dropped: the transaction is failing) and
@@ -479,6 +520,7 @@ class RowWriter:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        self._restore_switch_interval()
         if self._lookup is not None:
             self._lookup.close()
             self._lookup = None

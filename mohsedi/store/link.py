@@ -24,8 +24,7 @@ from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import Document, check_documents
 from mohsedi.rules.registry import all_rules
 from mohsedi.store import models as m
-from mohsedi.store.db import chunks as _chunks
-from mohsedi.store.db import in_list, write_transaction
+from mohsedi.store.db import in_chunks, in_list, write_transaction
 from mohsedi.store.facts import rebuild_claims
 from mohsedi.x12.envelope import Envelope, TransactionSet
 
@@ -67,7 +66,7 @@ def link_claim_payments(conn: Connection, claim_payment_ids: list[int]) -> int:
     if not claim_payment_ids:
         return 0
     payments: list[Any] = []
-    for chunk in _chunks(claim_payment_ids):
+    for chunk in in_chunks(conn, claim_payment_ids):
         payments += conn.execute(
             sa.select(CP.c.id, CP.c.patient_control_number, CP.c.claim_id, m.Remittance.__table__.c.payee_npi)
             .join(m.Remittance.__table__, m.Remittance.__table__.c.id == CP.c.remittance_id)
@@ -88,7 +87,7 @@ def _match_claims(conn: Connection, payments: list) -> dict[int, int]:
     """CLP01 -> the current claim; with several, the one billed by the remit's payee NPI, else the newest."""
     pcns = sorted({p[1] for p in payments})
     current: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for chunk in _chunks(pcns):
+    for chunk in in_chunks(conn, pcns):
         for claim_id, pcn, npi in conn.execute(
             sa.select(C.c.id, C.c.patient_control_number, C.c.billing_npi).where(
                 in_list(conn, C.c.patient_control_number, chunk), C.c.superseded_by_id.is_(None)
@@ -110,7 +109,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
     if not claim_ids:
         return
     lines_by_claim: dict[int, list] = defaultdict(list)
-    for chunk in _chunks(claim_ids):
+    for chunk in in_chunks(conn, claim_ids):
         for row in conn.execute(
             sa.select(SL.c.id, SL.c.claim_id, SL.c.line_id, SL.c.procedure, SL.c.modifiers, SL.c.date_from)
             .where(in_list(conn, SL.c.claim_id, chunk))
@@ -118,7 +117,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
         ):
             lines_by_claim[row.claim_id].append(row)
     pending: list[Any] = []
-    for chunk in _chunks(sorted(linked)):
+    for chunk in in_chunks(conn, sorted(linked)):
         pending += conn.execute(
             sa.select(SP.c.id, SP.c.claim_payment_id, SP.c.line_id, SP.c.procedure, SP.c.modifiers, SP.c.date_from)
             .where(in_list(conn, SP.c.claim_payment_id, chunk), SP.c.service_line_id.is_(None))
@@ -155,7 +154,7 @@ def _link_lines(conn: Connection, linked: dict[int, int | None]) -> None:
 
 def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
     denials: list[Any] = []
-    for chunk in _chunks(sorted(linked)):
+    for chunk in in_chunks(conn, sorted(linked)):
         denials += conn.execute(
             sa.select(
                 A.c.id,
@@ -206,7 +205,7 @@ def _explain_denials(conn: Connection, linked: dict[int, int | None]) -> int:
     # One statement per outcome, not per denial: most share one (a file of remits whose
     # claims are not stored yet is all "unexplained").
     for (rule, basis, fixed, linked_at), ids in updates.items():
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(conn, ids):
             conn.execute(
                 sa.update(A)
                 .where(in_list(conn, A.c.id, chunk))
@@ -244,7 +243,7 @@ def _on_target(findings: list[dict], line, claim_level: bool) -> list[dict]:
 
 def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, int | None], set[str]]:
     out: dict[tuple[int, int | None], set[str]] = defaultdict(set)
-    for chunk in _chunks(claim_payment_ids):
+    for chunk in in_chunks(conn, claim_payment_ids):
         for cp_id, sp_id, code in conn.execute(
             sa.select(R.c.claim_payment_id, R.c.service_payment_id, R.c.code).where(
                 in_list(conn, R.c.claim_payment_id, chunk)
@@ -256,7 +255,7 @@ def _remarks(conn: Connection, claim_payment_ids: list[int]) -> dict[tuple[int, 
 
 def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, Any]:
     out: dict[int, Any] = {}
-    for chunk in _chunks(claim_ids):
+    for chunk in in_chunks(conn, claim_ids):
         for row in conn.execute(
             sa.select(SL.c.id, SL.c.line_id, SL.c.line_number, SL.c.procedure).where(
                 in_list(conn, SL.c.claim_id, chunk)
@@ -268,7 +267,7 @@ def _lines(conn: Connection, claim_ids: list[int]) -> dict[int, Any]:
 
 def _stored_findings(conn: Connection, claim_ids: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = defaultdict(list)
-    for chunk in _chunks(claim_ids):
+    for chunk in in_chunks(conn, claim_ids):
         for row in conn.execute(
             sa.select(F.c.claim_id, F.c.rule, F.c.line_number, F.c.line_id, F.c.procedure, F.c.fixed).where(
                 in_list(conn, F.c.claim_id, chunk)
