@@ -224,10 +224,10 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     splitting the statement's text."""
     if not rows:
         return
-    rows = storable(rows)
     if _copies(conn):
         _copy(conn, table, rows)
         return
+    rows = storable(rows)
     if conn.dialect.name != "sqlite":
         conn.execute(sa.insert(table), rows)
         return
@@ -288,36 +288,40 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def copy_data(table: sa.Table, rows: list[dict]) -> tuple[str, bytes]:
-    """The COPY statement and its data (text format) for ``rows``, already ``storable``. Made
-    here, not row by row in the driver, so that the thread sending it has no Python work to
-    contend for: every value's text is its str() (numbers, Decimal, dates and booleans all
-    read back as written), NULL is \\N."""
+    """The COPY statement and its data (text format) for ``rows``, made ``storable``. Made here,
+    not row by row in the driver, so that a thread sending it has no Python work to contend
+    for: every value's text is its str() (numbers, Decimal, dates and booleans all read back as
+    written), NULL is \\N, and a value is escaped only when the text shows one needs it."""
+    rows = storable(rows)
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'COPY "{table.name}" ({names}) FROM STDIN'
     get = operator.itemgetter(*columns)
     values = [get(row) for row in rows] if len(columns) > 1 else [(get(row),) for row in rows]
+    # NULL first written as NUL, which no storable value holds: then the text has only the
+    # rows' own tabs and line breaks, and no backslash, exactly when no value needs escaping
+    # (the usual case), which C-level counts tell without looking at each value again.
     body = "\n".join(
-        ["\t".join(["\\N" if v is None else v if v.__class__ is str else str(v) for v in vals]) for vals in values]
+        ["\t".join(["\x00" if v is None else v if v.__class__ is str else str(v) for v in vals]) for vals in values]
     )
-    # Nothing to escape (the usual case) when the text holds no more tabs, line breaks and
-    # backslashes than the rows' own separators and NULLs put there: counted in C, not per value.
-    nulls = sum([vals.count(None) for vals in values])
     if (
-        body.count("\t") != len(values) * (len(columns) - 1)
-        or body.count("\n") != len(values) - 1
-        or body.count("\\") != nulls
+        "\\" in body
         or "\r" in body
+        or body.count("\t") != len(values) * (len(columns) - 1)
+        or body.count("\n") != len(values) - 1
     ):
         body = "\n".join(
             [
                 "\t".join(
-                    ["\\N" if v is None else v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v) for v in vals]
+                    [
+                        "\x00" if v is None else v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v)
+                        for v in vals
+                    ]
                 )
                 for vals in values
             ]
         )
-    return sql, (body + "\n").encode()
+    return sql, (body.replace("\x00", "\\N") + "\n").encode()
 
 
 def _send_copy(driver, dialect, sql: str, data: bytes) -> None:
@@ -456,7 +460,7 @@ class RowWriter:
     def _send_pending(self) -> None:
         assert self._thread is not None
         for table, rows in self._pending.values():
-            job = copy_data(table, storable(rows))
+            job = copy_data(table, rows)
             while True:  # not a blocking put: a thread that died must not leave the caller waiting
                 try:
                     self._queue.put(job, timeout=0.5)
