@@ -12,6 +12,7 @@ import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,13 +69,13 @@ def _left_out(claim: str, problems: list[str], what: str) -> StoreFinding:
     return StoreFinding(OVERLONG, "error", claim, None, "; ".join(problems) + f"; this {what} was not stored")
 
 
-CP, SP, A, RK, RM = (
-    m.ClaimPayment.__table__.c,
-    m.ServicePayment.__table__.c,
-    m.Adjustment.__table__.c,
-    m.Remark.__table__.c,
-    m.Remittance.__table__.c,
-)
+def _columns(model: type[m.Base]) -> SimpleNamespace:
+    """A table's columns by name, resolved once: ``table.c.name`` is a Python-level look-up,
+    and the checks below make a few hundred thousand of them on a large file."""
+    return SimpleNamespace(**{c.key: c for c in model.__table__.columns})
+
+
+CP, SP, A, RK, RM = (_columns(t) for t in (m.ClaimPayment, m.ServicePayment, m.Adjustment, m.Remark, m.Remittance))
 
 
 def fit_remittance(r: Any) -> tuple[Any | None, list[StoreFinding]]:
@@ -123,7 +124,7 @@ def fit_remittance(r: Any) -> tuple[Any | None, list[StoreFinding]]:
     return dataclasses.replace(r, claims=kept), findings
 
 
-C, SL = m.Claim.__table__.c, m.ServiceLine.__table__.c
+C, SL = _columns(m.Claim), _columns(m.ServiceLine)
 
 
 def claim_problems(claim: Any) -> list[str]:
