@@ -369,7 +369,7 @@ class RowWriter:
         self.conn = conn
         self.threaded = _copies(conn)
         self._next: dict[str, int] = {}
-        self._drawn: dict[str, tuple[int, int]] = {}  # table -> (lowest, highest) id drawn
+        self._drawn: dict[str, list[list[int]]] = {}  # table -> the blocks of ids drawn, [low, high]
         self._pending: dict[str, tuple[sa.Table, list[dict]]] = {}  # in the order tables came
         self._pending_rows = 0
         self._sequences: dict[str, str] = {}
@@ -398,8 +398,12 @@ class RowWriter:
         some = {t: n for t, n in wanted.items() if n > 0}
         drawn = self._sqlite_ids(some) if self.conn.dialect.name == "sqlite" else self._sequence_ids(some)
         for table, ids in drawn.items():
-            lo, hi = self._drawn.get(table.name, (ids[0], ids[-1]))
-            self._drawn[table.name] = (min(lo, ids[0]), max(hi, ids[-1]))
+            blocks = self._drawn.setdefault(table.name, [])
+            for i in ids:  # consecutive ids extend the last block (drawn alone, all of them do)
+                if blocks and blocks[-1][1] + 1 == i:
+                    blocks[-1][1] = i
+                else:
+                    blocks.append([i, i])
         return {t: drawn.get(t, []) for t in wanted}
 
     def _sqlite_ids(self, wanted: dict[sa.Table, int]) -> dict[sa.Table, list[int]]:
@@ -472,30 +476,55 @@ class RowWriter:
         self._pending.clear()
         self._pending_rows = 0
 
+    # Above this many blocks of ids for a table (other writers drew in between), a reference is
+    # checked by looking each row's target up instead of by counts over the blocks.
+    MAX_BLOCKS = 64
+
     def verify(self, references: Sequence[tuple[sa.Column, sa.Table]]) -> list[str]:
-        """Check, once and set-based, that every row written with ids drawn here points to a
-        row that exists, for each (column, table it points to); after ``flush``. Returns what
-        is wrong (empty: nothing). Rows of other transactions that fall among the ids drawn are
-        checked too, which only costs their look-up."""
-        problems = []
+        """Check, once and set-based, after ``flush``, that the rows written here with ids drawn
+        here point, for each (column, table it points to), to rows written here too (every id
+        drawn must have been used for a row): in one query of counts over the ids drawn, with
+        no look-up per row. Returns what is wrong (empty: nothing)."""
+        checks: list[tuple[str, sa.ScalarSelect, int]] = []
+        for parent in {p.name: p for _, p in references}.values():
+            blocks = self._drawn.get(parent.name, [])
+            if blocks and len(blocks) <= self.MAX_BLOCKS:
+                there = sa.select(sa.func.count()).select_from(parent).where(_in_blocks(parent.c.id, blocks))
+                drawn = sum(high - low + 1 for low, high in blocks)
+                checks.append(
+                    (f"{{}} of the {drawn} {parent.name} ids drawn have no row", there.scalar_subquery(), drawn)
+                )
         for column, parent in references:
             table = column.table
             assert isinstance(table, sa.Table)
-            span = self._drawn.get(table.name)
-            if span is None:
+            blocks, targets = self._drawn.get(table.name, []), self._drawn.get(parent.name, [])
+            if not blocks:
                 continue
-            orphans = self.conn.execute(
+            if len(blocks) <= self.MAX_BLOCKS and len(targets) <= self.MAX_BLOCKS:
+                elsewhere = ~_in_blocks(column, targets) if targets else sa.true()
+            else:  # many blocks: whether each target exists at all
+                blocks = [[blocks[0][0], blocks[-1][1]]]  # rows of other writers among them are checked too
+                elsewhere = ~sa.exists().where(parent.c.id == column)
+            wrong = (
                 sa.select(sa.func.count())
                 .select_from(table)
-                .where(
-                    table.c.id.between(*span),
-                    column.is_not(None),
-                    ~sa.exists().where(parent.c.id == column),
+                .where(_in_blocks(table.c.id, blocks), column.is_not(None), elsewhere)
+            )
+            checks.append(
+                (
+                    f"{{}} {table.name} row(s) whose {column.name} is no {parent.name} of this file",
+                    wrong.scalar_subquery(),
+                    0,
                 )
-            ).scalar()
-            if orphans:
-                problems.append(f"{orphans} {table.name} row(s) whose {column.name} is no {parent.name}")
-        return problems
+            )
+        if not checks:
+            return []
+        counts = self.conn.execute(sa.select(*(q for _, q, _ in checks))).one()
+        return [
+            message.format(abs(count - expected))
+            for (message, _, expected), count in zip(checks, counts, strict=True)
+            if count != expected
+        ]
 
     def flush(self) -> None:
         """Wait until every row given is in the transaction; raise what the thread met."""
@@ -547,6 +576,10 @@ class RowWriter:
                 _send_copy(driver, dialect, *job)
             except BaseException as exc:  # handed to the caller's thread
                 self._error = exc
+
+
+def _in_blocks(column: sa.ColumnElement, blocks: Sequence[Sequence[int]]) -> sa.ColumnElement[bool]:
+    return sa.or_(*(column.between(low, high) for low, high in blocks))
 
 
 class _AbandonedError(Exception):

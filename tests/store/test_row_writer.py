@@ -124,6 +124,47 @@ def test_keys_drawn_while_another_writer_draws_are_still_each_used_once(store_ur
         assert [b - a for a, b in zip(ids, ids[1:], strict=False)] == [2, 2, 2, 2]
 
 
+def test_a_key_drawn_but_not_written_is_found(store_url: str) -> None:
+    """The check counts on every key drawn having its row (so that a reference inside the
+    drawn keys is a row): one left out is reported."""
+    engine = open_store(store_url)
+    with write_transaction(engine) as conn:
+        file_id = insert_returning_ids(conn, m.StoredFile.__table__, [FILE])[0]
+        with RowWriter(conn) as rows:
+            rids = rows.draw({REM: 3})[REM]
+            rows.insert(REM, [_remittance(r, file_id, f"k{r}") for r in rids[:2]])
+            [cp] = rows.draw({CP: 1})[CP]
+            rows.insert(CP, [_claim_payment(cp, rids[0], "P")])
+            rows.flush()
+            problems = rows.verify(m.CHECKED_PER_FILE)
+    engine.dispose()
+    assert problems == ["1 of the 3 remittance ids drawn have no row"]
+
+
+@pytest.mark.parametrize("rows_drawn", [5, RowWriter.MAX_BLOCKS + 6])
+def test_rows_pointing_nowhere_are_found_among_keys_drawn_in_many_blocks(store_url: str, rows_drawn: int) -> None:
+    """Keys that come in many blocks (another writer drawing in between; here a sequence that
+    steps by 2) are checked by counts over the blocks, or, past MAX_BLOCKS, by looking each
+    row's target up: either way a row pointing to no row is found, and only that one."""
+    engine = open_store(store_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            for seq in ("remittance_id_seq", "claim_payment_id_seq"):
+                conn.exec_driver_sql(f"ALTER SEQUENCE {seq} INCREMENT BY 2")
+    with write_transaction(engine) as conn:
+        file_id = insert_returning_ids(conn, m.StoredFile.__table__, [FILE])[0]
+        with RowWriter(conn) as rows:
+            rids = rows.draw({REM: rows_drawn})[REM]
+            rows.insert(REM, [_remittance(r, file_id, f"k{r}") for r in rids])
+            cps = rows.draw({CP: rows_drawn})[CP]
+            targets = [*rids[:-1], rids[-1] + 10_000]  # the last one points nowhere
+            rows.insert(CP, [_claim_payment(c, r, "P") for c, r in zip(cps, targets, strict=True)])
+            rows.flush()
+            problems = rows.verify(m.CHECKED_PER_FILE)
+    engine.dispose()
+    assert problems == ["1 claim_payment row(s) whose remittance_id is no remittance of this file"]
+
+
 def test_a_key_taken_in_a_queued_batch_is_an_integrity_error_and_stores_nothing(store_url: str) -> None:
     engine = open_store(store_url)
     with write_transaction(engine) as conn:
@@ -154,7 +195,7 @@ def test_a_row_pointing_to_no_row_is_found_before_commit(store_url: str) -> None
             rows.flush()
             problems = rows.verify(m.CHECKED_PER_FILE)
     engine.dispose()
-    assert problems == ["1 claim_payment row(s) whose remittance_id is no remittance"]
+    assert problems == ["1 claim_payment row(s) whose remittance_id is no remittance of this file"]
 
 
 def test_ingest_refuses_a_file_whose_rows_would_point_nowhere(
@@ -176,7 +217,7 @@ def test_ingest_refuses_a_file_whose_rows_would_point_nowhere(
     path.write_text(text)
     [report] = run_ingest([str(path)], store_url)
     assert report.status == "refused"
-    assert "adjustment row(s) whose claim_payment_id is no claim_payment" in report.error.describe()
+    assert "1 adjustment row(s) whose claim_payment_id is no claim_payment of this file" in report.error.describe()
     engine = open_store(store_url)
     counts = [_count(engine, t) for t in (m.StoredFile.__table__, REM, CP, SP, ADJ)]
     engine.dispose()
