@@ -209,7 +209,15 @@ def in_chunks(conn: sa.Connection, items: Sequence[T]) -> Iterator[Sequence[T]]:
 
 def in_list(conn: sa.Connection, column: sa.ColumnElement, values: Sequence) -> sa.ColumnElement[bool]:
     """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter: an IN list
-    of hundreds of parameters was rendered, cast and split by the driver at every execution."""
+    of hundreds of parameters was rendered, cast and split by the driver at every execution.
+    Distinct integers without a gap (a file's keys, drawn together) are the range they span:
+    two parameters, an index range scan, and no array for the driver to build value by value."""
+    if (
+        len(values) > 2
+        and all(type(v) is int for v in values)
+        and max(values) - min(values) + 1 == len(values) == len(set(values))
+    ):
+        return column.between(min(values), max(values))
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mohsedi.pipeline import run_ingest
 from mohsedi.store import ingest as ingest_module
 from mohsedi.store import models as m
-from mohsedi.store.db import RowWriter, copy_data, insert_returning_ids, open_store, write_transaction
+from mohsedi.store.db import RowWriter, copy_data, in_list, insert_returning_ids, open_store, write_transaction
 from tests.store.era import clp, interchange, svc, transaction
 
 REM, CP = m.Remittance.__table__, m.ClaimPayment.__table__
@@ -260,3 +260,16 @@ def test_copy_data_reads_back_as_the_values_given(rows: list[tuple]) -> None:
     assert sql == 'COPY "t" ("a", "b", "c") FROM STDIN'
     expected = [[None if v is None else v if isinstance(v, str) else str(v) for v in row] for row in rows]
     assert _read_copy_text(data) == expected
+
+
+@pytest.mark.parametrize("wanted", [[3, 4, 5, 6], [6, 4, 5, 3], [3, 5, 6, 9], [4, 4, 5, 6], [2, 3]])
+def test_in_list_selects_exactly_the_values_given(store_url: str, wanted: list[int]) -> None:
+    """A gapless run of keys is asked for as a range: the same rows as the list itself."""
+    engine = open_store(store_url)
+    with write_transaction(engine) as conn:
+        file_id = insert_returning_ids(conn, m.StoredFile.__table__, [FILE])[0]
+        insert_returning_ids(conn, REM, [{**_remittance(0, file_id, f"k{n}"), "id": n} for n in range(1, 12)])
+    with engine.connect() as conn:
+        got = sorted(row[0] for row in conn.execute(sa.select(REM.c.id).where(in_list(conn, REM.c.id, wanted))))
+    engine.dispose()
+    assert got == sorted(set(wanted))
