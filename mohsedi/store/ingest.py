@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -355,9 +356,8 @@ def _store_sets(
         identity = (*trace_key(r), r.amount, r.credit_debit, r.payment_date)
         ordinals[identity] += 1
         key = payment_key(r, ordinals[identity])
-        if rows.lookup.execute(sa.select(REM.c.id).where(REM.c.payment_key == key)).first() or _stored_before_0003(
-            rows.lookup, r, ordinals[identity]
-        ):
+        stored, legacy, other = _stored_as(rows.lookup, r, key, file_id)
+        if stored or ordinals[identity] <= legacy:
             report.already += 1
             report.findings.append(
                 BalanceFinding(
@@ -371,14 +371,6 @@ def _store_sets(
             )
             continue
         findings: list[BalanceFinding | StoreFinding] = list(balance(r))
-        other = rows.lookup.execute(
-            sa.select(REM.c.amount, REM.c.payment_date).where(
-                REM.c.payer_id == text_for_store(r.payer_id),
-                REM.c.trace_number == text_for_store(r.trace_number),
-                REM.c.trace_payer_id == text_for_store(r.trace_payer_id),
-                REM.c.file_id != file_id,
-            )
-        ).first()
         if other is not None:
             findings.append(
                 BalanceFinding(
@@ -424,19 +416,37 @@ def store_refusal(path: str, exc: sa.exc.SQLAlchemyError) -> IngestReport:
     return IngestReport(path, status="refused", error=X12Error(problem, source=path))
 
 
-def _stored_before_0003(conn: Connection, r: Remittance, ordinal: int) -> bool:
-    """Rows stored before migration 0003 have no payment key (nor TRN03): they match a payment
-    by payer, TRN02, amount and date, so upgrading and re-reading old files counts nothing twice."""
-    legacy = conn.execute(
-        sa.select(sa.func.count(REM.c.id)).where(
-            REM.c.payment_key.like("legacy:%"),
-            REM.c.payer_id == text_for_store(r.payer_id),
-            REM.c.trace_number == text_for_store(r.trace_number),
-            REM.c.amount.is_(None) if r.amount is None else REM.c.amount == r.amount,
-            REM.c.payment_date.is_(None) if r.payment_date is None else REM.c.payment_date == r.payment_date,
+def _stored_as(conn: Connection, r: Remittance, key: str, file_id: int) -> tuple[bool, int, Any]:
+    """What is stored already about this payment, in one round trip: whether its key is; how
+    many rows stored before migration 0003 match it (they have no payment key nor TRN03, and
+    match by payer, TRN02, amount and date, so upgrading and re-reading old files counts
+    nothing twice: a payment whose ordinal is within that count is stored); and the amount and
+    date of the first payment stored from another file under the same payer and trace (ERA005),
+    or None."""
+    same_trace = sa.select(REM.c.id).where(
+        REM.c.payer_id == text_for_store(r.payer_id),
+        REM.c.trace_number == text_for_store(r.trace_number),
+        REM.c.trace_payer_id == text_for_store(r.trace_payer_id),
+        REM.c.file_id != file_id,
+    )
+    first = same_trace.order_by(REM.c.id).limit(1).scalar_subquery()
+    legacy = sa.select(sa.func.count(REM.c.id)).where(
+        REM.c.payment_key.like("legacy:%"),
+        REM.c.payer_id == text_for_store(r.payer_id),
+        REM.c.trace_number == text_for_store(r.trace_number),
+        REM.c.amount.is_(None) if r.amount is None else REM.c.amount == r.amount,
+        REM.c.payment_date.is_(None) if r.payment_date is None else REM.c.payment_date == r.payment_date,
+    )
+    row = conn.execute(
+        sa.select(
+            sa.exists().where(REM.c.payment_key == key).label("stored"),
+            legacy.scalar_subquery().label("legacy"),
+            sa.select(REM.c.amount).where(REM.c.id == first).scalar_subquery().label("amount"),
+            sa.select(REM.c.payment_date).where(REM.c.id == first).scalar_subquery().label("payment_date"),
+            first.label("other"),
         )
-    ).scalar()
-    return ordinal <= (legacy or 0)
+    ).one()
+    return bool(row.stored), row.legacy or 0, row if row.other is not None else None
 
 
 def _money(value: Decimal | None) -> str:
