@@ -218,7 +218,7 @@ def test_fix_with_the_memo_is_fix_without_it(monkeypatch: pytest.MonkeyPatch, un
 
 
 def _no_in_place_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "_rewritten_in_place", lambda cs, segments: None)
+    monkeypatch.setattr(engine, "_rewritten_in_place", lambda cs, segments, memo=None: None)
 
 
 @pytest.mark.corpus
@@ -374,8 +374,8 @@ def test_fix_with_the_in_place_shortcut_is_fix_without_it(monkeypatch: pytest.Mo
     taken = []
     shortcut = engine._rewritten_in_place
 
-    def counted(cs, segments):
-        found = shortcut(cs, segments)
+    def counted(cs, segments, memo=None):
+        found = shortcut(cs, segments, memo)
         taken.append(found is not None)
         return found
 
@@ -456,3 +456,111 @@ def test_ncci_answers_follow_edits_added_later() -> None:
     if listed:
         listed.clear()  # a caller's copy: the data's answer is not changed by it
         assert data.primaries_for("17312", day)
+
+
+# ---------------------------------------------------------------- what a rule reads
+
+
+def _documents_with_every_claim() -> list:
+    """The heavy batch, the samples, every rule case, generated claims and the corpus."""
+    import random
+
+    from mohsedi import synth
+    from tests.rules.harness import load_cases, wrap
+
+    docs = [load_document(str(p)) for p in _inputs()]
+    docs += [load_document(f"case-{i}", wrap(c.claims, c.envelope)) for i, c in enumerate(load_cases())]
+    rng = random.Random(19)
+    docs.append(load_document("random", synth.build_837p([synth.random_mohs_claim(rng, n) for n in range(300)])))
+    docs += [load_document(str(p)) for p in corpus_files("837p")]
+    return [d for d in docs if d.error is None]
+
+
+def _with_clm02(doc, value: str):
+    """The document with CLM02 of every claim set to ``value`` (each set placed and read again)."""
+    out = engine.Document(doc.source, list(doc.units))
+    for u, cs in doc.claim_sets:
+        if cs.error is not None or not cs.claims:
+            continue
+        edits = [SetElements(c.clm, (*c.clm.elements[:2], value, *c.clm.elements[3:])) for c in cs.claims]
+        rebuilt = _rebuild(out, u, engine.apply_edits(cs.transaction.segments, edits))
+        assert rebuilt is not None
+        out.units[u] = rebuilt
+    return out
+
+
+def _values(loc) -> tuple:
+    """A finding as values, its edits by segment number and elements (an anchor that is the
+    rewritten CLM is the engine's to catch: it runs such a rule again)."""
+    f = loc.finding
+    edits = []
+    for e in f.fix.edits if f.fix else ():
+        target = e.anchor if isinstance(e, InsertAfter) else e.segment
+        edits.append((type(e).__name__, target.number, getattr(e, "elements", None)))
+    return (*_plain(loc)[:7], f.fix.description if f.fix else None, edits, f.segment, loc.doc, loc.unit)
+
+
+@pytest.mark.parametrize("value", ["1", "0", "99999.99", "12.5"])
+def test_a_rule_that_does_not_read_clm02_finds_the_same_whatever_it_holds(value: str) -> None:
+    """What lets the engine keep a rule's findings on a claim whose CLM02 a fix rewrote: every
+    claim and day rule that declares it does not read CLM02 finds the same, on every claim of the
+    samples, the rule cases, generated claims and the corpus, with CLM02 set to something else."""
+    blind = [r for r in all_rules() if r.scope != Scope.ENVELOPE and r.reads is not None and "CLM02" not in r.reads]
+    assert len(blind) > 30 and "X12002" not in {r.code for r in blind}
+    docs = _documents_with_every_claim()
+    options = RuleOptions(clia_number=CLIA, today=date(2026, 11, 22), case_log=load_case_log(SAMPLES / "case-log.csv"))
+    before = [_values(loc) for loc in check_documents(docs, blind, options)]
+    after = [_values(loc) for loc in check_documents([_with_clm02(d, value) for d in docs], blind, options)]
+    assert before and before == after
+
+
+def test_x12002_reads_clm02() -> None:
+    """The declaration is not empty where it must not be: X12002 finds a CLM02 set wrong."""
+    docs = [load_document(str(p)) for p in _inputs()]
+    x12002 = [r for r in all_rules() if r.code == "X12002"]
+    assert x12002[0].reads == frozenset({"CLM02"})
+    found = check_documents([_with_clm02(d, "1") for d in docs], x12002, RuleOptions())
+    assert len(found) > len(check_documents(docs, x12002, RuleOptions()))
+
+
+def _reading_everything() -> list:
+    return [dataclasses.replace(r, reads=None) for r in all_rules()]
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+def test_fix_keeping_what_unread_elements_left_alone_is_fix_running_every_rule_again(
+    monkeypatch: pytest.MonkeyPatch, unsafe: bool
+) -> None:
+    """A claim a fix rewrote only in CLM02 is checked again by X12002 alone (the other rules, and
+    its days, keep what they found): the same fixes, findings, labels and bytes as running every
+    rule again on it."""
+    paths = _inputs()
+    options = RuleOptions(clia_number=CLIA, today=date(2026, 11, 22))
+    kept = []
+    partial = engine._check_changed
+
+    def counted(chosen, cctx, before, changed, replaced):
+        kept.extend(r.code for r in chosen if r.reads is not None and r.reads.isdisjoint(changed))
+        return partial(chosen, cctx, before, changed, replaced)
+
+    monkeypatch.setattr(engine, "_check_changed", counted)
+
+    def outcome(rules) -> tuple:
+        docs = [load_document(str(p)) for p in paths]
+        fixed = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing_rules())
+        labels = check_as_fix_would([load_document(str(p)) for p in paths], rules, options)
+        return (
+            [(a.rule, a.claim, a.line, a.description, a.source) for a in fixed.applied],
+            [(f.rule, f.claim, f.line, why) for f, why in fixed.dropped],
+            [_plain(loc) for loc in fixed.remaining],
+            fixed.passes,
+            [doc.emit() for doc in docs],
+            [_plain(loc) for loc in labels],
+        )
+
+    declared = outcome(all_rules())
+    assert kept, "claims were checked again only in part"
+    kept.clear()
+    assert declared == outcome(_reading_everything())
+    assert not kept
+    assert declared[0]

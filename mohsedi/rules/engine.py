@@ -25,6 +25,7 @@ from mohsedi.guide.compile import NODES
 from mohsedi.guide.limits import problems_gained, segment_problems
 from mohsedi.guide.walker import replace_set, walker_for
 from mohsedi.rules.base import (
+    TRACKED_ELEMENTS,
     Delete,
     Edit,
     Finding,
@@ -134,9 +135,13 @@ class CheckMemo:
     by its claims' keys and which of their lines it holds. The memo keeps the claims it has
     seen alive, so no identity in a key is ever reused. Valid for one list of rules and one set
     of options: given others, it starts afresh.
+
+    A claim a fix rewrote in place, only in TRACKED_ELEMENTS, is checked again only by the rules
+    that read what changed (``Rule.reads``): the others' findings are those of the claim it was
+    read from (``derive``), and so are its days' when no day rule reads what changed.
     """
 
-    __slots__ = ("_for", "_held", "_claims", "_days", "_keys")
+    __slots__ = ("_for", "_held", "_claims", "_days", "_keys", "_derived", "_replaced")
 
     def __init__(self) -> None:
         self._for: tuple[object, ...] = ()
@@ -146,6 +151,12 @@ class CheckMemo:
         # id(claim) -> (the claim, kept alive so its id is not reused, its key): a set no fix
         # touched keeps its claim objects from one check to the next
         self._keys: dict[int, tuple[Claim, tuple]] = {}
+        # id(claim re-read after a fix) -> (it, the claim it was read from, the elements that
+        # changed, the segments replaced): see ``derive``
+        self._derived: dict[int, tuple[Claim, Claim, frozenset[str], list[Segment]]] = {}
+        # ids of segments replaced in claims whose days kept their findings: a kept day finding
+        # whose fix edits one of them is found again
+        self._replaced: set[int] = set()
 
     def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
         key = (id(options), *map(id, rules))
@@ -155,6 +166,13 @@ class CheckMemo:
             self._claims.clear()
             self._days.clear()
             self._keys.clear()
+            self._derived.clear()
+            self._replaced.clear()
+
+    def derive(self, claim: Claim, read_from: Claim, changed: frozenset[str], replaced: list[Segment]) -> None:
+        """``claim`` was read again from ``read_from``'s segments with ``replaced`` rewritten in
+        place, ``changed`` (within TRACKED_ELEMENTS) the elements whose values differ."""
+        self._derived[id(claim)] = (claim, read_from, changed, replaced)
 
 
 _node = operator.attrgetter("node")
@@ -275,6 +293,7 @@ def check_documents(
                     key_memo[id(claim)] = (claim, key)
                 known = claim_memo.get(key)
                 if known is None:
+                    before = _derived_from(memo, claim)
                     findings: list[Finding] = []
                     if claim_rules:
                         cctx = ClaimContext(claim, options)
@@ -282,11 +301,21 @@ def check_documents(
                         chosen = runnable(claim_rules, codes, claim_cache)
                         if claim.frequency == VOID:
                             chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
-                        for r in chosen:
-                            findings.extend(r.check(r, cctx))
+                        if before is None:
+                            for r in chosen:
+                                findings.extend(r.check(r, cctx))
+                        else:
+                            findings = _check_changed(chosen, cctx, *before)
                         if findings:
                             findings = [with_source(f, source) for f in findings]
-                    known = claim_memo[key] = _Checked(len(claim_memo), claim, findings, _claim_days(claim))
+                    token = len(claim_memo)
+                    if before is not None and all(
+                        r.reads is not None and r.reads.isdisjoint(before[1]) for r in by_scope[Scope.DAY]
+                    ):
+                        # No day rule reads what changed: the claim's days are the days they were.
+                        token = before[0].token
+                        memo._replaced.update(map(id, before[2]))
+                    known = claim_memo[key] = _Checked(token, claim, findings, _claim_days(claim))
                 seen.append((claim, d, u, known))
                 if known.findings:
                     found.extend([Located(f, d, u) for f in known.findings])
@@ -294,6 +323,8 @@ def check_documents(
         for (patient, npi, day), entries in _day_groups_of(seen).items():
             day_key = (patient, npi, day, *[(checked.token, i) for _, _, _, checked, i in entries])
             day_found = day_memo.get(day_key)
+            if day_found is not None and memo._replaced and _edits_any(day_found, memo._replaced):
+                day_found = None  # kept across a fix whose segment one of its edits names: found again
             if day_found is None:
                 lines = tuple(DayLine(claim, claim.lines[i]) for claim, _, _, _, i in entries)
                 dctx = DayContext(patient, npi, day, lines, options)
@@ -308,6 +339,51 @@ def check_documents(
                 d, u = next((d, u) for claim, d, u, _, _ in entries if claim.patient_control_number == f.claim)
                 found.append(Located(f, d, u))
     return suppress_covered(found, {r.code: r for r in rules})
+
+
+def _derived_from(memo: CheckMemo, claim: Claim) -> tuple[_Checked, frozenset[str], list[Segment]] | None:
+    """When ``claim`` was read again after a fix rewrote only tracked elements of a claim this
+    memo checked, with the same procedure codes and frequency: that claim's entry, the elements
+    that changed, and the segments replaced."""
+    derived = memo._derived.get(id(claim))
+    if derived is None or derived[0] is not claim:
+        return None
+    _, old, changed, replaced = derived
+    made = memo._keys.get(id(old))
+    if made is None or made[0] is not old:
+        return None
+    checked = memo._claims.get(made[1])
+    if checked is None or checked.claim is not old or old.frequency != claim.frequency:
+        return None
+    if [ln.procedure for ln in old.lines] != [ln.procedure for ln in claim.lines]:
+        return None
+    return checked, changed, replaced
+
+
+def _check_changed(
+    chosen: list[Rule], cctx: ClaimContext, before: _Checked, changed: frozenset[str], replaced: list[Segment]
+) -> list[Finding]:
+    """The claim rules' findings on a claim a fix rewrote: a rule that reads none of what changed
+    keeps what it found before the fix (unless a fix of it edits a replaced segment), the others
+    run again. In the order the rules run, as a full check gives them."""
+    kept: dict[str, list[Finding]] = defaultdict(list)
+    for f in before.findings:
+        kept[f.rule].append(f)
+    gone = {id(s) for s in replaced}
+    out: list[Finding] = []
+    for r in chosen:
+        if r.reads is not None and r.reads.isdisjoint(changed):
+            mine = kept.get(r.code, ())
+            if not mine or not _edits_any(mine, gone):
+                out.extend(mine)
+                continue
+        out.extend(r.check(r, cctx))
+    return out
+
+
+def _edits_any(findings: Iterable[Finding], segments: set[int] | frozenset[int]) -> bool:
+    """Whether a fix of the findings edits (or inserts after) a segment of these ids."""
+    return any(id(_edit_target(e)) in segments for f in findings if f.fix is not None for e in f.fix.edits)
 
 
 def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
@@ -470,10 +546,12 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
     return out, made
 
 
-def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
+def _rebuild(doc: Document, u: int, segments: list[Segment], memo: CheckMemo | None = None) -> ClaimSet | None:
+    """The set ``u`` with ``segments``, placed and read; None when it cannot be. ``memo``: told
+    which claims were read again from which (``CheckMemo.derive``)."""
     cs = doc.units[u]
     assert isinstance(cs, ClaimSet)
-    fast = _rewritten_in_place(cs, segments)
+    fast = _rewritten_in_place(cs, segments, memo)
     if fast is not None:
         return fast
     rebuilt = replace_set(cs.transaction, segments, source=doc.source)
@@ -484,7 +562,7 @@ def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     return new if new.error is None else None
 
 
-def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | None:
+def _rewritten_in_place(cs: ClaimSet, segments: list[Segment], memo: CheckMemo | None = None) -> ClaimSet | None:
     """``cs`` with ``segments``, as placing and reading the set again would give it, when every
     edit rewrote a segment of a claim in place; None when the long way is needed.
 
@@ -502,6 +580,7 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
     key_positions = walker.guide.key_positions
     claims = cs.claims
     changed: dict[int, int] = {}  # claim index -> where its segments start, in order
+    rewritten: dict[int, list[tuple[Segment, Segment]]] = defaultdict(list)  # claim index -> (before, after)
     k, start, end = -1, 0, 0  # the claim the scan is in (or last left): index, its segments' bounds
     next_clm: Segment | None = claims[0].clm
     for n, (before, after) in enumerate(zip(old, segments, strict=True)):
@@ -522,6 +601,7 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
             return None
         after.node = before.node
         changed[k] = start
+        rewritten[k].append((before, after))
     if not changed:
         return None
     transaction = TransactionSet(segments, cs.transaction.isa, cs.transaction.gs)
@@ -533,7 +613,26 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
         if reread is None:
             return None
         claims[i] = reread
+        if memo is not None:
+            pairs = rewritten[i]
+            elements = frozenset(name for before, after in pairs for name in _changed_elements(before, after))
+            if elements <= TRACKED_ELEMENTS:
+                memo.derive(reread, claim, elements, [before for before, _ in pairs])
     return ClaimSet(transaction, claims)
+
+
+def _changed_elements(before: Segment, after: Segment) -> Iterator[str]:
+    """The elements that differ, named as the guide does (CLM02), an element present on one side
+    only included; the segment's id alone when none does (nothing a rule could be told it may
+    ignore). The same id on both sides."""
+    old, new = before.elements, after.elements
+    found = False
+    for i in range(1, max(len(old), len(new))):
+        if i >= len(old) or i >= len(new) or old[i] != new[i]:
+            found = True
+            yield f"{before.id}{i:02d}"
+    if not found:
+        yield before.id
 
 
 def _reread_claim(
@@ -667,7 +766,7 @@ def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding
 
 
 def _apply_to_unit(
-    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
+    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome, memo: CheckMemo | None = None
 ) -> list[tuple[Finding, Applied]]:
     """Apply the findings' edits to one unit; keep what leaves the set within the guide.
 
@@ -689,9 +788,9 @@ def _apply_to_unit(
     pending = list(findings)
     while pending:
         segments, made = _apply_owned(unit.transaction.segments, _owned_edits(pending))
-        rebuilt = _rebuild(doc, u, segments)
+        rebuilt = _rebuild(doc, u, segments, memo)
         if rebuilt is None:
-            return _apply_one_at_a_time(doc, u, pending, outcome)
+            return _apply_one_at_a_time(doc, u, pending, outcome, memo)
         blamed = _blame(unit, rebuilt, made, pending)
         if not blamed:
             doc.units[u] = rebuilt
@@ -714,7 +813,7 @@ def _breaks(problems: Sequence[str]) -> str:
 
 
 def _apply_one_at_a_time(
-    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
+    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome, memo: CheckMemo | None = None
 ) -> list[tuple[Finding, Applied]]:
     """The fixes one by one, each on top of those kept so far, all aimed at the set as it was."""
     original = doc.units[u]
@@ -734,7 +833,7 @@ def _apply_one_at_a_time(
         kept.append(f)
     if not kept:
         return []
-    final = _rebuild(doc, u, _apply_owned(original.transaction.segments, _owned_edits(kept))[0])
+    final = _rebuild(doc, u, _apply_owned(original.transaction.segments, _owned_edits(kept))[0], memo)
     assert final is not None  # the last candidate kept was this very set
     doc.units[u] = final
     done = [(f, applied_fix(f, doc.source)) for f in kept]
@@ -907,7 +1006,7 @@ def _fix_loop(
             hist = history.get((d, u))
             if hist is None:
                 hist = history[(d, u)] = _History([_signature(docs[d], u)])
-            step = _apply_to_unit(docs[d], u, findings, outcome)
+            step = _apply_to_unit(docs[d], u, findings, outcome, memo)
             if not step:
                 continue
             clean_last_check = False
@@ -925,7 +1024,7 @@ def _fix_loop(
             progressed = True
         if not progressed:
             break
-    normalized = _normalize(docs, touched, normalizing, options)
+    normalized = _normalize(docs, touched, normalizing, options, memo)
     if not clean_last_check or normalized:  # else the last check saw the documents as they are
         everything = check_documents(docs, rules, options, memo=memo)
     outcome.remaining = settle(everything, outcome)
@@ -990,6 +1089,7 @@ def _normalize(
     touched: dict[tuple[int, int], set[str]],
     normalizing: Sequence[Rule],
     options: RuleOptions,
+    memo: CheckMemo | None = None,
 ) -> bool:
     """Counts and totals after the last pass, for the sets and claims fixes changed; whether
     any set changed."""
@@ -1014,7 +1114,7 @@ def _normalize(
         if se.id == "SE" and se.element(1) != str(len(segments)):
             segments = apply_edits(segments, [SetElements(se, (se.id, str(len(segments)), *se.elements[2:]))])
         if segments != unit.transaction.segments:
-            rebuilt = _rebuild(doc, u, segments)
+            rebuilt = _rebuild(doc, u, segments, memo)
             if rebuilt is not None:
                 doc.units[u] = rebuilt
                 changed = True
