@@ -500,7 +500,7 @@ def _values(loc) -> tuple:
     return (*_plain(loc)[:7], f.fix.description if f.fix else None, edits, f.segment, loc.doc, loc.unit)
 
 
-@pytest.mark.parametrize("value", ["1", "0", "99999.99", "12.5"])
+@pytest.mark.parametrize("value", ["1", "0", "99999.99", "12.5", "", "1.2.3", "-5"])
 def test_a_rule_that_does_not_read_clm02_finds_the_same_whatever_it_holds(value: str) -> None:
     """What lets the engine keep a rule's findings on a claim whose CLM02 a fix rewrote: every
     claim and day rule that declares it does not read CLM02 finds the same, on every claim of the

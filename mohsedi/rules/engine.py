@@ -23,6 +23,7 @@ from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.guide.compile import NODES
 from mohsedi.guide.limits import problems_gained, segment_problems
+from mohsedi.guide.loops import to_decimal
 from mohsedi.guide.walker import replace_set, walker_for
 from mohsedi.rules.base import (
     TRACKED_ELEMENTS,
@@ -609,15 +610,16 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment], memo: CheckMemo |
     for i, first in changed.items():
         claim = claims[i]
         own = segments[first : first + len(claim.segments)]
-        reread = _reread_claim(claim, segments[0], own, segments[-1], transaction)
+        pairs = rewritten[i]
+        elements = frozenset(name for before, after in pairs for name in _changed_elements(before, after))
+        reread = _with_total(claim, pairs, elements, own)
+        if reread is None:
+            reread = _reread_claim(claim, segments[0], own, segments[-1], transaction)
         if reread is None:
             return None
         claims[i] = reread
-        if memo is not None:
-            pairs = rewritten[i]
-            elements = frozenset(name for before, after in pairs for name in _changed_elements(before, after))
-            if elements <= TRACKED_ELEMENTS:
-                memo.derive(reread, claim, elements, [before for before, _ in pairs])
+        if memo is not None and elements <= TRACKED_ELEMENTS:
+            memo.derive(reread, claim, elements, [before for before, _ in pairs])
     return ClaimSet(transaction, claims)
 
 
@@ -633,6 +635,21 @@ def _changed_elements(before: Segment, after: Segment) -> Iterator[str]:
             yield f"{before.id}{i:02d}"
     if not found:
         yield before.id
+
+
+def _with_total(
+    claim: Claim, pairs: list[tuple[Segment, Segment]], changed: frozenset[str], segments: list[Segment]
+) -> Claim | None:
+    """The claim as reading it again gives it when a fix rewrote only CLM02, from one amount to
+    another: the same but for its CLM, its total and its segments (CLM02 is read into nothing
+    else). None otherwise."""
+    if changed != {"CLM02"} or len(pairs) != 1 or pairs[0][0] is not claim.clm or claim.total_charge is None:
+        return None
+    clm = pairs[0][1]
+    total = to_decimal(clm.element(2))
+    if total is None:
+        return None  # the claim read again carries the problem of a CLM02 that is not an amount
+    return dataclasses.replace(claim, clm=clm, total_charge=total, segments=segments, problems=list(claim.problems))
 
 
 def _reread_claim(
