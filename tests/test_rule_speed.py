@@ -539,9 +539,9 @@ def test_fix_keeping_what_unread_elements_left_alone_is_fix_running_every_rule_a
     kept = []
     partial = engine._check_changed
 
-    def counted(chosen, cctx, before, changed, replaced):
-        kept.extend(r.code for r in chosen if r.reads is not None and r.reads.isdisjoint(changed))
-        return partial(chosen, cctx, before, changed, replaced)
+    def counted(chosen, cctx, before, keeps, replaced):
+        kept.extend(r.code for r in chosen if r.code in keeps)
+        return partial(chosen, cctx, before, keeps, replaced)
 
     monkeypatch.setattr(engine, "_check_changed", counted)
 

@@ -182,6 +182,8 @@ _node = operator.attrgetter("node")
 def claim_key(claim: Claim, contexts: dict[tuple[int, int, int], tuple] | None = None) -> tuple:
     """Every segment a claim is read from, by identity, and where the guide placed each.
 
+    The segments themselves stand for their identity (a segment compares and hashes by it, and
+    a tuple of them is made and hashed at half the cost of a tuple of their ids).
     ``contexts``: the keys of the 2000A/B/C segments already made in this check, by the
     identity of the objects read from them (claims of one subscriber share them)."""
     segs = claim.segments
@@ -192,10 +194,10 @@ def claim_key(claim: Claim, contexts: dict[tuple[int, int, int], tuple] | None =
         for part in (claim.billing_provider, claim.subscriber, claim.patient):
             if part is not None:
                 above += part.segments
-        context = (tuple(map(id, above)), tuple(map(_node, above)))
+        context = (tuple(above), tuple(map(_node, above)))
         if contexts is not None:
             contexts[head] = context
-    return (tuple(map(id, segs)), tuple(map(_node, segs)), context)
+    return (tuple(segs), tuple(map(_node, segs)), context)
 
 
 def with_source(f: Finding, source: str) -> Finding:
@@ -273,6 +275,9 @@ def check_documents(
             by_scope[r.scope].append(r)
     claim_cache: dict[frozenset[str], list[Rule]] = {}
     day_cache: dict[frozenset[str], list[Rule]] = {}
+    # what changed in a claim a fix rewrote -> (the claim rules that keep their findings, whether
+    # its days keep theirs): few distinct answers per check
+    keeping: dict[frozenset[str], tuple[frozenset[str], bool]] = {}
     contexts: dict[tuple[int, int, int], tuple] = {}
     seen: list[tuple[Claim, int, int, _Checked]] = []  # every claim, where it is, what it gave
     for d, doc in enumerate(docs):
@@ -295,6 +300,8 @@ def check_documents(
                 known = claim_memo.get(key)
                 if known is None:
                     before = _derived_from(memo, claim)
+                    if before is not None:
+                        keeps = keeping.get(before[1]) or _keeping(keeping, before[1], claim_rules, by_scope)
                     findings: list[Finding] = []
                     if claim_rules:
                         cctx = ClaimContext(claim, options)
@@ -306,13 +313,11 @@ def check_documents(
                             for r in chosen:
                                 findings.extend(r.check(r, cctx))
                         else:
-                            findings = _check_changed(chosen, cctx, *before)
+                            findings = _check_changed(chosen, cctx, before[0], keeps[0], before[2])
                         if findings:
                             findings = [with_source(f, source) for f in findings]
                     token = len(claim_memo)
-                    if before is not None and all(
-                        r.reads is not None and r.reads.isdisjoint(before[1]) for r in by_scope[Scope.DAY]
-                    ):
+                    if before is not None and keeps[1]:
                         # No day rule reads what changed: the claim's days are the days they were.
                         token = before[0].token
                         memo._replaced.update(map(id, before[2]))
@@ -361,21 +366,39 @@ def _derived_from(memo: CheckMemo, claim: Claim) -> tuple[_Checked, frozenset[st
     return checked, changed, replaced
 
 
+def _keeping(
+    keeping: dict[frozenset[str], tuple[frozenset[str], bool]],
+    changed: frozenset[str],
+    claim_rules: list[Rule],
+    by_scope: dict[Scope, list[Rule]],
+) -> tuple[frozenset[str], bool]:
+    """The claim rules that read none of ``changed`` (their codes), and whether no day rule
+    reads any of it; kept in ``keeping``."""
+    keeps = frozenset(r.code for r in claim_rules if r.reads is not None and r.reads.isdisjoint(changed))
+    days = all(r.reads is not None and r.reads.isdisjoint(changed) for r in by_scope[Scope.DAY])
+    found = keeping[changed] = (keeps, days)
+    return found
+
+
 def _check_changed(
-    chosen: list[Rule], cctx: ClaimContext, before: _Checked, changed: frozenset[str], replaced: list[Segment]
+    chosen: list[Rule], cctx: ClaimContext, before: _Checked, keeps: frozenset[str], replaced: list[Segment]
 ) -> list[Finding]:
-    """The claim rules' findings on a claim a fix rewrote: a rule that reads none of what changed
-    keeps what it found before the fix (unless a fix of it edits a replaced segment), the others
-    run again. In the order the rules run, as a full check gives them."""
-    kept: dict[str, list[Finding]] = defaultdict(list)
+    """The claim rules' findings on a claim a fix rewrote: a rule in ``keeps`` (it reads none of
+    what changed) keeps what it found before the fix, unless a fix of it edits a replaced
+    segment; the others run again. In the order the rules run, as a full check gives them."""
+    kept: dict[str, list[Finding]] = {}
     for f in before.findings:
-        kept[f.rule].append(f)
-    gone = {id(s) for s in replaced}
+        kept.setdefault(f.rule, []).append(f)
+    gone: set[int] | None = None
     out: list[Finding] = []
     for r in chosen:
-        if r.reads is not None and r.reads.isdisjoint(changed):
-            mine = kept.get(r.code, ())
-            if not mine or not _edits_any(mine, gone):
+        if r.code in keeps:
+            mine = kept.get(r.code)
+            if not mine:
+                continue
+            if gone is None:
+                gone = {id(s) for s in replaced}
+            if not _edits_any(mine, gone):
                 out.extend(mine)
                 continue
         out.extend(r.check(r, cctx))
