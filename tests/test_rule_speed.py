@@ -41,7 +41,7 @@ from mohsedi.rules.engine import (
     normalizing_rules,
 )
 from mohsedi.rules.registry import all_rules, rule
-from mohsedi.x12.segments import emit
+from mohsedi.x12.segments import Segment, emit
 from tests.conftest import SAMPLES, corpus_files
 
 HEAVY = Path(__file__).resolve().parent / "fixtures" / "heavy" / "heavy.837"
@@ -564,3 +564,39 @@ def test_fix_keeping_what_unread_elements_left_alone_is_fix_running_every_rule_a
     assert declared == outcome(_reading_everything())
     assert not kept
     assert declared[0]
+
+
+# ---------------------------------------------------------------- states of the fix loop
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(rewrites=REWRITES, same=st.booleans(), shift=st.booleans())
+def test_a_fix_loop_state_has_the_same_text_as_another_exactly_when_they_emit_alike(
+    rewrites: list[tuple[int, int, str]], same: bool, shift: bool
+) -> None:
+    """The fix loop tells a state it was in by comparing only the segments two states do not
+    share: the answer of comparing their whole texts, whatever was rewritten (to the value it
+    had, or another), and when a line break moves from one segment's trailer to the next's lead."""
+    doc = load_document(str(HEAVY))
+    (_, cs), *_ = doc.claim_sets
+    old = cs.transaction.segments
+    edits = {}
+    for index, element, value in rewrites:
+        seg = old[index % len(old)]
+        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
+        elements += [""] * (element + 1 - len(elements))
+        elements[element] = seg.element(element) if same else value
+        edits[id(seg)] = SetElements(seg, tuple(elements))
+    segments, _ = _apply_owned(old, [(e, 0) for e in edits.values()])
+    if shift:  # the same text cut elsewhere: a line break at the end of one segment or the start of the next
+        i = rewrites[0][0] % (len(segments) - 1)
+        first, second = segments[i], segments[i + 1]
+        broken = Segment(first.text, first.trailer + "\n", first.delimiters, first.lead)
+        led = Segment(second.text, second.trailer, second.delimiters, "\n" + second.lead)
+        left = [*segments[:i], broken, second, *segments[i + 2 :]]
+        right = [*segments[:i], first, led, *segments[i + 2 :]]
+        assert emit(left) == emit(right)
+        assert engine._State(left).same_text(engine._State(right))
+        assert not engine._State(left).same_text(engine._State(segments))
+    a, b = engine._State(list(old)), engine._State(segments)
+    assert a.same_text(b) == (emit(old) == emit(segments)) == b.same_text(a)

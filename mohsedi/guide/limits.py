@@ -200,10 +200,15 @@ def problems_gained(new: Segment, old: Segment | None) -> Counter[str]:
     if limits is None:
         return Counter()
     component = new.delimiters.component
+    changed = [(i, now, was) for i, (now, was) in enumerate(zip(new.elements, old.elements, strict=True)) if now != was]
     gained: list[str] = []
-    lost: list[str] = []
-    for i, (now, was) in enumerate(zip(new.elements, old.elements, strict=True)):
-        if now != was and 0 < i <= len(limits):
+    for i, now, _ in changed:
+        if 0 < i <= len(limits):
             gained.extend(_element_problems(limits[i - 1], now, component))
+    if not gained:
+        return Counter()  # nothing to gain (a fix nearly always writes a valid value): the old side is not asked
+    lost: list[str] = []
+    for i, _, was in changed:
+        if 0 < i <= len(limits):
             lost.extend(_element_problems(limits[i - 1], was, component))
     return Counter(gained) - Counter(lost)

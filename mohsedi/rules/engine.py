@@ -10,12 +10,12 @@ normalized (LX renumbered, CLM02 recomputed, SE01 recounted) so totals and count
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import compress
 
 from mohsedi.claims.model import Claim, ServiceLine
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
@@ -894,18 +894,53 @@ def _unit_of(doc: Document, seg: Segment) -> int | None:
     return None
 
 
-def _signature(doc: Document, u: int) -> str:
+def _state(doc: Document, u: int) -> list[Segment]:
+    """The unit's segments as they are now (a copy of the list: segments are never changed)."""
     unit = doc.units[u]
-    segs = unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments
-    return hashlib.blake2b(emit(segs).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+    return list(unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments)
+
+
+class _State:
+    """One state of a unit in the fix loop: its segments, and their text when it was needed."""
+
+    __slots__ = ("segments", "_text")
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self.segments = segments
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = emit(self.segments)
+        return self._text
+
+    def same_text(self, other: _State) -> bool:
+        """Whether the two states emit the same text. Successive states share all but the
+        segments a fix rewrote, so with as many segments on both sides only those are compared:
+        every one emitting the same text means the same text; their lengths adding up to
+        different totals means a different text; anything else compares the whole texts."""
+        a, b = self.segments, other.segments
+        if len(a) == len(b):
+            differ = list(map(operator.is_not, a, b))
+            mine = [s.lead + s.text + s.trailer for s in compress(a, differ)]
+            theirs = [s.lead + s.text + s.trailer for s in compress(b, differ)]
+            if mine == theirs:
+                return True
+            if sum(map(len, mine)) != sum(map(len, theirs)):
+                return False
+        return self.text() == other.text()
 
 
 @dataclass
 class _History:
     """The states one unit went through in the fix loop, and the fixes that led from each."""
 
-    states: list[str]
+    states: list[_State]
     steps: list[list[tuple[Finding, Applied]]] = field(default_factory=list)
+
+    def index(self, state: _State) -> int | None:
+        """The first earlier state with the same text as ``state``."""
+        return next((i for i, s in enumerate(self.states) if s.same_text(state)), None)
 
 
 def fix_documents(
@@ -1045,21 +1080,21 @@ def _fix_loop(
                 continue  # a set that could not be read is left out of the fixed file, not fixed
             hist = history.get((d, u))
             if hist is None:
-                hist = history[(d, u)] = _History([_signature(docs[d], u)])
+                hist = history[(d, u)] = _History([_State(_state(docs[d], u))])
             step = _apply_to_unit(docs[d], u, findings, outcome, memo)
             if not step:
                 continue
             clean_last_check = False
-            signature = _signature(docs[d], u)
+            state = _State(_state(docs[d], u))
             touched[(d, u)].update(f.claim for f in findings if f.claim)
-            if signature in hist.states:
+            start = hist.index(state)
+            if start is not None:
                 # Back in a state it was in: withhold the fixes of the cycle; the others go on.
-                start = hist.states.index(signature)
                 _withdraw_cycle(hist, start, step, outcome)
                 del hist.states[start + 1 :], hist.steps[start:]
                 progressed = True
                 continue
-            hist.states.append(signature)
+            hist.states.append(state)
             hist.steps.append(step)
             progressed = True
         if not progressed:
