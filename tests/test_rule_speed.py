@@ -292,20 +292,25 @@ REWRITES = st.lists(
 )
 
 
+def _rewritten(old: list, rewrites: list[tuple[int, int, str]], *, same: bool = False) -> list:
+    """The segments with each (segment index, element, value) written (the value they had: ``same``)."""
+    edits = {}
+    for index, element, value in rewrites:
+        seg = old[index % len(old)]
+        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
+        elements += [""] * (element + 1 - len(elements))
+        elements[element] = seg.element(element) if same else value
+        edits[id(seg)] = SetElements(seg, tuple(elements))
+    return _apply_owned(old, [(e, 0) for e in edits.values()])[0]
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(rewrites=REWRITES)
 def test_a_rewrite_in_place_reads_as_placing_the_set_again(rewrites: list[tuple[int, int, str]]) -> None:
     doc = load_document(str(HEAVY))
     (u, cs), *_ = doc.claim_sets
     old = cs.transaction.segments
-    edits = {}
-    for index, element, value in rewrites:
-        seg = old[index % len(old)]
-        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
-        elements += [""] * (element + 1 - len(elements))
-        elements[element] = value
-        edits[id(seg)] = SetElements(seg, tuple(elements))
-    segments, _ = _apply_owned(old, [(e, 0) for e in edits.values()])
+    segments = _rewritten(old, rewrites)
     fast = engine._rewritten_in_place(cs, segments)
     nodes = [s.node for s in segments]
     slow = _the_long_way(cs, segments)
@@ -580,14 +585,7 @@ def test_a_fix_loop_state_has_the_same_text_as_another_exactly_when_they_emit_al
     doc = load_document(str(HEAVY))
     (_, cs), *_ = doc.claim_sets
     old = cs.transaction.segments
-    edits = {}
-    for index, element, value in rewrites:
-        seg = old[index % len(old)]
-        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
-        elements += [""] * (element + 1 - len(elements))
-        elements[element] = seg.element(element) if same else value
-        edits[id(seg)] = SetElements(seg, tuple(elements))
-    segments, _ = _apply_owned(old, [(e, 0) for e in edits.values()])
+    segments = _rewritten(old, rewrites, same=same)
     if shift:  # the same text cut elsewhere: a line break at the end of one segment or the start of the next
         i = rewrites[0][0] % (len(segments) - 1)
         first, second = segments[i], segments[i + 1]
