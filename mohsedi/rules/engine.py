@@ -142,7 +142,7 @@ class CheckMemo:
     read from (``derive``), and so are its days' when no day rule reads what changed.
     """
 
-    __slots__ = ("_for", "_held", "_claims", "_days", "_keys", "_derived", "_replaced")
+    __slots__ = ("_for", "_held", "_claims", "_days", "_keys", "_derived", "_replaced", "_runnable", "_keeping")
 
     def __init__(self) -> None:
         self._for: tuple[object, ...] = ()
@@ -158,6 +158,10 @@ class CheckMemo:
         # ids of segments replaced in claims whose days kept their findings: a kept day finding
         # whose fix edits one of them is found again
         self._replaced: set[int] = set()
+        # what depends on the rules alone, worked out once per run: the claim and day rules that
+        # can fire on a set of procedure codes, and what a rewrite's changed elements mean for them
+        self._runnable: tuple[dict[frozenset[str], list[Rule]], dict[frozenset[str], list[Rule]]] = ({}, {})
+        self._keeping: dict[frozenset[str], tuple[frozenset[str], bool]] = {}
 
     def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
         key = (id(options), *map(id, rules))
@@ -169,6 +173,8 @@ class CheckMemo:
             self._keys.clear()
             self._derived.clear()
             self._replaced.clear()
+            self._runnable = ({}, {})
+            self._keeping.clear()
 
     def derive(self, claim: Claim, read_from: Claim, changed: frozenset[str], replaced: list[Segment]) -> None:
         """``claim`` was read again from ``read_from``'s segments with ``replaced`` rewritten in
@@ -273,11 +279,9 @@ def check_documents(
     for r in rules:
         if not r.needs or all(getattr(options, need) is not None for need in r.needs):
             by_scope[r.scope].append(r)
-    claim_cache: dict[frozenset[str], list[Rule]] = {}
-    day_cache: dict[frozenset[str], list[Rule]] = {}
-    # what changed in a claim a fix rewrote -> (the claim rules that keep their findings, whether
-    # its days keep theirs): few distinct answers per check
-    keeping: dict[frozenset[str], tuple[frozenset[str], bool]] = {}
+    claim_cache, day_cache = memo._runnable
+    keeping = memo._keeping  # what changed in a claim a fix rewrote -> what keeps its findings
+    derived = memo._derived
     contexts: dict[tuple[int, int, int], tuple] = {}
     seen: list[tuple[Claim, int, int, _Checked]] = []  # every claim, where it is, what it gave
     for d, doc in enumerate(docs):
@@ -299,7 +303,7 @@ def check_documents(
                     key_memo[id(claim)] = (claim, key)
                 known = claim_memo.get(key)
                 if known is None:
-                    before = _derived_from(memo, claim)
+                    before = _derived_from(memo, claim) if derived else None
                     if before is not None:
                         keeps = keeping.get(before[1]) or _keeping(keeping, before[1], claim_rules, by_scope)
                     findings: list[Finding] = []
