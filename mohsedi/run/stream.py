@@ -516,7 +516,15 @@ def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings, sp
     with that set and everything that set was grouped with."""
     if len(batch.outcomes) < 2:
         return  # a group is two sets or more
-    groups = [set(g) for g in shared_groups(batch.digests, batch.owners)]
+    # A file that could not be read (an error after its sets) is reported as such, not checked:
+    # its sets take no part, as when the batch is read whole (and reading it again would fail).
+    unreadable = {f for f, state in enumerate(files) if state.error is not None}
+
+    def readable(groups: Iterable[Iterable[int]]) -> list[set[int]]:
+        kept = ({o for o in g if batch.set_file[o] not in unreadable} for g in groups)
+        return [g for g in kept if len(g) > 1]
+
+    groups = readable(shared_groups(batch.digests, batch.owners))
     while groups:
         group_of = {o: g for g in groups for o in g}
         sets = _read_sets(files, batch, set(group_of))
@@ -525,7 +533,7 @@ def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings, sp
             extra = _rerun_group(sorted(group), sets, files, batch, settings, spool)
             if extra:
                 grown.append(group.union(*(group_of.get(o, {o}) for o in extra)))
-        groups = _merged(grown)
+        groups = readable(_merged(grown))
 
 
 def _merged(groups: list[set[int]]) -> list[set[int]]:
