@@ -122,6 +122,11 @@ class Spool:
         self.file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed when the last Findings goes
         self.size = 0
 
+    def __del__(self) -> None:
+        file = getattr(self, "file", None)  # None: the file could not be made
+        if file is not None:
+            file.close()
+
     def take(self, path: str) -> int:
         """Append a range's findings file (then removed); where it starts in the spool."""
         base = self.size

@@ -14,8 +14,14 @@ the output is the same for any number of jobs.
 pyx12's validation (--tr3, the TR3 rules) needs a whole interchange: it runs per file after the
 sets, on the file as read (check) and as written (fix), one file's units in memory at a time.
 
+A set's findings leave memory as soon as it is done: they are written, sorted, to its range's
+findings file, appended to the run's spool (run/findings.py) when the range comes back; a set
+keeps where they are and their counts. Sets checked again together get their findings spooled
+again (the first records are left unread). Each file's report reads them back one set at a time,
+merged with the envelopes' and pyx12's, for the writers and the store.
+
 Memory holds the largest transaction set (the guide recommends at most 5,000 claims in one),
-the findings (compact, without their edits), and about 12 bytes per service line for the digests.
+a few numbers per set, and about 12 bytes per service line for the digests.
 """
 
 from __future__ import annotations
