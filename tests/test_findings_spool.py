@@ -208,3 +208,49 @@ def test_a_files_findings_read_back_as_one_stable_sort_of_all_of_them(parts, hel
     dropped = result.where(lambda f: f.rule != "X12001")
     assert list(dropped) == [f for f in sorted(everything, key=finding_order) if f.rule != "X12001"]
     assert len(dropped) == sum(1 for f in everything if f.rule != "X12001")
+
+
+def test_with_a_store_tr3_and_diff_the_reports_are_the_same_for_any_number_of_jobs(tmp_path, small_ranges):
+    paths = _many_sets(tmp_path, broken=True)
+    runs = {}
+    for jobs in ("1", "3"):
+        db = f"sqlite:///{tmp_path / f'store{jobs}.db'}"
+        common = ["--format", "json", "--jobs", jobs, "--tr3", "--db", db]
+        checked = _cli(["check", *paths, *common])
+        fixed = _cli(["fix", *paths, "-o", str(tmp_path / "out"), "--diff", *common])
+        runs[jobs] = (checked, fixed)
+    assert runs["1"] == runs["3"]
+    assert '"rule": "MOHS004"' in runs["1"][0][1] and "+++ " in runs["1"][1][1]
+
+
+def _stored(store_url: str) -> Counter[str]:
+    import sqlalchemy as sa
+
+    from mohsedi.store import models as m
+    from mohsedi.store.db import open_store
+
+    engine = open_store(store_url)
+    query = sa.select(m.StoredFinding.rule, sa.func.count()).group_by(m.StoredFinding.rule)
+    with engine.connect() as conn:
+        found = Counter(dict(conn.execute(query).all()))
+    engine.dispose()
+    return found
+
+
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_the_store_records_the_findings_the_report_lists(tmp_path, small_ranges, store_url, command):
+    """Recording reads the findings back from the spool: every claim's finding (fix: as first
+    found) is stored once; envelope findings name no claim and are not stored."""
+    from mohsedi.pipeline import run_check, run_fix
+    from mohsedi.rules.context import RuleOptions
+    from mohsedi.rules.registry import all_rules
+
+    paths = [*_many_sets(tmp_path), str(_finding_heavy(tmp_path))]
+    if command == "check":
+        reports = run_check(paths, all_rules(), RuleOptions(), db_url=store_url, jobs=2)
+        expected = Counter(f.rule for r in reports for f in r.findings if f.claim)
+    else:
+        targets = {p: tmp_path / "out" / Path(p).name for p in paths}
+        reports = run_fix(paths, all_rules(), RuleOptions(), targets=targets, db_url=store_url, jobs=2)
+        expected = Counter(f.rule for r in reports for f in r.initial_findings if f.claim)
+    assert _stored(store_url) == expected and expected["MOHS004"] >= 60
