@@ -146,8 +146,9 @@ class Spool:
         return part
 
     def read(self, part: Part) -> list[Finding]:
-        self.file.flush()
-        data = os.pread(self.file.fileno(), part.length, part.offset)
+        """A part's findings: read whole, each part at once (never two reads interleaved)."""
+        self.file.seek(part.offset)
+        data = self.file.read(part.length)
         if len(data) != part.length:
             raise OSError("the findings spool is shorter than recorded")
         shift = part.shift
