@@ -135,6 +135,7 @@ class Spool:
             while block := src.read(1 << 20):
                 self.file.write(block)
                 self.size += len(block)
+        self.file.flush()  # nothing buffered for a forked process to write again
         os.remove(path)
         return base
 
@@ -143,6 +144,7 @@ class Spool:
         self.file.seek(self.size)
         part = write_part(self.file, findings)
         self.size = self.file.tell()
+        self.file.flush()
         return part
 
     def read(self, part: Part) -> list[Finding]:
