@@ -201,6 +201,7 @@ def process_range(task: RangeTask, settings: Settings, bytes_read: Callable[[int
                 digests = _digests_of(unit, task.file_index, outcome)
                 result.digests.extend(digests)
                 result.owners.extend([index] * len(digests))
+            del unit  # not held while the next set is read: one set in memory, not two
     except X12Error as exc:
         result.error = exc.located(task.path)
     except OSError as exc:
