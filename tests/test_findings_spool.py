@@ -254,3 +254,30 @@ def test_the_store_records_the_findings_the_report_lists(tmp_path, small_ranges,
         reports = run_fix(paths, all_rules(), RuleOptions(), targets=targets, db_url=store_url, jobs=2)
         expected = Counter(f.rule for r in reports for f in r.initial_findings if f.claim)
     assert _stored(store_url) == expected and expected["MOHS004"] >= 60
+
+
+def test_a_set_is_let_go_before_the_next_is_read(tmp_path, monkeypatch):
+    """One transaction set in memory at a time: when the reader starts on the next set, the
+    engine holds none of the sets before it."""
+    from mohsedi.claims.reader import ClaimSet
+    from mohsedi.run import stream
+
+    real = stream.iter_claim_sets
+    alive: list[int] = []
+
+    def counting(units):
+        sets = real(units)
+        while True:
+            gc.collect()
+            alive.append(sum(1 for o in gc.get_objects() if type(o) is ClaimSet))
+            try:
+                unit = next(sets)
+            except StopIteration:
+                return
+            yield unit
+            del unit
+
+    monkeypatch.setattr(stream, "iter_claim_sets", counting)
+    [report] = check_files([str(_finding_heavy(tmp_path, 30))])
+    assert report.claims == 30 and len(alive) > 5  # several sets read
+    assert max(alive) == 0
