@@ -10,7 +10,6 @@ answer is memoized: after warm-up a segment costs one or two dictionary probes.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from mohsedi.errors import X12Error
@@ -108,7 +107,8 @@ class GuideWalker:
         # place_units' table: state -> segment id -> the next node, or for an id with one qualifier
         # (element_key), (its element_key entry, qualifier value -> the next node). Filled by
         # ``place_slow`` from ``step``; a miss on a known state is one empty dict, made once.
-        self.table: defaultdict[int, dict[str, int | tuple[int, dict[str, int]]]] = defaultdict(dict)
+        # A list indexed by state: one specialized list index per segment, not a dict probe.
+        self.table: list[dict[str, int | tuple[int, dict[str, int]]]] = [{} for _ in range(len(NODES))]
         self.table_entries = 0
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
@@ -263,10 +263,11 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             yield unit
             continue
         table, slow = walker.table, walker.place_slow
+        row = table[state]
         for seg in unit.segments:
             # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up
             # nearly every segment is one or two dictionary probes here, without a call.
-            found = table[state].get(seg.id)
+            found = row.get(seg.id)
             if isinstance(found, tuple):
                 element, values = found
                 elements = seg.elements
@@ -293,6 +294,7 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
                     )
             else:
                 state = found
+                row = table[found]
             seg.node = state
         yield unit
 
