@@ -44,11 +44,15 @@ class RemitSet:
 
 def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
     """CAS01 group, then up to six reason/amount/quantity triplets."""
-    delimiters = cas.delimiters
-    return [
-        Adjustment(group, reason, amount, quantity, level)
-        for group, reason, amount, quantity in _cas(cas.text, delimiters.element)
-    ]
+    return list(_adjustments(cas.text, cas.delimiters.element, level))
+
+
+@functools.lru_cache(maxsize=8192)
+def _adjustments(text: str, element: str, level: str) -> tuple[Adjustment, ...]:
+    """A CAS segment's adjustments, made once per distinct text and level (they are frozen)."""
+    return tuple(
+        Adjustment(group, reason, amount, quantity, level) for group, reason, amount, quantity in _cas(text, element)
+    )
 
 
 @functools.lru_cache(maxsize=8192)
@@ -107,12 +111,12 @@ def _service(svc: Segment) -> ServicePayment:
     return ServicePayment(
         qualifier,
         procedure,
-        list(modifiers),
+        [*modifiers],
         charge,
         paid,
         units,
         original_procedure,
-        list(original_modifiers),
+        [*original_modifiers],
         None,
         None,
         None,
@@ -294,9 +298,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if service is None:  # not reached: the walker enters loop 2110 only through its SVC
                 continue
             if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
-                add = service.adjustments.append
-                for group, reason, adjusted, quantity in _cas(seg.text, seg.delimiters.element):
-                    add(Adjustment(group, reason, adjusted, quantity, "line"))
+                service.adjustments += _adjustments(seg.text, seg.delimiters.element, "line")
                 continue
             if role == LINE_OTHER:
                 continue
@@ -337,7 +339,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if payment is None:
                 continue
             if role == CLAIM_CAS:
-                payment.adjustments.extend(read_adjustments(seg, "claim"))
+                payment.adjustments += _adjustments(seg.text, seg.delimiters.element, "claim")
             elif role == CLAIM_MOA:
                 payment.remarks.extend(seg.element(i) for i in MOA_REMARK_ELEMENTS if seg.element(i))
             elif role == CLAIM_MIA:
