@@ -416,12 +416,14 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
         if plan is None:
             plan = _plan(key)
         kind, header_plan, lines_plan, context_plan = plan
+        own = segs[start:end]
+        # An HL's own segments are its loop object's (the most specific one open: the one it opens).
         if kind == HL_A:
-            provider, subscriber, patient = BillingProvider("", "", segs[start]), None, None
+            provider, subscriber, patient = BillingProvider("", "", own[0], own), None, None
         elif kind == HL_B:
-            subscriber, patient = Subscriber("", "", "", "", "", segs[start]), None
+            subscriber, patient = Subscriber("", "", "", "", "", own[0], own), None
         elif kind == HL_C:
-            patient = Patient("", segs[start])
+            patient = Patient("", own[0], own)
         for offset, role in context_plan:
             e = segs[start + offset].elements
             if len(e) < 10:  # padded once to element 9, instead of a bounds check per element read
@@ -441,11 +443,10 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
                     subscriber.payer_name = e[3]
             elif role == PAT and patient is not None:
                 patient.relationship = e[1]
-        own = segs[start:end]
         if kind == CLM:
             look: list[Segment | None] = [*own, None]  # what a plan's -1 picks: None
             claims.append(_claim(own, look, header_plan, lines_plan, provider, subscriber, patient))
-        else:
+        elif kind not in (HL_A, HL_B, HL_C):  # the SE, or what comes before the first HL
             owner = patient or subscriber or provider
             if owner is not None:
                 owner.segments += own

@@ -270,14 +270,13 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             found = row.get(seg.id)
             if isinstance(found, tuple):
                 element, values = found
-                elements = seg.elements
-                if element > 0:
-                    value = elements[element] if element < len(elements) else ""
-                elif -element < len(elements):
-                    value = elements[-element].partition(seg.delimiters.component)[0]
-                else:
-                    value = ""
-                found = values.get(value)
+                try:  # free unless a segment is too short to have the qualifier ("" then)
+                    if element > 0:
+                        found = values.get(seg.elements[element])
+                    else:
+                        found = values.get(seg.elements[-element].partition(seg.delimiters.component)[0])
+                except IndexError:
+                    found = values.get("")
             if found is None:
                 found = slow(state, seg)
             if found < 0:  # NOT_FOUND
