@@ -113,21 +113,6 @@ def role_table() -> list[int]:
     return _ROLE_TABLE
 
 
-def read_line(
-    segments: list[Segment],
-    claim_diagnoses: list[Diagnosis],
-    sv1: Segment | None,
-    dtp: Segment | None,
-    ref6r: Segment | None,
-    rendering: Segment | None,
-) -> ServiceLine:
-    """Loop 2400 from its segments (LX first) and the first of each segment a rule reads.
-
-    The segments by role are picked out by ``read_claim_set``'s plan of the claim."""
-    codes = [d.code for d in claim_diagnoses]
-    return _line(segments, codes, sv1, dtp, ref6r, rendering, [])
-
-
 def _line(
     segments: list[Segment],
     codes: list[str],
@@ -137,8 +122,9 @@ def _line(
     rendering: Segment | None,
     problems: list[str],
 ) -> ServiceLine:
-    """read_line's work, with the claim's diagnosis codes in HI order; a charge that is not an
-    amount is added to ``problems``."""
+    """Loop 2400 from its segments (LX first) and the first of each segment a rule reads (picked
+    out by the claim's plan), with the claim's diagnosis codes in HI order; a charge that is not
+    an amount is added to ``problems``."""
     lx = segments[0]
     lx_elements = lx.elements
     number = lx_elements[1] if len(lx_elements) > 1 else ""
@@ -279,8 +265,10 @@ def read_claim(
     for k, found in enumerate(lines_found):
         picks = []
         for seg in found[1:]:
-            picks.append(len(look) if seg is not None else -1)
-            if seg is not None:
+            if seg is None:
+                picks.append(len(segments))  # the None
+            else:
+                picks.append(len(look))
                 look.append(seg)
         lines_plan.append((bounds[k], bounds[k + 1], *picks))
     return _claim(segments, look, header_plan, lines_plan, provider, subscriber, patient)
@@ -309,9 +297,9 @@ def _claim(
         assert seg is not None
         if role == HI:
             delimiters = seg.delimiters
-            for qualifier, code in _hi(seg.text, delimiters.element, delimiters.component):
-                diagnoses.append(Diagnosis(qualifier, code))
-                codes.append(code)
+            found, found_codes = _hi(seg.text, delimiters.element, delimiters.component)
+            diagnoses += found
+            codes += found_codes
         elif role == CLAIM_REF:
             e = seg.elements
             if len(e) < 3:
@@ -355,14 +343,14 @@ def _claim(
 
 
 @functools.lru_cache(maxsize=4096)
-def _hi(text: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
-    """The diagnoses of an HI segment as (qualifier, code), read once per distinct text."""
+def _hi(text: str, element: str, component: str) -> tuple[tuple[Diagnosis, ...], tuple[str, ...]]:
+    """The diagnoses of an HI segment, and their codes, made once per distinct text."""
     out = []
     for value in text.split(element)[1:]:
         qualifier, _, code = value.partition(component)
         if qualifier in DIAGNOSIS_QUALIFIERS and code:
-            out.append((qualifier, code.partition(component)[0].strip().upper()))
-    return tuple(out)
+            out.append(Diagnosis(qualifier, code.partition(component)[0].strip().upper()))
+    return tuple(out), tuple(d.code for d in out)
 
 
 @functools.lru_cache(maxsize=1024)

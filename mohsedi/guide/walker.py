@@ -159,7 +159,6 @@ class GuideWalker:
             found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals, strict=False)))
         return found
 
-
     def place_slow(self, state: int, seg: Segment) -> int:
         """``step``, remembered in ``table`` for place_units' next probe of the same transition."""
         found = self.step(state, seg)
