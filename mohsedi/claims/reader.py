@@ -113,73 +113,6 @@ def role_table() -> list[int]:
     return _ROLE_TABLE
 
 
-def _line(
-    segments: list[Segment],
-    codes: list[str],
-    sv1: Segment | None,
-    dtp: Segment | None,
-    ref6r: Segment | None,
-    rendering: Segment | None,
-    problems: list[str],
-) -> ServiceLine:
-    """Loop 2400 from its segments (LX first) and the first of each segment a rule reads (picked
-    out by the claim's plan), with the claim's diagnosis codes in HI order; a charge that is not
-    an amount is added to ``problems``."""
-    lx = segments[0]
-    lx_elements = lx.elements
-    number = lx_elements[1] if len(lx_elements) > 1 else ""
-    line_number = int(number) if number.isdigit() else None
-    if sv1 is not None:
-        delimiters = sv1.delimiters
-        qualifier, procedure, mods, charge, unit_basis, units, place, pointers, picks, low, high = _sv1(
-            sv1.text, delimiters.element, delimiters.component
-        )
-        count = len(codes)
-        if low >= 1 and high <= count:  # every pointer points at a diagnosis
-            diagnoses = [codes[picks[0]]] if len(picks) == 1 else [codes[i] for i in picks]
-        else:
-            diagnoses = [codes[p - 1] for p in pointers if 1 <= p <= count]
-        if charge is None:
-            problems.append(f"SV102 {sv1.element(2)!r} on line {line_number} is not an amount")
-    else:
-        qualifier = procedure = unit_basis = place = ""
-        mods = pointers = ()
-        charge = units = None
-        diagnoses = []
-    date_from = date_to = None
-    if dtp is not None:
-        dtp_elements = dtp.elements
-        if len(dtp_elements) > 3:
-            date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
-    line_id = None
-    if ref6r is not None:
-        ref_elements = ref6r.elements
-        line_id = ref_elements[2] if len(ref_elements) > 2 else ""
-    rendering_npi = None
-    if rendering is not None:
-        nm1 = rendering.elements
-        rendering_npi = nm1[9] if len(nm1) > 9 else ""
-    return ServiceLine(
-        line_number,
-        qualifier,
-        procedure,
-        [*mods],
-        charge,
-        unit_basis,
-        units,
-        place,
-        [*pointers],
-        diagnoses,
-        date_from,
-        date_to,
-        line_id,
-        rendering_npi,
-        lx,
-        sv1,
-        segments,
-    )
-
-
 @functools.lru_cache(maxsize=8192)
 def _sv1(
     text: str, element: str, component: str
@@ -315,10 +248,69 @@ def _claim(
     total = _decimal(clm_elements[2])
     if total is None:
         problems.append(f"CLM02 {clm_elements[2]!r} is not an amount")
-    lines = [
-        _line(segments[start:end], codes, look[sv1], look[dtp], look[ref6r], look[rendering], problems)
-        for start, end, sv1, dtp, ref6r, rendering in lines_plan
-    ]
+    # Each line (loop 2400), LX first, from the first of each segment a rule reads.
+    lines = []
+    count = len(codes)
+    for start, end, sv1_at, dtp_at, ref6r_at, rendering_at in lines_plan:
+        own = segments[start:end]
+        lx = own[0]
+        lx_elements = lx.elements
+        number = lx_elements[1] if len(lx_elements) > 1 else ""
+        line_number = int(number) if number.isdigit() else None
+        sv1 = look[sv1_at]
+        if sv1 is not None:
+            delimiters = sv1.delimiters
+            qualifier, procedure, mods, charge, unit_basis, units, line_place, pointers, picks, low, high = _sv1(
+                sv1.text, delimiters.element, delimiters.component
+            )
+            if low >= 1 and high <= count:  # every pointer points at a diagnosis
+                line_diagnoses = [codes[picks[0]]] if len(picks) == 1 else [codes[i] for i in picks]
+            else:
+                line_diagnoses = [codes[p - 1] for p in pointers if 1 <= p <= count]
+            if charge is None:
+                problems.append(f"SV102 {sv1.element(2)!r} on line {line_number} is not an amount")
+        else:
+            qualifier = procedure = unit_basis = line_place = ""
+            mods = pointers = ()
+            charge = units = None
+            line_diagnoses = []
+        date_from = date_to = None
+        dtp = look[dtp_at]
+        if dtp is not None:
+            dtp_elements = dtp.elements
+            if len(dtp_elements) > 3:
+                date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
+        line_id = None
+        ref6r = look[ref6r_at]
+        if ref6r is not None:
+            ref_elements = ref6r.elements
+            line_id = ref_elements[2] if len(ref_elements) > 2 else ""
+        line_rendering = None
+        rendering = look[rendering_at]
+        if rendering is not None:
+            nm1 = rendering.elements
+            line_rendering = nm1[9] if len(nm1) > 9 else ""
+        lines.append(
+            ServiceLine(
+                line_number,
+                qualifier,
+                procedure,
+                [*mods],
+                charge,
+                unit_basis,
+                units,
+                line_place,
+                [*pointers],
+                line_diagnoses,
+                date_from,
+                date_to,
+                line_id,
+                line_rendering,
+                lx,
+                sv1,
+                own,
+            )
+        )
     place, facility, frequency = _clm05(clm_elements[5], clm.delimiters.component)
     return Claim(
         clm_elements[1],
