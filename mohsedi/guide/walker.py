@@ -266,17 +266,15 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
         for seg in unit.segments:
             # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up
             # nearly every segment is one or two dictionary probes here, without a call.
-            found = row.get(seg.id)
-            if isinstance(found, tuple):
-                element, values = found
-                try:  # free unless a segment is too short to have the qualifier ("" then)
+            try:  # free unless a probe misses (a new transition) or a segment is short of its qualifier
+                found = row[seg.id]
+                if isinstance(found, tuple):
+                    element, values = found
                     if element > 0:
-                        found = values.get(seg.elements[element])
+                        found = values[seg.elements[element]]
                     else:
-                        found = values.get(seg.elements[-element].partition(seg.delimiters.component)[0])
-                except IndexError:
-                    found = values.get("")
-            if found is None:
+                        found = values[seg.elements[-element].partition(seg.delimiters.component)[0]]
+            except (KeyError, IndexError):
                 found = slow(state, seg)
             if found < 0:  # NOT_FOUND
                 if len(unit.placement_errors) < 20:
