@@ -177,3 +177,35 @@ def test_shared_adjustments_are_frozen_and_keep_their_level() -> None:
         ]
     with pytest.raises(dataclasses.FrozenInstanceError):
         claims[0].services[0].adjustments[0].amount = Decimal("0")  # type: ignore[misc]
+
+
+def _unmemoized_nodes(ts: TransactionSet) -> list[int]:
+    """Every segment's node by the guide walk itself, with no memo: what place_units must give."""
+    from mohsedi.guide.walker import NOT_FOUND, walk, walker_for
+
+    walker = walker_for(ts.isa, ts.gs)
+    assert walker is not None
+    state, out = walker.gs_node, []
+    for seg in ts.segments:
+        positions = walker.guide.key_positions.get(seg.id, ())
+        found = walk(state, seg.id, dict(zip(positions, walker.qualifiers(seg), strict=True)))
+        if found != NOT_FOUND:
+            state = found
+        out.append(state)
+    return out
+
+
+@pytest.mark.parametrize("anchor", ["HL*", "NM1*82", "LX*1"])
+@pytest.mark.parametrize("short", ["NM1", "NM1*", "REF", "HL*9", "HL*9*1", "SV1", "DTP*472", "HI", "PAT"])
+def test_segments_short_of_their_qualifier_are_placed_as_the_guide_walk_places_them(short: str, anchor: str) -> None:
+    """A segment cut before its qualifier (NM101, HL03, SV101-1) reads as an empty qualifier:
+    the memo (warmed up by the first claim at the same places) misses and the walk decides."""
+    text = _twins()
+    at = text.index(anchor, text.index("TWIN-1"))
+    text = text[:at] + short + "~\n" + text[at:]
+    from mohsedi.guide import read_units
+
+    sets = [u for u in read_units([text]) if isinstance(u, TransactionSet)]
+    assert sets
+    for ts in sets:
+        assert [s.node for s in ts.segments] == _unmemoized_nodes(ts)
