@@ -103,31 +103,6 @@ def _composite(value: str, component: str) -> tuple[str, str, tuple[str, ...]]:
     )
 
 
-def _service(svc: Segment) -> ServicePayment:
-    delimiters = svc.delimiters
-    qualifier, procedure, modifiers, charge, paid, units, original_procedure, original_modifiers = _svc(
-        svc.text, delimiters.element, delimiters.component
-    )
-    return ServicePayment(
-        qualifier,
-        procedure,
-        [*modifiers],
-        charge,
-        paid,
-        units,
-        original_procedure,
-        [*original_modifiers],
-        None,
-        None,
-        None,
-        [],
-        [],
-        {},
-        svc,
-        [svc],
-    )
-
-
 @functools.lru_cache(maxsize=8192)
 def _svc(
     text: str, element: str, component: str
@@ -291,7 +266,28 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if role == SVC:
                 if service is not None:
                     service.segments = segs[service_start:i]
-                service = _service(seg)
+                delimiters = seg.delimiters
+                qualifier, procedure, modifiers, charge, paid, units, original, original_modifiers = _svc(
+                    seg.text, delimiters.element, delimiters.component
+                )
+                service = ServicePayment(
+                    qualifier,
+                    procedure,
+                    [*modifiers],
+                    charge,
+                    paid,
+                    units,
+                    original,
+                    [*original_modifiers],
+                    None,
+                    None,
+                    None,
+                    [],
+                    [],
+                    {},
+                    seg,
+                    [seg],
+                )
                 service_start = i
                 payment.services.append(service)
                 continue
