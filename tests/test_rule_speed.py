@@ -41,7 +41,7 @@ from mohsedi.rules.engine import (
     normalizing_rules,
 )
 from mohsedi.rules.registry import all_rules, rule
-from mohsedi.x12.segments import emit
+from mohsedi.x12.segments import Segment, emit
 from tests.conftest import SAMPLES, corpus_files
 
 HEAVY = Path(__file__).resolve().parent / "fixtures" / "heavy" / "heavy.837"
@@ -218,7 +218,7 @@ def test_fix_with_the_memo_is_fix_without_it(monkeypatch: pytest.MonkeyPatch, un
 
 
 def _no_in_place_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "_rewritten_in_place", lambda cs, segments: None)
+    monkeypatch.setattr(engine, "_rewritten_in_place", lambda cs, segments, memo=None: None)
 
 
 @pytest.mark.corpus
@@ -292,20 +292,25 @@ REWRITES = st.lists(
 )
 
 
+def _rewritten(old: list, rewrites: list[tuple[int, int, str]], *, same: bool = False) -> list:
+    """The segments with each (segment index, element, value) written (the value they had: ``same``)."""
+    edits = {}
+    for index, element, value in rewrites:
+        seg = old[index % len(old)]
+        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
+        elements += [""] * (element + 1 - len(elements))
+        elements[element] = seg.element(element) if same else value
+        edits[id(seg)] = SetElements(seg, tuple(elements))
+    return _apply_owned(old, [(e, 0) for e in edits.values()])[0]
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(rewrites=REWRITES)
 def test_a_rewrite_in_place_reads_as_placing_the_set_again(rewrites: list[tuple[int, int, str]]) -> None:
     doc = load_document(str(HEAVY))
     (u, cs), *_ = doc.claim_sets
     old = cs.transaction.segments
-    edits = {}
-    for index, element, value in rewrites:
-        seg = old[index % len(old)]
-        elements = list(edits[id(seg)].elements if id(seg) in edits else seg.elements)
-        elements += [""] * (element + 1 - len(elements))
-        elements[element] = value
-        edits[id(seg)] = SetElements(seg, tuple(elements))
-    segments, _ = _apply_owned(old, [(e, 0) for e in edits.values()])
+    segments = _rewritten(old, rewrites)
     fast = engine._rewritten_in_place(cs, segments)
     nodes = [s.node for s in segments]
     slow = _the_long_way(cs, segments)
@@ -374,8 +379,8 @@ def test_fix_with_the_in_place_shortcut_is_fix_without_it(monkeypatch: pytest.Mo
     taken = []
     shortcut = engine._rewritten_in_place
 
-    def counted(cs, segments):
-        found = shortcut(cs, segments)
+    def counted(cs, segments, memo=None):
+        found = shortcut(cs, segments, memo)
         taken.append(found is not None)
         return found
 
@@ -456,3 +461,140 @@ def test_ncci_answers_follow_edits_added_later() -> None:
     if listed:
         listed.clear()  # a caller's copy: the data's answer is not changed by it
         assert data.primaries_for("17312", day)
+
+
+# ---------------------------------------------------------------- what a rule reads
+
+
+def _documents_with_every_claim() -> list:
+    """The heavy batch, the samples, every rule case, generated claims and the corpus."""
+    import random
+
+    from mohsedi import synth
+    from tests.rules.harness import load_cases, wrap
+
+    docs = [load_document(str(p)) for p in _inputs()]
+    docs += [load_document(f"case-{i}", wrap(c.claims, c.envelope)) for i, c in enumerate(load_cases())]
+    rng = random.Random(19)
+    docs.append(load_document("random", synth.build_837p([synth.random_mohs_claim(rng, n) for n in range(300)])))
+    docs += [load_document(str(p)) for p in corpus_files("837p")]
+    return [d for d in docs if d.error is None]
+
+
+def _with_clm02(doc, value: str):
+    """The document with CLM02 of every claim set to ``value`` (each set placed and read again)."""
+    out = engine.Document(doc.source, list(doc.units))
+    for u, cs in doc.claim_sets:
+        if cs.error is not None or not cs.claims:
+            continue
+        edits = [SetElements(c.clm, (*c.clm.elements[:2], value, *c.clm.elements[3:])) for c in cs.claims]
+        rebuilt = _rebuild(out, u, engine.apply_edits(cs.transaction.segments, edits))
+        assert rebuilt is not None
+        out.units[u] = rebuilt
+    return out
+
+
+def _values(loc) -> tuple:
+    """A finding as values, its edits by segment number and elements (an anchor that is the
+    rewritten CLM is the engine's to catch: it runs such a rule again)."""
+    f = loc.finding
+    edits = []
+    for e in f.fix.edits if f.fix else ():
+        target = e.anchor if isinstance(e, InsertAfter) else e.segment
+        edits.append((type(e).__name__, target.number, getattr(e, "elements", None)))
+    return (*_plain(loc)[:7], f.fix.description if f.fix else None, edits, f.segment, loc.doc, loc.unit)
+
+
+@pytest.mark.parametrize("value", ["1", "0", "99999.99", "12.5", "", "1.2.3", "-5"])
+def test_a_rule_that_does_not_read_clm02_finds_the_same_whatever_it_holds(value: str) -> None:
+    """What lets the engine keep a rule's findings on a claim whose CLM02 a fix rewrote: every
+    claim and day rule that declares it does not read CLM02 finds the same, on every claim of the
+    samples, the rule cases, generated claims and the corpus, with CLM02 set to something else."""
+    blind = [r for r in all_rules() if r.scope != Scope.ENVELOPE and r.reads is not None and "CLM02" not in r.reads]
+    assert len(blind) > 30 and "X12002" not in {r.code for r in blind}
+    docs = _documents_with_every_claim()
+    options = RuleOptions(clia_number=CLIA, today=date(2026, 11, 22), case_log=load_case_log(SAMPLES / "case-log.csv"))
+    before = [_values(loc) for loc in check_documents(docs, blind, options)]
+    after = [_values(loc) for loc in check_documents([_with_clm02(d, value) for d in docs], blind, options)]
+    assert before and before == after
+
+
+def test_x12002_reads_clm02() -> None:
+    """The declaration is not empty where it must not be: X12002 finds a CLM02 set wrong."""
+    docs = [load_document(str(p)) for p in _inputs()]
+    x12002 = [r for r in all_rules() if r.code == "X12002"]
+    assert x12002[0].reads == frozenset({"CLM02"})
+    found = check_documents([_with_clm02(d, "1") for d in docs], x12002, RuleOptions())
+    assert len(found) > len(check_documents(docs, x12002, RuleOptions()))
+
+
+def _reading_everything() -> list:
+    return [dataclasses.replace(r, reads=None) for r in all_rules()]
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+def test_fix_keeping_what_unread_elements_left_alone_is_fix_running_every_rule_again(
+    monkeypatch: pytest.MonkeyPatch, unsafe: bool
+) -> None:
+    """A claim a fix rewrote only in CLM02 is checked again by X12002 alone (the other rules, and
+    its days, keep what they found): the same fixes, findings, labels and bytes as running every
+    rule again on it."""
+    paths = _inputs()
+    options = RuleOptions(clia_number=CLIA, today=date(2026, 11, 22))
+    kept = []
+    partial = engine._check_changed
+
+    def counted(chosen, cctx, before, keeps, replaced):
+        kept.extend(r.code for r in chosen if r.code in keeps)
+        return partial(chosen, cctx, before, keeps, replaced)
+
+    monkeypatch.setattr(engine, "_check_changed", counted)
+
+    def outcome(rules) -> tuple:
+        docs = [load_document(str(p)) for p in paths]
+        fixed = fix_documents(docs, rules, options, unsafe=unsafe, normalizing=normalizing_rules())
+        labels = check_as_fix_would([load_document(str(p)) for p in paths], rules, options)
+        return (
+            [(a.rule, a.claim, a.line, a.description, a.source) for a in fixed.applied],
+            [(f.rule, f.claim, f.line, why) for f, why in fixed.dropped],
+            [_plain(loc) for loc in fixed.remaining],
+            fixed.passes,
+            [doc.emit() for doc in docs],
+            [_plain(loc) for loc in labels],
+        )
+
+    declared = outcome(all_rules())
+    assert kept, "claims were checked again only in part"
+    kept.clear()
+    assert declared == outcome(_reading_everything())
+    assert not kept
+    assert declared[0]
+
+
+# ---------------------------------------------------------------- states of the fix loop
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(rewrites=REWRITES, same=st.booleans(), shift=st.booleans())
+def test_a_fix_loop_state_has_the_same_text_as_another_exactly_when_they_emit_alike(
+    rewrites: list[tuple[int, int, str]], same: bool, shift: bool
+) -> None:
+    """The fix loop tells a state it was in by comparing only the segments two states do not
+    share: the answer of comparing their whole texts, whatever was rewritten (to the value it
+    had, or another), and when a line break moves from one segment's trailer to the next's lead."""
+    doc = load_document(str(HEAVY))
+    (_, cs), *_ = doc.claim_sets
+    old = cs.transaction.segments
+    segments = _rewritten(old, rewrites, same=same)
+    if shift:  # the same text cut elsewhere: a line break at the end of one segment or the start of the next
+        i = rewrites[0][0] % (len(segments) - 1)
+        first, second = segments[i], segments[i + 1]
+        broken = Segment(first.text, first.trailer + "\n", first.delimiters, first.lead)
+        led = Segment(second.text, second.trailer, second.delimiters, "\n" + second.lead)
+        left = [*segments[:i], broken, second, *segments[i + 2 :]]
+        right = [*segments[:i], first, led, *segments[i + 2 :]]
+        assert emit(left) == emit(right)
+        assert engine._State(left).same_text(engine._State(right))
+        assert not engine._State(left).same_text(engine._State(segments))
+    a, b = engine._State(list(old)), engine._State(segments)
+    assert a.same_text(b) == (emit(old) == emit(segments)) == b.same_text(a)

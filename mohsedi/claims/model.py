@@ -15,8 +15,10 @@ from decimal import Decimal
 from mohsedi.x12.segments import Segment
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Diagnosis:
+    """Frozen: the reader shares one per distinct HI text (a batch repeats the same few codes)."""
+
     qualifier: str  # ABK/ABF (ICD-10) or BK/BF (ICD-9)
     code: str
 

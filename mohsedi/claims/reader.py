@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from mohsedi.claims.model import (
     BillingProvider,
@@ -111,78 +113,21 @@ def role_table() -> list[int]:
     return _ROLE_TABLE
 
 
-def read_line(
-    segments: list[Segment],
-    claim_diagnoses: list[Diagnosis],
-    sv1: Segment | None,
-    dtp: Segment | None,
-    ref6r: Segment | None,
-    rendering: Segment | None,
-) -> ServiceLine:
-    """Loop 2400 from its segments (LX first) and the first of each segment a rule reads.
-
-    The segments by role were picked out by the one pass over the set in ``read_claim_set``.
-    """
-    lx = segments[0]
-    if sv1 is not None:
-        delimiters = sv1.delimiters
-        qualifier, procedure, mods, charge, unit_basis, units, place, pointers = _sv1(
-            sv1.text, delimiters.element, delimiters.component
-        )
-        count = len(claim_diagnoses)
-        diagnoses = [claim_diagnoses[p - 1].code for p in pointers if 1 <= p <= count]
-    else:
-        qualifier = procedure = unit_basis = place = ""
-        mods = pointers = ()
-        charge = units = None
-        diagnoses = []
-    date_from = date_to = None
-    if dtp is not None:
-        dtp_elements = dtp.elements
-        if len(dtp_elements) > 3:
-            date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
-    lx_elements = lx.elements
-    number = lx_elements[1] if len(lx_elements) > 1 else ""
-    line_id = None
-    if ref6r is not None:
-        ref_elements = ref6r.elements
-        line_id = ref_elements[2] if len(ref_elements) > 2 else ""
-    rendering_npi = None
-    if rendering is not None:
-        nm1 = rendering.elements
-        rendering_npi = nm1[9] if len(nm1) > 9 else ""
-    return ServiceLine(
-        int(number) if number.isdigit() else None,
-        qualifier,
-        procedure,
-        list(mods),
-        charge,
-        unit_basis,
-        units,
-        place,
-        list(pointers),
-        diagnoses,
-        date_from,
-        date_to,
-        line_id,
-        rendering_npi,
-        lx,
-        sv1,
-        segments,
-    )
-
-
 @functools.lru_cache(maxsize=8192)
 def _sv1(
     text: str, element: str, component: str
-) -> tuple[str, str, tuple[str, ...], Decimal | None, str, Decimal | None, str, tuple[int, ...]]:
+) -> tuple[
+    str, str, tuple[str, ...], Decimal | None, str, Decimal | None, str, tuple[int, ...], tuple[int, ...], int, int
+]:
     """SV1 read once per distinct text (a batch bills the same few codes and fees over and over):
     SV101 as qualifier, code and modifiers, SV102 charge, SV103 unit basis, SV104 units, SV105
-    place of service, SV107 diagnosis pointers."""
+    place of service, SV107 diagnosis pointers; then the pointers as indexes into the claim's
+    diagnoses, and the least and greatest pointer (1 and 0 when there is none)."""
     sv = text.split(element)
     if len(sv) < 8:  # padded once to SV107, instead of a bounds check per element read
         sv += PAD8
     qualifier, procedure, modifiers = _composite_procedure(sv[1], component)
+    pointers = _pointers(sv[7], component)
     return (
         qualifier,
         procedure,
@@ -191,7 +136,10 @@ def _sv1(
         sv[3],
         _decimal(sv[4]),
         sv[5],
-        _pointers(sv[7], component),
+        pointers,
+        tuple(p - 1 for p in pointers),
+        min(pointers, default=1),
+        max(pointers, default=0),
     )
 
 
@@ -238,16 +186,53 @@ def read_claim(
     ``header``: its HI, REF and 2310B NM1 segments before the first line; ``lines_found``: per
     line, [LX index in ``segments``, SV1, DTP*472, REF*6R, 2420A NM1] (first of each, or None).
     """
+    # As a plan over one list: the claim's segments, None (what -1 picks), then the ones named.
+    look: list[Segment | None] = [*segments, None]
+    roles = role_table()
+    header_plan = []
+    for seg in header:
+        header_plan.append((len(look), roles[seg.node]))
+        look.append(seg)
+    lines_plan = []
+    bounds = [found[0] for found in lines_found] + [len(segments)]
+    for k, found in enumerate(lines_found):
+        picks = []
+        for seg in found[1:]:
+            if seg is None:
+                picks.append(len(segments))  # the None
+            else:
+                picks.append(len(look))
+                look.append(seg)
+        lines_plan.append((bounds[k], bounds[k + 1], *picks))
+    return _claim(segments, look, header_plan, lines_plan, provider, subscriber, patient)
+
+
+def _claim(
+    segments: list[Segment],
+    look: list[Segment | None],
+    header_plan: Iterable[tuple[int, int]],
+    lines_plan: Iterable[tuple[int, int, int, int, int, int]],
+    provider: BillingProvider | None,
+    subscriber: Subscriber | None,
+    patient: Patient | None,
+) -> Claim:
+    """read_claim's work from a plan: ``header_plan`` as (index in ``look``, role) of the HI, REF
+    and 2310B NM1 segments before the first line, ``lines_plan`` per line as (LX index, end) in
+    ``segments`` and the indexes in ``look`` of its first SV1, DTP*472, REF*6R and 2420A NM1
+    (-1, which picks the None after the claim's segments, when it has none)."""
     clm = segments[0]
     diagnoses: list[Diagnosis] = []
+    codes: list[str] = []
     refs: dict[str, str] = {}
     rendering_npi = None
-    for seg in header:
-        role = _ROLES[seg.node]
+    for index, role in header_plan:
+        seg = look[index]
+        assert seg is not None
         if role == HI:
             delimiters = seg.delimiters
-            for qualifier, code in _hi(seg.text, delimiters.element, delimiters.component):
-                diagnoses.append(Diagnosis(qualifier, code))
+            found, found_codes = _hi(seg.text, delimiters.element, delimiters.component)
+            diagnoses += found
+            codes += found_codes
         elif role == CLAIM_REF:
             e = seg.elements
             if len(e) < 3:
@@ -256,14 +241,6 @@ def read_claim(
         elif role == CLAIM_RENDERING:
             e = seg.elements
             rendering_npi = (e[9] if len(e) > 9 else "") or None
-    if len(lines_found) == 1:  # the common case: one line, to the end of the claim
-        lines = [read_line(segments[lines_found[0][0] :], diagnoses, *lines_found[0][1:])]
-    else:
-        bounds = [found[0] for found in lines_found] + [len(segments)]
-        lines = [
-            read_line(segments[bounds[k] : bounds[k + 1]], diagnoses, *found[1:])
-            for k, found in enumerate(lines_found)
-        ]
     clm_elements = clm.elements
     if len(clm_elements) < 6:  # padded once to CLM05, instead of a bounds check per element read
         clm_elements = clm_elements + PAD8
@@ -271,9 +248,69 @@ def read_claim(
     total = _decimal(clm_elements[2])
     if total is None:
         problems.append(f"CLM02 {clm_elements[2]!r} is not an amount")
-    for line in lines:
-        if line.charge is None and line.sv1 is not None:
-            problems.append(f"SV102 {line.sv1.element(2)!r} on line {line.number} is not an amount")
+    # Each line (loop 2400), LX first, from the first of each segment a rule reads.
+    lines = []
+    count = len(codes)
+    for start, end, sv1_at, dtp_at, ref6r_at, rendering_at in lines_plan:
+        own = segments[start:end]
+        lx = own[0]
+        lx_elements = lx.elements
+        number = lx_elements[1] if len(lx_elements) > 1 else ""
+        line_number = int(number) if number.isdigit() else None
+        sv1 = look[sv1_at]
+        if sv1 is not None:
+            delimiters = sv1.delimiters
+            qualifier, procedure, mods, charge, unit_basis, units, line_place, pointers, picks, low, high = _sv1(
+                sv1.text, delimiters.element, delimiters.component
+            )
+            if low >= 1 and high <= count:  # every pointer points at a diagnosis
+                line_diagnoses = [codes[picks[0]]] if len(picks) == 1 else [codes[i] for i in picks]
+            else:
+                line_diagnoses = [codes[p - 1] for p in pointers if 1 <= p <= count]
+            if charge is None:
+                problems.append(f"SV102 {sv1.element(2)!r} on line {line_number} is not an amount")
+        else:
+            qualifier = procedure = unit_basis = line_place = ""
+            mods = pointers = ()
+            charge = units = None
+            line_diagnoses = []
+        date_from = date_to = None
+        dtp = look[dtp_at]
+        if dtp is not None:
+            dtp_elements = dtp.elements
+            if len(dtp_elements) > 3:
+                date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
+        line_id = None
+        ref6r = look[ref6r_at]
+        if ref6r is not None:
+            ref_elements = ref6r.elements
+            line_id = ref_elements[2] if len(ref_elements) > 2 else ""
+        line_rendering = None
+        rendering = look[rendering_at]
+        if rendering is not None:
+            nm1 = rendering.elements
+            line_rendering = nm1[9] if len(nm1) > 9 else ""
+        lines.append(
+            ServiceLine(
+                line_number,
+                qualifier,
+                procedure,
+                [*mods],
+                charge,
+                unit_basis,
+                units,
+                line_place,
+                [*pointers],
+                line_diagnoses,
+                date_from,
+                date_to,
+                line_id,
+                line_rendering,
+                lx,
+                sv1,
+                own,
+            )
+        )
     place, facility, frequency = _clm05(clm_elements[5], clm.delimiters.component)
     return Claim(
         clm_elements[1],
@@ -298,14 +335,14 @@ def read_claim(
 
 
 @functools.lru_cache(maxsize=4096)
-def _hi(text: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
-    """The diagnoses of an HI segment as (qualifier, code), read once per distinct text."""
+def _hi(text: str, element: str, component: str) -> tuple[tuple[Diagnosis, ...], tuple[str, ...]]:
+    """The diagnoses of an HI segment, and their codes, made once per distinct text."""
     out = []
     for value in text.split(element)[1:]:
         qualifier, _, code = value.partition(component)
         if qualifier in DIAGNOSIS_QUALIFIERS and code:
-            out.append((qualifier, code.partition(component)[0].strip().upper()))
-    return tuple(out)
+            out.append(Diagnosis(qualifier, code.partition(component)[0].strip().upper()))
+    return tuple(out), tuple(d.code for d in out)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -342,54 +379,33 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
     provider: BillingProvider | None = None
     subscriber: Subscriber | None = None
     patient: Patient | None = None
-    context_start = 0  # where the current HL's own segments begin
-    claim_start = -1  # index of the open claim's CLM, -1 when none is open
-    header: list[Segment] = []  # the open claim's HI, REF, 2310B NM1 before its first line
-    lines_found: list[list] = []  # per line of the open claim: [LX index, SV1, DTP*472, REF*6R, 2420A NM1]
-    line: list | None = None
+    # Each segment's role as one byte; the set is then read stretch by stretch, a stretch being
+    # an HL's or a claim's own segments up to the next HL, CLM or SE. What a stretch's segments
+    # mean depends only on its roles, so the plan of each distinct run of roles is made once
+    # (``_plan``) and the segments it names are looked at; the others are not touched.
     roles = role_table()
-
-    def close(end: int) -> None:
-        nonlocal claim_start
-        if claim_start >= 0:
-            for found in lines_found:
-                found[0] -= claim_start
-            claims.append(read_claim(segs[claim_start:end], header, lines_found, provider, subscriber, patient))
-            claim_start = -1
-        else:
-            owner = patient or subscriber or provider
-            if owner is not None:
-                owner.segments.extend(segs[context_start:end])
-
-    # One pass: each segment's role comes from its guide node, and what a claim or line reads
-    # is picked out here, so no segment is looked at twice.
-    for i, seg in enumerate(segs):
-        role = roles[seg.node]
-        if not role:
+    kinds = bytes(map(roles.__getitem__, map(_NODE, segs)))
+    bounds = list(map(_MATCH_START, _STRETCH.finditer(kinds)))
+    bounds.append(len(segs))
+    start = 0
+    for end in bounds:
+        if end == start:
             continue
-        if role < LX:  # SV1, DTP*472, REF*6R or 2420A NM1 of a line: the first of each is kept
-            if line is not None and line[role] is None:
-                line[role] = seg
-        elif role == LX:
-            line = [i, None, None, None, None]
-            lines_found.append(line)
-        elif role <= CLAIM_RENDERING:  # HI, REF, 2310B NM1
-            if claim_start >= 0 and line is None:
-                header.append(seg)
-        elif role == CLM:
-            close(i)
-            claim_start, header, lines_found, line = i, [], [], None
-        elif role <= SE:  # HL or SE
-            close(i)
-            context_start, line = i, None
-            if role == HL_A:
-                provider, subscriber, patient = BillingProvider("", "", seg), None, None
-            elif role == HL_B:
-                subscriber, patient = Subscriber("", "", "", "", "", seg), None
-            elif role == HL_C:
-                patient = Patient("", seg)
-        else:
-            e = seg.elements
+        key = kinds[start:end]
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _plan(key)
+        kind, header_plan, lines_plan, context_plan = plan
+        own = segs[start:end]
+        # An HL's own segments are its loop object's (the most specific one open: the one it opens).
+        if kind == HL_A:
+            provider, subscriber, patient = BillingProvider("", "", own[0], own), None, None
+        elif kind == HL_B:
+            subscriber, patient = Subscriber("", "", "", "", "", own[0], own), None
+        elif kind == HL_C:
+            patient = Patient("", own[0], own)
+        for offset, role in context_plan:
+            e = segs[start + offset].elements
             if len(e) < 10:  # padded once to element 9, instead of a bounds check per element read
                 e = e + PAD10
             if role == PROVIDER_NM1 and provider is not None:
@@ -407,8 +423,60 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
                     subscriber.payer_name = e[3]
             elif role == PAT and patient is not None:
                 patient.relationship = e[1]
-    close(len(segs))
+        if kind == CLM:
+            look: list[Segment | None] = [*own, None]  # what a plan's -1 picks: None
+            claims.append(_claim(own, look, header_plan, lines_plan, provider, subscriber, patient))
+        elif kind not in (HL_A, HL_B, HL_C):  # the SE, or what comes before the first HL
+            owner = patient or subscriber or provider
+            if owner is not None:
+                owner.segments += own
+        start = end
     return ClaimSet(ts, claims)
+
+
+_NODE = attrgetter("node")
+_MATCH_START = re.Match.start
+# The roles that end a stretch: CLM, the HLs, SE.
+_STRETCH = re.compile(b"[" + bytes([CLM, HL_A, HL_B, HL_C, SE]) + b"]")
+PLAN_LIMIT = 50_000  # distinct runs of roles remembered; hostile input must not grow it without bound
+_PLANS: dict[bytes, tuple] = {}
+
+
+def _plan(kinds: bytes) -> tuple[int, tuple, tuple, tuple]:
+    """What ``read_claim_set`` reads in a stretch with these roles (its first one's ends the
+    stretch before): (that role, the claim's HI/REF/2310B NM1 before its first line as (offset,
+    role), each line as (LX offset, end, then the offsets of its first SV1, DTP*472, REF*6R and
+    2420A NM1, -1 for none), and the HL loops' segments as (offset, role) in order).
+
+    A line's segments before its LX, and a claim's HI/REF/NM1 after its first LX, are not read;
+    outside a claim (after an HL or SE) neither are. Offsets are from the stretch's start."""
+    kind = kinds[0]
+    header: list[tuple[int, int]] = []
+    lines: list[list[int]] = []
+    context: list[tuple[int, int]] = []
+    line: list[int] | None = None
+    for offset in range(1, len(kinds)):
+        role = kinds[offset]
+        if not role:
+            continue
+        if role < LX:  # SV1, DTP*472, REF*6R or 2420A NM1 of a line: the first of each is kept
+            if line is not None and line[role + 1] < 0:
+                line[role + 1] = offset
+        elif role == LX:
+            if kind == CLM:
+                line = [offset, len(kinds), -1, -1, -1, -1]
+                if lines:
+                    lines[-1][1] = offset
+                lines.append(line)
+        elif role <= CLAIM_RENDERING:  # HI, REF, 2310B NM1
+            if kind == CLM and line is None:
+                header.append((offset, role))
+        elif role > SE:  # SBR, PAT and the 2010AA/BA/BB segments
+            context.append((offset, role))
+    plan = (kind, tuple(header), tuple(tuple(found) for found in lines), tuple(context))
+    if len(_PLANS) < PLAN_LIMIT:
+        _PLANS[kinds] = plan
+    return plan
 
 
 def iter_claim_sets(units: Iterable[Unit]) -> Iterator[Envelope | ClaimSet]:

@@ -66,7 +66,7 @@ def apply_baseline(reports: list[Any], accepted: set[Key], path: str) -> int:
     """Drop accepted findings from each report (noting how many); the number dropped."""
     total = 0
     for r in reports:
-        kept = [f for f in r.findings if (f.claim, f.rule) not in accepted]
+        kept = r.findings.where(lambda f: (f.claim, f.rule) not in accepted)  # read again when written
         dropped = len(r.findings) - len(kept)
         if dropped:
             r.findings = kept

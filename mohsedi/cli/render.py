@@ -118,7 +118,9 @@ def write_json(reports: list[FileReport], write: Write, *, fixing: bool) -> None
 
 
 def summary_counts(reports: list[FileReport]) -> dict[str, int]:
-    counts = Counter(f.severity.value for r in reports for f in r.findings)
+    counts: Counter[str] = Counter()
+    for r in reports:  # counted as the sets were checked: the findings are not read again
+        counts.update(r.findings.by_severity())
     return {
         "files": len(reports),
         "claims": sum(r.claims for r in reports),
@@ -291,7 +293,9 @@ def to_output(output: str | None) -> Iterator[Write]:
 
 def statistics(reports: list[FileReport]) -> list[dict[str, Any]]:
     """Findings counted per rule, most first (as `ruff check --statistics`)."""
-    counts = Counter(f.rule for r in reports for f in r.findings)
+    counts: Counter[str] = Counter()
+    for r in reports:
+        counts.update(r.findings.by_rule())
     rows = []
     for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         try:
@@ -407,7 +411,7 @@ def severity_at_or_above(reports: list[FileReport], threshold: str) -> bool:
     if threshold == "never":
         return False
     rank = Severity(threshold).rank
-    return any(f.severity.rank >= rank for r in reports for f in r.findings)
+    return any(Severity(s).rank >= rank for r in reports for s, n in r.findings.by_severity().items() if n)
 
 
 Column = tuple[str, str, int]  # key, heading, width (negative: right-aligned)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from lxml import etree
 
-from mohsedi.guide.compile import NODES, _path_qualifier, _text, pyx12_map_dir
+from mohsedi.guide.compile import NODES, _cache_file, _path_qualifier, _text, pyx12_map_dir
 from mohsedi.x12.segments import Segment
 
 
@@ -100,12 +101,76 @@ def _segment_xml(node_index: int) -> etree._Element | None:
 @functools.cache
 def segment_limits(node_index: int) -> tuple[ElementLimit, ...] | None:
     """The element limits of a segment node, in element order; None when the map has no such node."""
+    node = NODES[node_index]
+    kept = _kept_limits(node.guide)
+    if node.path in kept:
+        return kept[node.path]
     xml = _segment_xml(node_index)
     if xml is None:
+        found = None
+    else:
+        items = [e for e in xml if e.tag in ("element", "composite")]
+        items.sort(key=lambda e: int(_text(e, "seq") or 0))
+        found = tuple(_element_limit(e) for e in items)
+    kept[node.path] = found
+    _keep_limits(node.guide, kept)
+    return found
+
+
+# ---------------------------------------------------------------- limits kept between runs
+#
+# Reading them means parsing the whole map file (a sixtieth of a finding-heavy check), for the
+# few nodes fixes write to (CLM, SV1, REF, LX). The limits read are kept beside the compiled
+# guide, by node path, under a key of everything they are made from (the map file, pyx12's
+# version, the guide compiler, dataele.xml, this module); any failure to read or write them
+# just reads the map.
+
+LIMITS_FORMAT = 1
+
+
+def _limits_file(map_file: str) -> Path | None:
+    """Beside the compiled guide, under its key (the map file, pyx12's version, the compiler)
+    and this module's and dataele.xml's own."""
+    import hashlib
+
+    guide = _cache_file(map_file)
+    if guide is None:
         return None
-    items = [e for e in xml if e.tag in ("element", "composite")]
-    items.sort(key=lambda e: int(_text(e, "seq") or 0))
-    return tuple(_element_limit(e) for e in items)
+    try:
+        elements = (pyx12_map_dir() / "dataele.xml").stat()
+        me = Path(__file__).stat()
+    except OSError:
+        return None
+    key = "|".join(str(x) for x in (LIMITS_FORMAT, elements.st_size, elements.st_mtime_ns, me.st_size, me.st_mtime_ns))
+    return guide.with_name(f"{guide.stem}-limits-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle")
+
+
+@functools.cache
+def _kept_limits(map_file: str) -> dict[str, tuple[ElementLimit, ...] | None]:
+    """The limits of the map's nodes read in earlier runs, by node path (empty when none are kept)."""
+    import pickle
+
+    path = _limits_file(map_file)
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as fh:
+            kept = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _keep_limits(map_file: str, kept: dict[str, tuple[ElementLimit, ...] | None]) -> None:
+    import contextlib
+    import pickle
+
+    from mohsedi.files import atomic_write
+
+    path = _limits_file(map_file)
+    if path is not None:
+        with contextlib.suppress(OSError):  # a read-only home: read the map every time
+            atomic_write(path, pickle.dumps(kept, protocol=5))
 
 
 # (id of a limit, value, required) -> its problems: the gate asks about the same amounts and
@@ -200,10 +265,15 @@ def problems_gained(new: Segment, old: Segment | None) -> Counter[str]:
     if limits is None:
         return Counter()
     component = new.delimiters.component
+    changed = [(i, now, was) for i, (now, was) in enumerate(zip(new.elements, old.elements, strict=True)) if now != was]
     gained: list[str] = []
-    lost: list[str] = []
-    for i, (now, was) in enumerate(zip(new.elements, old.elements, strict=True)):
-        if now != was and 0 < i <= len(limits):
+    for i, now, _ in changed:
+        if 0 < i <= len(limits):
             gained.extend(_element_problems(limits[i - 1], now, component))
+    if not gained:
+        return Counter()  # nothing to gain (a fix nearly always writes a valid value): the old side is not asked
+    lost: list[str] = []
+    for i, _, was in changed:
+        if 0 < i <= len(limits):
             lost.extend(_element_problems(limits[i - 1], was, component))
     return Counter(gained) - Counter(lost)

@@ -10,7 +10,6 @@ answer is memoized: after warm-up a segment costs one or two dictionary probes.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from mohsedi.errors import X12Error
@@ -108,7 +107,8 @@ class GuideWalker:
         # place_units' table: state -> segment id -> the next node, or for an id with one qualifier
         # (element_key), (its element_key entry, qualifier value -> the next node). Filled by
         # ``place_slow`` from ``step``; a miss on a known state is one empty dict, made once.
-        self.table: defaultdict[int, dict[str, int | tuple[int, dict[str, int]]]] = defaultdict(dict)
+        # A list indexed by state: one specialized list index per segment, not a dict probe.
+        self.table: list[dict[str, int | tuple[int, dict[str, int]]]] = [{} for _ in range(len(NODES))]
         self.table_entries = 0
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
@@ -158,7 +158,6 @@ class GuideWalker:
         if found is None:
             found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals, strict=False)))
         return found
-
 
     def place_slow(self, state: int, seg: Segment) -> int:
         """``step``, remembered in ``table`` for place_units' next probe of the same transition."""
@@ -263,21 +262,19 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
             yield unit
             continue
         table, slow = walker.table, walker.place_slow
+        row = table[state]
         for seg in unit.segments:
             # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up
             # nearly every segment is one or two dictionary probes here, without a call.
-            found = table[state].get(seg.id)
-            if isinstance(found, tuple):
-                element, values = found
-                elements = seg.elements
-                if element > 0:
-                    value = elements[element] if element < len(elements) else ""
-                elif -element < len(elements):
-                    value = elements[-element].partition(seg.delimiters.component)[0]
-                else:
-                    value = ""
-                found = values.get(value)
-            if found is None:
+            try:  # free unless a probe misses (a new transition) or a segment is short of its qualifier
+                found = row[seg.id]
+                if isinstance(found, tuple):
+                    element, values = found
+                    if element > 0:
+                        found = values[seg.elements[element]]
+                    else:
+                        found = values[seg.elements[-element].partition(seg.delimiters.component)[0]]
+            except (KeyError, IndexError):
                 found = slow(state, seg)
             if found < 0:  # NOT_FOUND
                 if len(unit.placement_errors) < 20:
@@ -293,6 +290,7 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
                     )
             else:
                 state = found
+                row = table[found]
             seg.node = state
         yield unit
 

@@ -10,9 +10,12 @@ from mohsedi.errors import X12Error
 from mohsedi.x12.segments import Segment
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Adjustment:
-    """One CAS triplet: group (CAS01), reason code (CARC), amount, quantity."""
+    """One CAS triplet: group (CAS01), reason code (CARC), amount, quantity.
+
+    Frozen: the reader shares one per distinct CAS text and level (a remittance repeats the same
+    few adjustments), so none may be changed in place."""
 
     group: str
     carc: str

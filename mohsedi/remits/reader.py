@@ -44,11 +44,15 @@ class RemitSet:
 
 def read_adjustments(cas: Segment, level: str) -> list[Adjustment]:
     """CAS01 group, then up to six reason/amount/quantity triplets."""
-    delimiters = cas.delimiters
-    return [
-        Adjustment(group, reason, amount, quantity, level)
-        for group, reason, amount, quantity in _cas(cas.text, delimiters.element)
-    ]
+    return list(_adjustments(cas.text, cas.delimiters.element, level))
+
+
+@functools.lru_cache(maxsize=8192)
+def _adjustments(text: str, element: str, level: str) -> tuple[Adjustment, ...]:
+    """A CAS segment's adjustments, made once per distinct text and level (they are frozen)."""
+    return tuple(
+        Adjustment(group, reason, amount, quantity, level) for group, reason, amount, quantity in _cas(text, element)
+    )
 
 
 @functools.lru_cache(maxsize=8192)
@@ -96,31 +100,6 @@ def _composite(value: str, component: str) -> tuple[str, str, tuple[str, ...]]:
         parts[0] if parts else "",
         parts[1] if len(parts) > 1 else "",
         tuple(m for m in parts[2:6] if m),
-    )
-
-
-def _service(svc: Segment) -> ServicePayment:
-    delimiters = svc.delimiters
-    qualifier, procedure, modifiers, charge, paid, units, original_procedure, original_modifiers = _svc(
-        svc.text, delimiters.element, delimiters.component
-    )
-    return ServicePayment(
-        qualifier,
-        procedure,
-        list(modifiers),
-        charge,
-        paid,
-        units,
-        original_procedure,
-        list(original_modifiers),
-        None,
-        None,
-        None,
-        [],
-        [],
-        {},
-        svc,
-        [svc],
     )
 
 
@@ -287,16 +266,35 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if role == SVC:
                 if service is not None:
                     service.segments = segs[service_start:i]
-                service = _service(seg)
+                delimiters = seg.delimiters
+                qualifier, procedure, modifiers, charge, paid, units, original, original_modifiers = _svc(
+                    seg.text, delimiters.element, delimiters.component
+                )
+                service = ServicePayment(
+                    qualifier,
+                    procedure,
+                    [*modifiers],
+                    charge,
+                    paid,
+                    units,
+                    original,
+                    [*original_modifiers],
+                    None,
+                    None,
+                    None,
+                    [],
+                    [],
+                    {},
+                    seg,
+                    [seg],
+                )
                 service_start = i
                 payment.services.append(service)
                 continue
             if service is None:  # not reached: the walker enters loop 2110 only through its SVC
                 continue
             if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
-                add = service.adjustments.append
-                for group, reason, adjusted, quantity in _cas(seg.text, seg.delimiters.element):
-                    add(Adjustment(group, reason, adjusted, quantity, "line"))
+                service.adjustments += _adjustments(seg.text, seg.delimiters.element, "line")
                 continue
             if role == LINE_OTHER:
                 continue
@@ -337,7 +335,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if payment is None:
                 continue
             if role == CLAIM_CAS:
-                payment.adjustments.extend(read_adjustments(seg, "claim"))
+                payment.adjustments += _adjustments(seg.text, seg.delimiters.element, "claim")
             elif role == CLAIM_MOA:
                 payment.remarks.extend(seg.element(i) for i in MOA_REMARK_ELEMENTS if seg.element(i))
             elif role == CLAIM_MIA:

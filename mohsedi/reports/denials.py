@@ -253,6 +253,12 @@ def _grouped(conn, period: Period, payer: str | None, *keys: sa.ColumnElement, w
         data = dict(row._mapping)
         data["amount"] = _money(data["amount"])
         rows.append(data)
+    return largest_first(rows)
+
+
+def largest_first(rows: list[dict]) -> list[dict]:
+    """Largest amount first; ties in a fixed order (by the row's values), because a database
+    returns groups in no set order and PostgreSQL's varies from run to run."""
     return sorted(rows, key=lambda r: (-Decimal(r["amount"]), str(list(r.values()))))
 
 
@@ -463,7 +469,7 @@ def _root_cause_report(engine: Engine, period: Period, payer: str | None) -> dic
                 {**r, "title": title("carc", r["carc"]), "group_title": title("group", r["group"])}
                 for r in _grouped(conn, period, payer, A.c.group_code.label("group"), A.c.carc.label("carc"))
             ],
-            "by_rarc": sorted(by_rarc, key=lambda r: -Decimal(r["amount"])),
+            "by_rarc": largest_first(by_rarc),
             # Undated payments (no BPR16) have no week: they are counted in the totals, not charted.
             "weekly": [
                 {**r, "week": str(r["week"])[:10], "title": rule_title(r["rule"])}

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 
 CODE_PATTERN = re.compile(r"^(X12|MOHS|NCCI|PAY|DOC|TR3|CODE)\d{3}$")
 
+# Elements a fix rewrites that the engine follows: when a fix changed only these in a claim,
+# the rules that declare they do not read them (``Rule.reads``) keep what they found on the
+# claim before the fix, and its days keep theirs. None of them may be one that decides which
+# rules run on a claim (procedure codes, CLM05-3).
+TRACKED_ELEMENTS = frozenset({"CLM02"})
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -190,6 +196,9 @@ class Rule:
     # RuleOptions the rule finds nothing without (``case_log``): the engine skips it, once per
     # check, when any is not given, rather than asking it about every claim.
     needs: tuple[str, ...] = ()
+    # Of TRACKED_ELEMENTS, those the rule's findings depend on (value, message, or a fix built
+    # from them). None: any of them, so the rule runs again on every claim a fix changed.
+    reads: frozenset[str] | None = None
     status: Status = Status.STABLE
     since: str = "0.1.0"  # the release that added the rule under this code
     # Front-end rejections the problem draws, beside the denials in ``predicts``: "999" (the

@@ -10,12 +10,12 @@ normalized (LX renumbered, CLM02 recomputed, SE01 recounted) so totals and count
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import compress
 
 from mohsedi.claims.model import Claim, ServiceLine
 from mohsedi.claims.reader import ClaimSet, iter_claim_sets, read_claim_set
@@ -23,8 +23,10 @@ from mohsedi.errors import X12Error
 from mohsedi.guide import read_units
 from mohsedi.guide.compile import NODES
 from mohsedi.guide.limits import problems_gained, segment_problems
+from mohsedi.guide.loops import to_decimal
 from mohsedi.guide.walker import replace_set, walker_for
 from mohsedi.rules.base import (
+    TRACKED_ELEMENTS,
     Delete,
     Edit,
     Finding,
@@ -134,9 +136,13 @@ class CheckMemo:
     by its claims' keys and which of their lines it holds. The memo keeps the claims it has
     seen alive, so no identity in a key is ever reused. Valid for one list of rules and one set
     of options: given others, it starts afresh.
+
+    A claim a fix rewrote in place, only in TRACKED_ELEMENTS, is checked again only by the rules
+    that read what changed (``Rule.reads``): the others' findings are those of the claim it was
+    read from (``derive``), and so are its days' when no day rule reads what changed.
     """
 
-    __slots__ = ("_for", "_held", "_claims", "_days", "_keys")
+    __slots__ = ("_for", "_held", "_claims", "_days", "_keys", "_derived", "_replaced", "_runnable", "_keeping")
 
     def __init__(self) -> None:
         self._for: tuple[object, ...] = ()
@@ -146,6 +152,16 @@ class CheckMemo:
         # id(claim) -> (the claim, kept alive so its id is not reused, its key): a set no fix
         # touched keeps its claim objects from one check to the next
         self._keys: dict[int, tuple[Claim, tuple]] = {}
+        # id(claim re-read after a fix) -> (it, the claim it was read from, the elements that
+        # changed, the segments replaced): see ``derive``
+        self._derived: dict[int, tuple[Claim, Claim, frozenset[str], list[Segment]]] = {}
+        # ids of segments replaced in claims whose days kept their findings: a kept day finding
+        # whose fix edits one of them is found again
+        self._replaced: set[int] = set()
+        # what depends on the rules alone, worked out once per run: the claim and day rules that
+        # can fire on a set of procedure codes, and what a rewrite's changed elements mean for them
+        self._runnable: tuple[dict[frozenset[str], list[Rule]], dict[frozenset[str], list[Rule]]] = ({}, {})
+        self._keeping: dict[frozenset[str], tuple[frozenset[str], bool]] = {}
 
     def bind(self, rules: Sequence[Rule], options: RuleOptions) -> None:
         key = (id(options), *map(id, rules))
@@ -155,14 +171,26 @@ class CheckMemo:
             self._claims.clear()
             self._days.clear()
             self._keys.clear()
+            self._derived.clear()
+            self._replaced.clear()
+            self._runnable = ({}, {})
+            self._keeping.clear()
+
+    def derive(self, claim: Claim, read_from: Claim, changed: frozenset[str], replaced: list[Segment]) -> None:
+        """``claim`` was read again from ``read_from``'s segments with ``replaced`` rewritten in
+        place, ``changed`` (within TRACKED_ELEMENTS) the elements whose values differ."""
+        self._derived[id(claim)] = (claim, read_from, changed, replaced)
 
 
 _node = operator.attrgetter("node")
+_new_tuple = tuple.__new__  # a NamedTuple made from a tuple, as its _make does, at a third of the cost
 
 
 def claim_key(claim: Claim, contexts: dict[tuple[int, int, int], tuple] | None = None) -> tuple:
     """Every segment a claim is read from, by identity, and where the guide placed each.
 
+    The segments themselves stand for their identity (a segment compares and hashes by it, and
+    a tuple of them is made and hashed at half the cost of a tuple of their ids).
     ``contexts``: the keys of the 2000A/B/C segments already made in this check, by the
     identity of the objects read from them (claims of one subscriber share them)."""
     segs = claim.segments
@@ -173,10 +201,10 @@ def claim_key(claim: Claim, contexts: dict[tuple[int, int, int], tuple] | None =
         for part in (claim.billing_provider, claim.subscriber, claim.patient):
             if part is not None:
                 above += part.segments
-        context = (tuple(map(id, above)), tuple(map(_node, above)))
+        context = (tuple(above), tuple(map(_node, above)))
         if contexts is not None:
             contexts[head] = context
-    return (tuple(map(id, segs)), tuple(map(_node, segs)), context)
+    return (tuple(segs), tuple(map(_node, segs)), context)
 
 
 def with_source(f: Finding, source: str) -> Finding:
@@ -252,8 +280,9 @@ def check_documents(
     for r in rules:
         if not r.needs or all(getattr(options, need) is not None for need in r.needs):
             by_scope[r.scope].append(r)
-    claim_cache: dict[frozenset[str], list[Rule]] = {}
-    day_cache: dict[frozenset[str], list[Rule]] = {}
+    claim_cache, day_cache = memo._runnable
+    keeping = memo._keeping  # what changed in a claim a fix rewrote -> what keeps its findings
+    derived = memo._derived
     contexts: dict[tuple[int, int, int], tuple] = {}
     seen: list[tuple[Claim, int, int, _Checked]] = []  # every claim, where it is, what it gave
     for d, doc in enumerate(docs):
@@ -275,18 +304,29 @@ def check_documents(
                     key_memo[id(claim)] = (claim, key)
                 known = claim_memo.get(key)
                 if known is None:
+                    before = _derived_from(memo, claim) if derived else None
+                    if before is not None:
+                        keeps = keeping.get(before[1]) or _keeping(keeping, before[1], claim_rules, by_scope)
                     findings: list[Finding] = []
                     if claim_rules:
-                        cctx = ClaimContext(claim, options)
+                        cctx = _new_tuple(ClaimContext, (claim, options))  # without NamedTuple's __new__
                         codes = frozenset([ln.procedure for ln in claim.lines])
-                        chosen = runnable(claim_rules, codes, claim_cache)
+                        chosen = claim_cache.get(codes) or runnable(claim_rules, codes, claim_cache)
                         if claim.frequency == VOID:
                             chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
-                        for r in chosen:
-                            findings.extend(r.check(r, cctx))
+                        if before is None:
+                            for r in chosen:
+                                findings.extend(r.check(r, cctx))
+                        else:
+                            findings = _check_changed(chosen, cctx, before[0], keeps[0], before[2])
                         if findings:
                             findings = [with_source(f, source) for f in findings]
-                    known = claim_memo[key] = _Checked(len(claim_memo), claim, findings, _claim_days(claim))
+                    token = len(claim_memo)
+                    if before is not None and keeps[1]:
+                        # No day rule reads what changed: the claim's days are the days they were.
+                        token = before[0].token
+                        memo._replaced.update(map(id, before[2]))
+                    known = claim_memo[key] = _Checked(token, claim, findings, _claim_days(claim))
                 seen.append((claim, d, u, known))
                 if known.findings:
                     found.extend([Located(f, d, u) for f in known.findings])
@@ -294,8 +334,10 @@ def check_documents(
         for (patient, npi, day), entries in _day_groups_of(seen).items():
             day_key = (patient, npi, day, *[(checked.token, i) for _, _, _, checked, i in entries])
             day_found = day_memo.get(day_key)
+            if day_found is not None and memo._replaced and _edits_any(day_found, memo._replaced):
+                day_found = None  # kept across a fix whose segment one of its edits names: found again
             if day_found is None:
-                lines = tuple(DayLine(claim, claim.lines[i]) for claim, _, _, _, i in entries)
+                lines = tuple([_new_tuple(DayLine, (claim, claim.lines[i])) for claim, _, _, _, i in entries])
                 dctx = DayContext(patient, npi, day, lines, options)
                 day_found = []
                 for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
@@ -308,6 +350,69 @@ def check_documents(
                 d, u = next((d, u) for claim, d, u, _, _ in entries if claim.patient_control_number == f.claim)
                 found.append(Located(f, d, u))
     return suppress_covered(found, {r.code: r for r in rules})
+
+
+def _derived_from(memo: CheckMemo, claim: Claim) -> tuple[_Checked, frozenset[str], list[Segment]] | None:
+    """When ``claim`` was read again after a fix rewrote only tracked elements of a claim this
+    memo checked, with the same procedure codes and frequency: that claim's entry, the elements
+    that changed, and the segments replaced."""
+    derived = memo._derived.get(id(claim))
+    if derived is None or derived[0] is not claim:
+        return None
+    _, old, changed, replaced = derived
+    made = memo._keys.get(id(old))
+    if made is None or made[0] is not old:
+        return None
+    checked = memo._claims.get(made[1])
+    if checked is None or checked.claim is not old or old.frequency != claim.frequency:
+        return None
+    if [ln.procedure for ln in old.lines] != [ln.procedure for ln in claim.lines]:
+        return None
+    return checked, changed, replaced
+
+
+def _keeping(
+    keeping: dict[frozenset[str], tuple[frozenset[str], bool]],
+    changed: frozenset[str],
+    claim_rules: list[Rule],
+    by_scope: dict[Scope, list[Rule]],
+) -> tuple[frozenset[str], bool]:
+    """The claim rules that read none of ``changed`` (their codes), and whether no day rule
+    reads any of it; kept in ``keeping``."""
+    keeps = frozenset(r.code for r in claim_rules if r.reads is not None and r.reads.isdisjoint(changed))
+    days = all(r.reads is not None and r.reads.isdisjoint(changed) for r in by_scope[Scope.DAY])
+    found = keeping[changed] = (keeps, days)
+    return found
+
+
+def _check_changed(
+    chosen: list[Rule], cctx: ClaimContext, before: _Checked, keeps: frozenset[str], replaced: list[Segment]
+) -> list[Finding]:
+    """The claim rules' findings on a claim a fix rewrote: a rule in ``keeps`` (it reads none of
+    what changed) keeps what it found before the fix, unless a fix of it edits a replaced
+    segment; the others run again. In the order the rules run, as a full check gives them."""
+    kept: dict[str, list[Finding]] = {}
+    for f in before.findings:
+        kept.setdefault(f.rule, []).append(f)
+    gone: set[int] | None = None
+    out: list[Finding] = []
+    for r in chosen:
+        if r.code in keeps:
+            mine = kept.get(r.code)
+            if not mine:
+                continue
+            if gone is None:
+                gone = {id(s) for s in replaced}
+            if not _edits_any(mine, gone):
+                out.extend(mine)
+                continue
+        out.extend(r.check(r, cctx))
+    return out
+
+
+def _edits_any(findings: Iterable[Finding], segments: set[int] | frozenset[int]) -> bool:
+    """Whether a fix of the findings edits (or inserts after) a segment of these ids."""
+    return any(id(_edit_target(e)) in segments for f in findings if f.fix is not None for e in f.fix.edits)
 
 
 def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
@@ -470,10 +575,12 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
     return out, made
 
 
-def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
+def _rebuild(doc: Document, u: int, segments: list[Segment], memo: CheckMemo | None = None) -> ClaimSet | None:
+    """The set ``u`` with ``segments``, placed and read; None when it cannot be. ``memo``: told
+    which claims were read again from which (``CheckMemo.derive``)."""
     cs = doc.units[u]
     assert isinstance(cs, ClaimSet)
-    fast = _rewritten_in_place(cs, segments)
+    fast = _rewritten_in_place(cs, segments, memo)
     if fast is not None:
         return fast
     rebuilt = replace_set(cs.transaction, segments, source=doc.source)
@@ -484,7 +591,7 @@ def _rebuild(doc: Document, u: int, segments: list[Segment]) -> ClaimSet | None:
     return new if new.error is None else None
 
 
-def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | None:
+def _rewritten_in_place(cs: ClaimSet, segments: list[Segment], memo: CheckMemo | None = None) -> ClaimSet | None:
     """``cs`` with ``segments``, as placing and reading the set again would give it, when every
     edit rewrote a segment of a claim in place; None when the long way is needed.
 
@@ -502,6 +609,7 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
     key_positions = walker.guide.key_positions
     claims = cs.claims
     changed: dict[int, int] = {}  # claim index -> where its segments start, in order
+    rewritten: dict[int, list[tuple[Segment, Segment]]] = defaultdict(list)  # claim index -> (before, after)
     k, start, end = -1, 0, 0  # the claim the scan is in (or last left): index, its segments' bounds
     next_clm: Segment | None = claims[0].clm
     for n, (before, after) in enumerate(zip(old, segments, strict=True)):
@@ -522,6 +630,7 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
             return None
         after.node = before.node
         changed[k] = start
+        rewritten[k].append((before, after))
     if not changed:
         return None
     transaction = TransactionSet(segments, cs.transaction.isa, cs.transaction.gs)
@@ -529,11 +638,46 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment]) -> ClaimSet | Non
     for i, first in changed.items():
         claim = claims[i]
         own = segments[first : first + len(claim.segments)]
-        reread = _reread_claim(claim, segments[0], own, segments[-1], transaction)
+        pairs = rewritten[i]
+        elements = frozenset(name for before, after in pairs for name in _changed_elements(before, after))
+        reread = _with_total(claim, pairs, elements, own)
+        if reread is None:
+            reread = _reread_claim(claim, segments[0], own, segments[-1], transaction)
         if reread is None:
             return None
         claims[i] = reread
+        if memo is not None and elements <= TRACKED_ELEMENTS:
+            memo.derive(reread, claim, elements, [before for before, _ in pairs])
     return ClaimSet(transaction, claims)
+
+
+def _changed_elements(before: Segment, after: Segment) -> Iterator[str]:
+    """The elements that differ, named as the guide does (CLM02), an element present on one side
+    only included; the segment's id alone when none does (nothing a rule could be told it may
+    ignore). The same id on both sides."""
+    old, new = before.elements, after.elements
+    found = False
+    for i in range(1, max(len(old), len(new))):
+        if i >= len(old) or i >= len(new) or old[i] != new[i]:
+            found = True
+            yield f"{before.id}{i:02d}"
+    if not found:
+        yield before.id
+
+
+def _with_total(
+    claim: Claim, pairs: list[tuple[Segment, Segment]], changed: frozenset[str], segments: list[Segment]
+) -> Claim | None:
+    """The claim as reading it again gives it when a fix rewrote only CLM02, from one amount to
+    another: the same but for its CLM, its total and its segments (CLM02 is read into nothing
+    else). None otherwise."""
+    if changed != {"CLM02"} or len(pairs) != 1 or pairs[0][0] is not claim.clm or claim.total_charge is None:
+        return None
+    clm = pairs[0][1]
+    total = to_decimal(clm.element(2))
+    if total is None:
+        return None  # the claim read again carries the problem of a CLM02 that is not an amount
+    return dataclasses.replace(claim, clm=clm, total_charge=total, segments=segments, problems=list(claim.problems))
 
 
 def _reread_claim(
@@ -667,7 +811,7 @@ def _blame(before: ClaimSet, after: ClaimSet, made: Made, findings: list[Finding
 
 
 def _apply_to_unit(
-    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
+    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome, memo: CheckMemo | None = None
 ) -> list[tuple[Finding, Applied]]:
     """Apply the findings' edits to one unit; keep what leaves the set within the guide.
 
@@ -689,9 +833,9 @@ def _apply_to_unit(
     pending = list(findings)
     while pending:
         segments, made = _apply_owned(unit.transaction.segments, _owned_edits(pending))
-        rebuilt = _rebuild(doc, u, segments)
+        rebuilt = _rebuild(doc, u, segments, memo)
         if rebuilt is None:
-            return _apply_one_at_a_time(doc, u, pending, outcome)
+            return _apply_one_at_a_time(doc, u, pending, outcome, memo)
         blamed = _blame(unit, rebuilt, made, pending)
         if not blamed:
             doc.units[u] = rebuilt
@@ -714,7 +858,7 @@ def _breaks(problems: Sequence[str]) -> str:
 
 
 def _apply_one_at_a_time(
-    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome
+    doc: Document, u: int, findings: list[Finding], outcome: FixOutcome, memo: CheckMemo | None = None
 ) -> list[tuple[Finding, Applied]]:
     """The fixes one by one, each on top of those kept so far, all aimed at the set as it was."""
     original = doc.units[u]
@@ -734,7 +878,7 @@ def _apply_one_at_a_time(
         kept.append(f)
     if not kept:
         return []
-    final = _rebuild(doc, u, _apply_owned(original.transaction.segments, _owned_edits(kept))[0])
+    final = _rebuild(doc, u, _apply_owned(original.transaction.segments, _owned_edits(kept))[0], memo)
     assert final is not None  # the last candidate kept was this very set
     doc.units[u] = final
     done = [(f, applied_fix(f, doc.source)) for f in kept]
@@ -755,18 +899,53 @@ def _unit_of(doc: Document, seg: Segment) -> int | None:
     return None
 
 
-def _signature(doc: Document, u: int) -> str:
+def _state(doc: Document, u: int) -> list[Segment]:
+    """The unit's segments as they are now (a copy of the list: segments are never changed)."""
     unit = doc.units[u]
-    segs = unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments
-    return hashlib.blake2b(emit(segs).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+    return list(unit.transaction.segments if isinstance(unit, ClaimSet) else unit.segments)
+
+
+class _State:
+    """One state of a unit in the fix loop: its segments, and their text when it was needed."""
+
+    __slots__ = ("segments", "_text")
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self.segments = segments
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = emit(self.segments)
+        return self._text
+
+    def same_text(self, other: _State) -> bool:
+        """Whether the two states emit the same text. Successive states share all but the
+        segments a fix rewrote, so with as many segments on both sides only those are compared:
+        every one emitting the same text means the same text; their lengths adding up to
+        different totals means a different text; anything else compares the whole texts."""
+        a, b = self.segments, other.segments
+        if len(a) == len(b):
+            differ = list(map(operator.is_not, a, b))
+            mine = [s.lead + s.text + s.trailer for s in compress(a, differ)]
+            theirs = [s.lead + s.text + s.trailer for s in compress(b, differ)]
+            if mine == theirs:
+                return True
+            if sum(map(len, mine)) != sum(map(len, theirs)):
+                return False
+        return self.text() == other.text()
 
 
 @dataclass
 class _History:
     """The states one unit went through in the fix loop, and the fixes that led from each."""
 
-    states: list[str]
+    states: list[_State]
     steps: list[list[tuple[Finding, Applied]]] = field(default_factory=list)
+
+    def index(self, state: _State) -> int | None:
+        """The first earlier state with the same text as ``state``."""
+        return next((i for i, s in enumerate(self.states) if s.same_text(state)), None)
 
 
 def fix_documents(
@@ -906,26 +1085,26 @@ def _fix_loop(
                 continue  # a set that could not be read is left out of the fixed file, not fixed
             hist = history.get((d, u))
             if hist is None:
-                hist = history[(d, u)] = _History([_signature(docs[d], u)])
-            step = _apply_to_unit(docs[d], u, findings, outcome)
+                hist = history[(d, u)] = _History([_State(_state(docs[d], u))])
+            step = _apply_to_unit(docs[d], u, findings, outcome, memo)
             if not step:
                 continue
             clean_last_check = False
-            signature = _signature(docs[d], u)
+            state = _State(_state(docs[d], u))
             touched[(d, u)].update(f.claim for f in findings if f.claim)
-            if signature in hist.states:
+            start = hist.index(state)
+            if start is not None:
                 # Back in a state it was in: withhold the fixes of the cycle; the others go on.
-                start = hist.states.index(signature)
                 _withdraw_cycle(hist, start, step, outcome)
                 del hist.states[start + 1 :], hist.steps[start:]
                 progressed = True
                 continue
-            hist.states.append(signature)
+            hist.states.append(state)
             hist.steps.append(step)
             progressed = True
         if not progressed:
             break
-    normalized = _normalize(docs, touched, normalizing, options)
+    normalized = _normalize(docs, touched, normalizing, options, memo)
     if not clean_last_check or normalized:  # else the last check saw the documents as they are
         everything = check_documents(docs, rules, options, memo=memo)
     outcome.remaining = settle(everything, outcome)
@@ -990,6 +1169,7 @@ def _normalize(
     touched: dict[tuple[int, int], set[str]],
     normalizing: Sequence[Rule],
     options: RuleOptions,
+    memo: CheckMemo | None = None,
 ) -> bool:
     """Counts and totals after the last pass, for the sets and claims fixes changed; whether
     any set changed."""
@@ -1014,7 +1194,7 @@ def _normalize(
         if se.id == "SE" and se.element(1) != str(len(segments)):
             segments = apply_edits(segments, [SetElements(se, (se.id, str(len(segments)), *se.elements[2:]))])
         if segments != unit.transaction.segments:
-            rebuilt = _rebuild(doc, u, segments)
+            rebuilt = _rebuild(doc, u, segments, memo)
             if rebuilt is not None:
                 doc.units[u] = rebuilt
                 changed = True

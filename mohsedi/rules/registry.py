@@ -8,6 +8,7 @@ from typing import Any
 
 from mohsedi.rules.base import (
     CODE_PATTERN,
+    TRACKED_ELEMENTS,
     Docs,
     FixSafety,
     Prediction,
@@ -40,6 +41,7 @@ def rule(
     suppresses: Iterable[str] = (),
     requires: Iterable[frozenset[str]] = (),
     needs: Iterable[str] = (),
+    reads: Iterable[str] | None = None,
     status: Status = Status.STABLE,
     since: str = "0.1.0",
     rejects: Iterable[str] = (),
@@ -56,6 +58,9 @@ def rule(
         unknown = set(needs) - {f.name for f in dataclasses.fields(RuleOptions)}
         if unknown:
             raise ValueError(f"rule {code} needs {sorted(unknown)}, which are not rule options")
+        if reads is not None and not set(reads) <= TRACKED_ELEMENTS:
+            untracked = sorted(set(reads) - TRACKED_ELEMENTS)
+            raise ValueError(f"rule {code} reads {untracked}, which the engine does not track")
         declared = Rule(
             code=code,
             name=name,
@@ -70,6 +75,7 @@ def rule(
             suppresses=tuple(suppresses),
             requires=tuple(requires),
             needs=tuple(needs),
+            reads=frozenset(reads) if reads is not None else None,
             status=status,
             since=since,
             rejects=tuple(rejects),

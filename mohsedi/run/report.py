@@ -9,28 +9,32 @@ from datetime import date
 from mohsedi.claims.model import Claim
 from mohsedi.codes.ncci import Release
 from mohsedi.errors import X12Error
-from mohsedi.rules.base import Finding
 from mohsedi.rules.context import RuleOptions
 from mohsedi.rules.engine import Applied
+from mohsedi.run.findings import Findings, as_findings
 
 
 @dataclass
 class FileReport:
-    """One file's outcome. Findings are the rules' own compact values (slots, no edits kept):
-    the writers turn them into text one at a time, never into a dict per finding for the run."""
+    """One file's outcome. Its findings are a `Findings`: on disk in the run's spool (a few held
+    beside), read back one at a time by the writers and the store; a list given is taken as is."""
 
     path: str
     claims: int = 0
-    findings: list[Finding] = field(default_factory=list)  # after fixing, for `fix`
+    findings: Findings = field(default_factory=Findings)  # after fixing, for `fix`
     applied: list[Applied] = field(default_factory=list)
     error: X12Error | None = None  # the file could not be read
     quarantined: list[X12Error] = field(default_factory=list)  # transaction sets left out
     output: str | None = None  # fix: the file written (None: nothing was written)
-    initial_findings: list[Finding] = field(default_factory=list)  # fix: what the first check found
+    initial_findings: Findings = field(default_factory=Findings)  # fix: what the first check found
     notices: list[str] = field(default_factory=list)  # about this file, not a claim
     # Dates of service after the newest NCCI release, and that release: stated once per run (run_notices).
     late_dates: set[date] = field(default_factory=set)
     judged_by: Release | None = None
+
+    def __post_init__(self) -> None:
+        self.findings = as_findings(self.findings)
+        self.initial_findings = as_findings(self.initial_findings)
 
 
 def late_dates(claims: Iterable[Claim], options: RuleOptions) -> set[date]:
@@ -69,10 +73,6 @@ def note_late_dates(report: FileReport, late: set[date], options: RuleOptions) -
 INCOMPLETE_NOTICE = "no fixed file was written: the file is cut short (X12007); get the whole file again"
 
 
-def is_incomplete(findings: Iterable[Finding]) -> bool:
+def is_incomplete(findings: Findings) -> bool:
     """Whether a file's interchange, group or a set is not closed (X12007): a file cut in transfer."""
-    return any(f.rule == "X12007" for f in findings)
-
-
-def finding_order(f: Finding) -> tuple:
-    return (f.segment or 0, f.claim or "", f.line or 0, f.rule)
+    return findings.by_rule()["X12007"] > 0

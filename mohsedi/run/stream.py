@@ -14,8 +14,14 @@ the output is the same for any number of jobs.
 pyx12's validation (--tr3, the TR3 rules) needs a whole interchange: it runs per file after the
 sets, on the file as read (check) and as written (fix), one file's units in memory at a time.
 
+A set's findings leave memory as soon as it is done: they are written, sorted, to its range's
+findings file, appended to the run's spool (run/findings.py) when the range comes back; a set
+keeps where they are and their counts. Sets checked again together get their findings spooled
+again (the first records are left unread). Each file's report reads them back one set at a time,
+merged with the envelopes' and pyx12's, for the writers and the store.
+
 Memory holds the largest transaction set (the guide recommends at most 5,000 claims in one),
-the findings (compact, without their edits), and about 12 bytes per service line for the digests.
+a few numbers per set, and about 12 bytes per service line for the digests.
 """
 
 from __future__ import annotations
@@ -58,11 +64,11 @@ from mohsedi.rules.engine import (
 )
 from mohsedi.rules.registry import family_of, get_rule
 from mohsedi.run.diff import Sink, file_diff
+from mohsedi.run.findings import Findings, Part, Spool, finding_order, write_part
 from mohsedi.run.ranges import ByteRange, read_range, split_file
 from mohsedi.run.report import (
     INCOMPLETE_NOTICE,
     FileReport,
-    finding_order,
     is_incomplete,
     late_dates,
     note_late_dates,
@@ -82,8 +88,10 @@ class SetSlot:
 
 @dataclass(slots=True)
 class SetOutcome:
-    findings: list[Finding] = field(default_factory=list)  # after fixing, for fix
-    initial: list[Finding] = field(default_factory=list)  # fix: before
+    # The set's findings, written to the range's findings file as soon as the set is done (then
+    # appended to the run's spool): only where they are and how many stay in memory.
+    findings: Part | None = None  # after fixing, for fix
+    initial: Part | None = None  # fix: before
     applied: list[Applied] = field(default_factory=list)
     claims: int = 0
     late: set[date] = field(default_factory=set)
@@ -102,6 +110,7 @@ class RangeResult:
     digests: array = field(default_factory=lambda: array("q"))  # days and line ids of each set
     owners: array = field(default_factory=lambda: array("I"))  # the set (index into ``sets``) of each digest
     spool: str | None = None
+    findings: str | None = None  # the range's findings file
     error: X12Error | None = None
 
 
@@ -111,6 +120,7 @@ class RangeTask:
     file_index: int
     byte_range: ByteRange
     spool: str | None  # fix: where the range's fixed sets go
+    findings: str  # where the range's sets' findings go
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,7 @@ def _numbered(segments: Iterator[Segment], skip: int, skip_chars: int) -> Iterat
 
 
 def process_range(task: RangeTask, settings: Settings, bytes_read: Callable[[int], None] | None = None) -> RangeResult:
-    result = RangeResult(spool=task.spool)
+    result = RangeResult(spool=task.spool, findings=task.findings)
     context_chars = len(task.byte_range.context.decode("utf-8", "surrogateescape"))
     chars = 0
     last = 0
@@ -171,6 +181,7 @@ def process_range(task: RangeTask, settings: Settings, bytes_read: Callable[[int
             yield chunk
 
     spool = open(task.spool, "wb") if task.spool else None  # noqa: SIM115 - closed below
+    found = open(task.findings, "wb")  # noqa: SIM115 - closed below
     try:
         segments = iter_segments(counted(read_range(task.path, task.byte_range)), source=task.path)
         numbered = _numbered(segments, task.byte_range.context_segments, context_chars)
@@ -183,18 +194,20 @@ def process_range(task: RangeTask, settings: Settings, bytes_read: Callable[[int
                 continue
             last = unit.transaction.segments[-1].number
             index = len(result.sets)
-            outcome = _process_set(unit, task, settings, spool)
+            outcome = _process_set(unit, task, settings, spool, found)
             result.sets.append(outcome)
             result.skeleton.append(SetSlot(index, outcome.error is not None))
             if outcome.error is None:
                 digests = _digests_of(unit, task.file_index, outcome)
                 result.digests.extend(digests)
                 result.owners.extend([index] * len(digests))
+            del unit  # not held while the next set is read: one set in memory, not two
     except X12Error as exc:
         result.error = exc.located(task.path)
     except OSError as exc:
         result.error = X12Error(f"cannot read the file: {exc.strerror or exc}", source=task.path)
     finally:
+        found.close()
         if spool is not None:
             spool.close()
     result.segments = last
@@ -225,21 +238,24 @@ def _restate_cut(result: RangeResult, task: RangeTask) -> None:
         )
 
 
-def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool) -> SetOutcome:
+def _process_set(cs: ClaimSet, task: RangeTask, settings: Settings, spool, found: BinaryIO) -> SetOutcome:
+    """Check (and fix) one set; its findings go to ``found`` now, its fixed text to ``spool``."""
     path = task.path
     options = settings.options
     doc = Document(path, [cs])
     if cs.error is not None:
         # Reported with what the envelope rules see in it (its SE count), never fixed: it is left out.
-        found = [portable(loc.finding) for loc in check_documents([doc], settings.rules, options)]
-        return SetOutcome(error=cs.error.located(path), findings=[] if settings.fixing else found, initial=found)
+        part = write_part(found, [loc.finding for loc in check_documents([doc], settings.rules, options)])
+        return SetOutcome(error=cs.error.located(path), findings=None if settings.fixing else part, initial=part)
     outcome = SetOutcome(claims=len(cs.claims), late=late_dates(cs.claims, options))
     if not settings.fixing:
-        outcome.findings = [portable(loc.finding) for loc in check_as_fix_would([doc], settings.rules, options)]
+        outcome.findings = write_part(
+            found, [loc.finding for loc in check_as_fix_would([doc], settings.rules, options)]
+        )
         return outcome
     fixed, remaining = _fix_and_recheck([doc], settings)
-    outcome.findings = [portable(loc.finding) for loc in remaining]
-    outcome.initial = [portable(loc.finding) for loc in fixed.initial]
+    outcome.findings = write_part(found, [loc.finding for loc in remaining])
+    outcome.initial = write_part(found, [loc.finding for loc in fixed.initial])
     outcome.applied = fixed.applied
     fixed_set = doc.units[0]
     assert isinstance(fixed_set, ClaimSet)
@@ -322,22 +338,22 @@ def stream_paths(
     settings = Settings(tuple(r for r in rules if r not in whole), options, fixing, unsafe)
     if fixing and targets is None:
         raise ValueError("fixing a stream needs a target for each file")
-    spool_dir = _spool_dir(targets) if fixing else None
+    spool_dir = _spool_dir(targets if fixing else None)
     try:
-        tasks = _tasks(paths, jobs, spool_dir)
+        spool = Spool(spool_dir)  # unlinked: it outlives the directory, as long as the reports
+        tasks = _tasks(paths, jobs, spool_dir, fixing)
         files = [_FileState(path) for path in paths]
         batch = _Batch()
         last_range = {t.file_index: i for i, t in enumerate(tasks)}
         bases: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
         for i, (task, result) in enumerate(zip(tasks, _results(tasks, settings, jobs, bytes_read), strict=True)):
-            _merge(files[task.file_index], batch, task, result, bases)
+            _merge(files[task.file_index], batch, task, result, bases, spool)
             if progress and last_range[task.file_index] == i:
                 progress(task.path)
-        _rerun_shared(files, batch, settings)
-        return [_report(state, batch, settings, targets, write_unchanged, whole, diff) for state in files]
+        _rerun_shared(files, batch, settings, spool)
+        return [_report(state, batch, settings, targets, write_unchanged, whole, diff, spool) for state in files]
     finally:
-        if spool_dir is not None:
-            shutil.rmtree(spool_dir, ignore_errors=True)
+        shutil.rmtree(spool_dir, ignore_errors=True)
 
 
 def whole_file_rules(rules: Sequence[Rule], options: RuleOptions) -> list[Rule]:
@@ -348,13 +364,16 @@ def whole_file_rules(rules: Sequence[Rule], options: RuleOptions) -> list[Rule]:
 
 
 def _whole_file_findings(path: str, source: str, rules: list[Rule], options: RuleOptions) -> list[Finding]:
-    """The whole-file rules' findings on one file, read whole (this file only, never the batch)."""
+    """The whole-file rules' findings on one file, read whole (this file only, never the batch), sorted."""
     if not rules:
         return []
     doc = load_document(path)
     if doc.error is not None:
         return []  # the streamed read reported it
-    return [portable(dataclasses.replace(loc.finding, source=source)) for loc in check_documents([doc], rules, options)]
+    found = [
+        portable(dataclasses.replace(loc.finding, source=source)) for loc in check_documents([doc], rules, options)
+    ]
+    return sorted(found, key=finding_order)
 
 
 def _spool_dir(targets: dict[str, Path] | None) -> str:
@@ -366,7 +385,7 @@ def _spool_dir(targets: dict[str, Path] | None) -> str:
     return tempfile.mkdtemp(prefix=f".spool.{owner_tag()}", dir=where)
 
 
-def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[RangeTask]:
+def _tasks(paths: Sequence[str], jobs: int, spool_dir: str, fixing: bool) -> list[RangeTask]:
     tasks: list[RangeTask] = []
     for f, path in enumerate(paths):
         try:
@@ -374,8 +393,9 @@ def _tasks(paths: Sequence[str], jobs: int, spool_dir: str | None) -> list[Range
         except OSError:
             ranges = [ByteRange(0, None)]  # reading it reports the error
         for byte_range in ranges:
-            spool = os.path.join(spool_dir, f"{len(tasks)}.spool") if spool_dir else None
-            tasks.append(RangeTask(path, f, byte_range, spool))
+            spool = os.path.join(spool_dir, f"{len(tasks)}.spool") if fixing else None
+            found = os.path.join(spool_dir, f"{len(tasks)}.findings")
+            tasks.append(RangeTask(path, f, byte_range, spool, found))
     return tasks
 
 
@@ -409,22 +429,20 @@ def _shift_error(error: X12Error, segments: int, chars: int) -> X12Error:
     )
 
 
-def _shift_findings(findings: list[Finding], segments: int) -> list[Finding]:
-    if not segments:
-        return findings
-    return [dataclasses.replace(f, segment=f.segment + segments) if f.segment else f for f in findings]
-
-
-def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResult, bases: dict) -> None:
-    """Fold a range's result into its file and the batch, numbered as in the whole file."""
+def _merge(state: _FileState, batch: _Batch, task: RangeTask, result: RangeResult, bases: dict, spool: Spool) -> None:
+    """Fold a range's result into its file and the batch, numbered as in the whole file; its
+    findings file into the run's spool."""
     segments, chars = bases[task.file_index]
     bases[task.file_index] = (segments + result.segments, chars + result.chars)
     if result.error is not None:
         state.error = state.error or _shift_error(result.error, segments, chars)
+    base = spool.take(result.findings) if result.findings and os.path.exists(result.findings) else 0
     first = len(batch.outcomes)
     for outcome in result.sets:
-        outcome.findings = _shift_findings(outcome.findings, segments)
-        outcome.initial = _shift_findings(outcome.initial, segments)
+        if outcome.findings is not None:
+            outcome.findings = outcome.findings.moved(base, segments)
+        if outcome.initial is not None:
+            outcome.initial = outcome.initial.moved(base, segments)
         if outcome.error is not None:
             outcome.error = _shift_error(outcome.error, segments, chars)
         batch.outcomes.append(outcome)
@@ -498,23 +516,31 @@ def shared_groups(digests: array, owners: array) -> list[list[int]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings) -> None:
+def _rerun_shared(files: list[_FileState], batch: _Batch, settings: Settings, spool: Spool) -> None:
     """Check (and fix) together the sets that share a Mohs day or a line id, from their text as read.
 
     When a group's fixes give a line an id another set already uses, the group is run again
     with that set and everything that set was grouped with."""
     if len(batch.outcomes) < 2:
         return  # a group is two sets or more
-    groups = [set(g) for g in shared_groups(batch.digests, batch.owners)]
+    # A file that could not be read (an error after its sets) is reported as such, not checked:
+    # its sets take no part, as when the batch is read whole (and reading it again would fail).
+    unreadable = {f for f, state in enumerate(files) if state.error is not None}
+
+    def readable(groups: Iterable[Iterable[int]]) -> list[set[int]]:
+        kept = ({o for o in g if batch.set_file[o] not in unreadable} for g in groups)
+        return [g for g in kept if len(g) > 1]
+
+    groups = readable(shared_groups(batch.digests, batch.owners))
     while groups:
         group_of = {o: g for g in groups for o in g}
         sets = _read_sets(files, batch, set(group_of))
         grown: list[set[int]] = []
         for group in groups:
-            extra = _rerun_group(sorted(group), sets, files, batch, settings)
+            extra = _rerun_group(sorted(group), sets, files, batch, settings, spool)
             if extra:
                 grown.append(group.union(*(group_of.get(o, {o}) for o in extra)))
-        groups = _merged(grown)
+        groups = readable(_merged(grown))
 
 
 def _merged(groups: list[set[int]]) -> list[set[int]]:
@@ -548,10 +574,16 @@ def _read_sets(files: list[_FileState], batch: _Batch, wanted: set[int]) -> dict
 
 
 def _rerun_group(
-    group: list[int], sets: dict[int, ClaimSet], files: list[_FileState], batch: _Batch, settings: Settings
+    group: list[int],
+    sets: dict[int, ClaimSet],
+    files: list[_FileState],
+    batch: _Batch,
+    settings: Settings,
+    spool: Spool,
 ) -> set[int]:
-    """Replace the group's outcomes by those of one batch run; return sets outside the group
-    whose line ids the fixes would now clash with."""
+    """Replace the group's outcomes by those of one batch run (their findings spooled again, the
+    old records left unread); return sets outside the group whose line ids the fixes would now
+    clash with."""
     by_file: dict[int, list[int]] = defaultdict(list)
     for o in group:
         by_file[batch.set_file[o]].append(o)
@@ -559,6 +591,8 @@ def _rerun_group(
     where = [(o, d, u) for d, ordinals in enumerate(by_file.values()) for u, o in enumerate(ordinals)]
     options = settings.options
     fresh = {o: SetOutcome(claims=len(sets[o].claims), late=late_dates(sets[o].claims, options)) for o in group}
+    found: dict[int, list[Finding]] = {o: [] for o in group}
+    initial: dict[int, list[Finding]] = {o: [] for o in group}
     locate = {(d, u): o for o, d, u in where}
 
     def owner(loc: Located) -> int:
@@ -567,13 +601,13 @@ def _rerun_group(
 
     if not settings.fixing:
         for loc in check_as_fix_would(docs, settings.rules, options):
-            fresh[owner(loc)].findings.append(portable(loc.finding))
+            found[owner(loc)].append(loc.finding)
     else:
         fixed, remaining = _fix_and_recheck(docs, settings)
         for loc in remaining:
-            fresh[owner(loc)].findings.append(portable(loc.finding))
+            found[owner(loc)].append(loc.finding)
         for loc in fixed.initial:
-            fresh[owner(loc)].initial.append(portable(loc.finding))
+            initial[owner(loc)].append(loc.finding)
         for a in fixed.applied:
             # Applied names a claim, not a set: give it to the set that holds the claim.
             mine = [(o, d, u) for o, d, u in where if docs[d].source == a.source]
@@ -585,6 +619,8 @@ def _rerun_group(
             assert isinstance(unit, ClaimSet)
             fresh[o].text = encode(emit(unit.transaction.segments))
     for o in group:
+        fresh[o].findings = spool.write(found[o])
+        fresh[o].initial = spool.write(initial[o])
         batch.outcomes[o] = fresh[o]
     if not settings.fixing:
         return set()
@@ -635,7 +671,10 @@ def _report(
     write_unchanged: bool,
     whole: list[Rule],
     diff: Sink | None,
+    spool: Spool,
 ) -> FileReport:
+    """The file's report (its findings: its sets' parts in the spool, merged with the envelopes'
+    and pyx12's, held) and, for fix, the fixed file."""
     report = FileReport(path=state.path)
     if state.error is not None:
         report.error = state.error
@@ -651,22 +690,20 @@ def _report(
     for o in outcomes:
         late |= o.late
     note_late_dates(report, late, options)
+    # Ties keep the order of one stable sort of: the sets' findings in file order, then the
+    # envelopes', then pyx12's (what Findings' merge does with the parts and lists given in order).
     if not settings.fixing:
-        found = [f for o in outcomes for f in o.findings] + skeleton_findings + as_read
-        report.findings = sorted(found, key=finding_order)
+        report.findings = Findings(spool, [o.findings for o in outcomes], [skeleton_findings, as_read])
         return report
-    report.initial_findings = sorted(
-        [f for o in outcomes for f in o.initial] + skeleton_findings + as_read, key=finding_order
-    )
+    report.initial_findings = Findings(spool, [o.initial for o in outcomes], [skeleton_findings, as_read])
     report.applied = [a for f in skeleton_findings if allowed(f, settings.unsafe) for a in [applied_fix(f, state.path)]]
     report.applied += [a for o in outcomes for a in o.applied]
     kept = [u for u in state.skeleton if not (isinstance(u, SetSlot) and u.quarantined)]
     if report.quarantined or any(r.code == "X12001" for r in envelope_rules):
         kept = recount_envelopes(kept, get_rule("X12001"), options)
-    report.findings = sorted(
-        [f for o in outcomes for f in o.findings] + _envelope_findings(kept, envelope_rules, options, state.path),
-        key=finding_order,
-    )
+    remaining = [o.findings for o in outcomes]
+    envelopes = _envelope_findings(kept, envelope_rules, options, state.path)
+    report.findings = Findings(spool, remaining, [envelopes])
     if report.quarantined:
         report.notices.append(
             f"{len(report.quarantined)} transaction set(s) that could not be read were left out of the fixed file"
@@ -675,7 +712,7 @@ def _report(
     target = targets[state.path]
     if is_incomplete(report.findings):
         report.notices.append(INCOMPLETE_NOTICE)
-        report.findings = sorted(report.findings + as_read, key=finding_order)  # nothing else was validated
+        report.findings = Findings(spool, remaining, [envelopes, as_read])  # nothing else was validated
         return report
     changed = bool(report.applied or report.quarantined)
     if diff is not None and changed:
@@ -685,9 +722,8 @@ def _report(
     report.output = str(target)
     if whole:
         written = str(target) if (write_unchanged or changed) else state.path
-        report.findings = sorted(
-            report.findings + _whole_file_findings(written, state.path, whole, options), key=finding_order
-        )
+        as_written = _whole_file_findings(written, state.path, whole, options)
+        report.findings = Findings(spool, remaining, [envelopes, as_written])
     return report
 
 
@@ -750,5 +786,7 @@ def _write_fixed(target: Path, skeleton: list[Envelope | SetSlot], batch: _Batch
 def _envelope_findings(
     skeleton: list[Envelope | SetSlot], rules: list[Rule], options: RuleOptions, path: str
 ) -> list[Finding]:
+    """The envelope rules' findings on a file's skeleton, sorted."""
     ctx = EnvelopeContext(tuple(skeleton), options)  # type: ignore[arg-type]
-    return [portable(dataclasses.replace(f, source=path)) for r in rules for f in r.check(r, ctx)]
+    found = [portable(dataclasses.replace(f, source=path)) for r in rules for f in r.check(r, ctx)]
+    return sorted(found, key=finding_order)

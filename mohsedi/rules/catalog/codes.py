@@ -32,6 +32,7 @@ def _lines_pointing_to(claim: Claim, code: str) -> list[int]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     predicts=(Prediction("CO", ("16",), ("M76",)),),
     sources=(ICD10CM,),
     docs=Docs(
@@ -91,6 +92,7 @@ def diagnosis_not_billable(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     predicts=(Prediction("CO", ("5", "16"), ("M77",)),),
     sources=(POS,),
     docs=Docs(
@@ -129,6 +131,7 @@ def place_of_service_unknown(this: Rule, ctx: ClaimContext) -> Iterator[Finding]
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     requires=(frozenset(lists.deleted_procedures()),),
     predicts=(Prediction("CO", ("181",), ()),),
     sources=(CPT_DELETIONS,),

@@ -42,6 +42,7 @@ def _pairs(ctx: DayContext, indicator: str) -> Iterator[tuple[DayLine, DayLine, 
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    reads=(),
     predicts=(Prediction("CO", ("236",), ("M80", "N20")),),
     sources=(PTP,),
     docs=Docs(
@@ -81,6 +82,7 @@ def ptp_pair_without_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    reads=(),
     predicts=(Prediction("CO", ("236",), ("M80",)),),
     sources=(PTP,),
     docs=Docs(
@@ -113,6 +115,7 @@ def ptp_pair_never_bypassable(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    reads=(),
     predicts=(Prediction("CO", ("151", "96"), ("N362",)),),
     sources=(MUE,),
     docs=Docs(
@@ -165,6 +168,7 @@ def mue_exceeded(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.DAY,
+    reads=(),
     predicts=(Prediction("CO", ("B15",), ("N122",)),),
     sources=(AOC,),
     docs=Docs(

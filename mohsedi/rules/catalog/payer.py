@@ -22,6 +22,7 @@ MEDICARE_FILING = Source(
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     # The spec also names CARC 15; the X12 list of 2026-08-17 has it deactivated, so payers send 197.
     predicts=(Prediction("CO", ("197",), ("N54", "M62")),),
     sources=(POLICY,),
@@ -57,6 +58,7 @@ def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Findi
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     predicts=(Prediction("CO", ("29",), ("N211",)),),
     sources=(MEDICARE_FILING, POLICY),
     docs=Docs(

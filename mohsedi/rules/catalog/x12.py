@@ -121,6 +121,7 @@ def _set_pair(seg: Segment, first: str, second: str) -> SetElements:
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
+    reads=("CLM02",),
     # The spec's "front-end rejection": the clearinghouse's 999, or the payer's 277CA as
     # invalid information (category A7).
     rejects=("999", "A7"),
@@ -155,6 +156,7 @@ def claim_total(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.WARNING,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
+    reads=(),
     sources=(GUIDE,),
     docs=Docs(
         what="Service line numbers (LX01) start at 1 and increase by 1 within a claim.",
@@ -247,6 +249,7 @@ def line_item_control_number(this: Rule, ctx: EnvelopeContext) -> Iterator[Findi
     severity=Severity.WARNING,
     fix=FixSafety.SAFE,
     scope=Scope.CLAIM,
+    reads=(),
     predicts=(Prediction("CO", ("4",)),),
     sources=(GUIDE,),
     docs=Docs(
@@ -319,6 +322,7 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     predicts=(Prediction("CO", ("16",)),),
     sources=(GUIDE,),
     docs=Docs(
@@ -504,6 +508,7 @@ KNOWN_MODIFIERS = vocab.NCCI_ASSOCIATED_MODIFIERS | frozenset(
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.CLAIM,
+    reads=(),
     rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(GUIDE,),
