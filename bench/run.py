@@ -25,6 +25,7 @@ that is not installed is reported as skipped, never silently left out.
 from __future__ import annotations
 
 import argparse
+import compileall
 import dataclasses
 import gc
 import json
@@ -406,6 +407,9 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # The peers come from wheels, byte-compiled when installed; mohsedi runs from its tree, where
+    # PYTHONDONTWRITEBYTECODE or a fresh checkout would make every phase compile it again.
+    compileall.compile_dir(str(ROOT / "mohsedi"), quiet=1)
     header = stamp()
     print("\n".join(header), flush=True)
     groups = set(args.groups.split(","))

@@ -30,8 +30,11 @@ class Settings:
     @property
     def store_url(self) -> str:
         """The store every command uses unless told otherwise."""
-        if self.database_url:
-            return self.database_url
+        return self.database_url or self.own_store_url
+
+    @property
+    def own_store_url(self) -> str:
+        """The store nobody named: SQLite under the data directory, kept by mohsedi like its other files."""
         base = self.data_home or Path.home() / ".local" / "share"
         return f"sqlite:///{base / 'mohsedi' / 'mohsedi.db'}"
 

@@ -11,6 +11,7 @@ shared options, helpers  mohsedi/cli/common.py
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -61,8 +62,24 @@ def cli(ctx: click.Context) -> None:
 
     tune_for_batches()
     clean_up_on_signals()
+    _tell_what_the_library_says()
     configure(environment_settings())  # the layers below read no environment variables
     ctx.default_map = default_map(cli, effective())
+
+
+class _Told(logging.Handler):
+    """What the layers below report on their own (the store upgraded): one line on stderr, as the
+    commands' own notices are."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"mohsedi: {record.getMessage()}", err=True)
+
+
+def _tell_what_the_library_says() -> None:
+    logger = logging.getLogger("mohsedi")
+    if not any(isinstance(h, _Told) for h in logger.handlers):  # once per process, however many runs
+        logger.addHandler(_Told(logging.WARNING))
+        logger.propagate = False
 
 
 # The commands, each in the module of its group; `mohsedi --help` lists them by name.

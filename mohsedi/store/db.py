@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import operator
 import random
 import time
@@ -20,9 +21,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 # Where the store is, and its error, live in store.paths (no SQLAlchemy); kept importable from here.
+from mohsedi.settings import current as current_settings
 from mohsedi.store.paths import StoreError, default_url, existing_store  # noqa: F401
 
 T = TypeVar("T")
+log = logging.getLogger("mohsedi.store")
 
 
 def migrations_dir() -> Path:
@@ -306,13 +309,37 @@ def open_store(url: str) -> Engine:
         current = current_revision(engine)
         if current is None:
             _migrate_new_store(engine, url)
-        elif current != head_revision():
+        elif current != head_revision() and not (
+            url == current_settings().own_store_url and _upgrade_own_store(engine, url, current)
+        ):
             raise StoreError(
                 f"the store's schema is at {current}, the code needs {head_revision()}: run `mohsedi db upgrade`"
             )
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot open the store at {url}: {describe_db_error(exc)}") from None
     return engine
+
+
+def _upgrade_own_store(engine: Engine, url: str, found: str) -> bool:
+    """Bring the store nobody named (SQLite under the data directory) to the code's schema, as
+    an application keeps its own files; False when its schema is not one this code knows (a
+    newer mohsedi wrote it). A store someone named may be shared with installations still on
+    the older version: it is changed only by `mohsedi db upgrade`."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    try:
+        known = script.get_revision(found) is not None
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for a revision it does not have
+        known = False
+    if not known:
+        return False
+    with write_transaction(engine) as conn:  # two runs started together: one migrates, one waits
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before != head_revision():
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            log.warning("upgraded the store at %s from %s to %s", url, before, head_revision())
+    return True
 
 
 # Any constant key will do: it only has to be the same for every mohsedi process.

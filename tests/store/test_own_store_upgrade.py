@@ -1,0 +1,60 @@
+"""The store nobody named (SQLite under the data directory) follows the code's schema by itself;
+a store someone named is changed only by `mohsedi db upgrade`.
+
+A billing team upgrades mohsedi and the next cron `fix` records into the default store: it must
+not stop there, with the day's claims unsent, over a schema only mohsedi itself uses. A named
+store (--db, $MOHSEDI_DATABASE_URL, the config's database) may be shared with other installations
+still on the older version, so it is never migrated behind the user's back."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mohsedi.cli.main import cli
+from mohsedi.store.db import current_revision, head_revision, make_engine, upgrade
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "01-mohs-clean.837"
+BEHIND = "0005"  # any revision before head will do: the newest that existed in a released store
+
+
+def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def _store_at(url: str, revision: str) -> None:
+    upgrade(url, revision)
+    assert _revision(url) == revision
+
+
+def test_the_default_store_is_upgraded_and_the_fix_goes_on(tmp_path: Path) -> None:
+    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{own}"
+    _store_at(url, BEHIND)
+
+    result = CliRunner().invoke(cli, ["fix", str(SAMPLE), "-o", str(tmp_path / "out"), "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    assert _revision(url) == head_revision()
+    assert (tmp_path / "out" / SAMPLE.name).exists()
+    assert f"upgraded the store at {url} from {BEHIND} to {head_revision()}" in result.stderr
+
+
+def test_a_named_store_behind_the_code_is_left_alone_and_nothing_is_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'named.db'}"
+    _store_at(url, BEHIND)
+
+    result = CliRunner().invoke(cli, ["fix", str(SAMPLE), "-o", str(tmp_path / "out"), "--db", url])
+
+    assert result.exit_code == 2
+    assert f"the store's schema is at {BEHIND}" in result.stderr
+    assert "mohsedi db upgrade" in result.stderr
+    assert _revision(url) == BEHIND
+    assert not (tmp_path / "out" / SAMPLE.name).exists()
