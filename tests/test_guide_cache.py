@@ -3,6 +3,7 @@ the node table."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,60 @@ def test_a_damaged_cache_file_is_compiled_again(tmp_path: Path) -> None:
     stored.write_bytes(b"not a pickle")
     assert table(tmp_path) == compiled
     assert stored.read_bytes() != b"not a pickle"  # and stored again
+
+
+INDEX_PROBE = """
+import json, sys
+from pathlib import Path
+from mohsedi.guide import compile as c
+from mohsedi.settings import Settings, configure
+configure(Settings(cache_home=Path(sys.argv[1])))
+kept = c._map_index()
+print(json.dumps([sorted(kept.items()), sorted(c._read_map_index().items())]))
+"""
+
+
+def index(cache: Path) -> list:
+    import json
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cache / "home")}
+    done = subprocess.run(
+        [sys.executable, "-c", INDEX_PROBE, str(cache)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_kept_map_index_is_the_one_read_from_maps_xml(tmp_path: Path) -> None:
+    first, read = index(tmp_path)  # read and stored
+    assert first == read and ["00501", "005010X222A1", "HC"] in [key for key, _ in first]
+    (stored,) = (tmp_path / "mohsedi" / "guides").glob("maps-*.pickle")
+    again, read = index(tmp_path)  # read back
+    assert again == read
+    stored.write_bytes(b"not a pickle")
+    damaged, read = index(tmp_path)  # read from maps.xml again, and stored again
+    assert damaged == read
+    assert stored.read_bytes() != b"not a pickle"
+
+
+def test_a_check_reads_no_xml(tmp_path: Path) -> None:
+    """The compiled guide, its limits and the map index are kept: a check of a file whose
+    fixes the gate judges does not load lxml (a sixtieth of a small check's time)."""
+    probe = (
+        "import sys; from mohsedi.cli.main import cli\n"
+        "try:\n"
+        "    cli.main(['check', sys.argv[1], '--fail-on', 'never'], prog_name='mohsedi', standalone_mode=False)\n"
+        "except SystemExit: pass\n"
+        "print('lxml' in sys.modules)\n"
+    )
+    heavy = Path(__file__).resolve().parent / "fixtures" / "heavy" / "heavy.837"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    run = lambda: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", probe, str(heavy)], env=env, capture_output=True, text=True, timeout=120
+    )
+    first = run()  # fills the caches
+    assert first.returncode == 0, first.stderr
+    assert list((tmp_path / "mohsedi" / "guides").glob("maps-*.pickle"))
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

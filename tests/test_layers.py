@@ -157,5 +157,6 @@ def test_guides_are_cached_under_xdg_cache_home(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name.split("-")[0] for p in (cache / "mohsedi" / "guides").glob("*.pickle")) == ["837.5010.X222.A1"]
+    kept = sorted(p.name.split("-")[0] for p in (cache / "mohsedi" / "guides").glob("*.pickle"))
+    assert kept == ["837.5010.X222.A1", "maps"]  # the guide, and the index of the maps (maps.xml)
     assert not (tmp_path / "home" / ".cache").exists()

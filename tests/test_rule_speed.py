@@ -257,6 +257,32 @@ def test_check_as_fix_would_leaves_every_segment_where_it_was_read() -> None:
     assert doc.emit() == text
 
 
+def test_a_claim_finding_made_in_the_file_is_the_finding_made_then_given_the_file() -> None:
+    """The engine makes each finding with its file (``MAKING``) instead of copying it with the
+    file afterwards: every claim's findings are what its rules give, asked directly, then said
+    to be in the file; a rule asked outside a check still makes findings with no file."""
+    options = RuleOptions(clia_number=CLIA, case_log=load_case_log(SAMPLES / "case-log.csv"))
+    rules = all_rules()
+    claim_rules = [r for r in rules if r.scope == Scope.CLAIM]
+    checked = 0
+    for path in _inputs():
+        doc = load_document(str(path))
+        memo = CheckMemo()
+        found = check_documents([doc], rules, options, memo=memo)
+        assert all(loc.finding.source == doc.source for loc in found)
+        for entry in memo._claims.values():
+            claim = entry.claim
+            codes = {ln.procedure for ln in claim.lines}
+            chosen = [r for r in claim_rules if r.can_fire(codes)]
+            if claim.frequency == "8":  # a void is checked by the X12 rules only
+                chosen = [r for r in chosen if r.code.startswith("X12")]
+            direct = [f for r in chosen for f in r.check(r, ClaimContext(claim, options))]
+            assert all(f.source is None for f in direct)
+            assert entry.findings == [engine.with_source(f, doc.source) for f in direct]
+            checked += len(direct)
+    assert checked > 100
+
+
 def test_claim_keys_tell_a_rewritten_claim_from_the_one_read() -> None:
     doc = load_document(str(HEAVY))
     (u, cs), *_ = doc.claim_sets

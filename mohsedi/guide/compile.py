@@ -12,8 +12,10 @@ import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree  # imported where a map is read: a check reads the kept tables only
 
 
 @dataclass(slots=True)
@@ -65,6 +67,8 @@ def pyx12_map_dir() -> Path:
 
 @functools.cache
 def _data_types() -> dict[str, str]:
+    from lxml import etree  # only where a map is read: a check reads the kept tables
+
     tree = etree.parse(str(pyx12_map_dir() / "dataele.xml"))
     return {e.get("ele_num"): e.get("data_type") for e in tree.iter("data_ele")}
 
@@ -151,6 +155,8 @@ def _repeat(value: str | None) -> int | None:
 
 def compile_guide(map_file: str) -> Guide:
     """Compile one pyx12 map into nodes appended to the global table."""
+    from lxml import etree
+
     tree = etree.parse(str(pyx12_map_dir() / map_file))
     root_elem = tree.getroot()
     key_positions: dict[str, set[tuple[int, int]]] = {}
@@ -245,7 +251,32 @@ def compile_guide(map_file: str) -> Guide:
 
 @functools.cache
 def _map_index() -> dict[tuple[str, str, str], str]:
-    """(ISA12, GS08, GS01) -> map file, from pyx12's own maps.xml."""
+    """(ISA12, GS08, GS01) -> map file, from pyx12's own maps.xml; kept beside the compiled
+    guides under the same kind of key, so a check does not load lxml to read it."""
+    import pickle
+
+    path = _cache_file("maps.xml")
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                kept = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            pass
+        else:
+            if isinstance(kept, dict):
+                return kept
+    index = _read_map_index()
+    if path is not None:
+        from mohsedi.files import atomic_write
+
+        with contextlib.suppress(OSError):  # a read-only home: read maps.xml every time
+            atomic_write(path, pickle.dumps(index, protocol=5))
+    return index
+
+
+def _read_map_index() -> dict[tuple[str, str, str], str]:
+    from lxml import etree
+
     tree = etree.parse(str(pyx12_map_dir() / "maps.xml"))
     index: dict[tuple[str, str, str], str] = {}
     for version in tree.getroot().iter("version"):

@@ -14,11 +14,13 @@ import functools
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from mohsedi.guide.compile import NODES, _cache_file, _path_qualifier, _text, pyx12_map_dir
 from mohsedi.x12.segments import Segment
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +37,16 @@ class ElementLimit:
 
 @functools.cache
 def _map_tree(map_file: str) -> etree._ElementTree:
+    from lxml import etree  # only where a map is read: a check reads the kept limits
+
     return etree.parse(str(pyx12_map_dir() / map_file))
 
 
 @functools.cache
 def _data_elements() -> dict[str, tuple[str | None, int, int]]:
     """Data element number -> (type, min length, max length), from pyx12's dataele.xml."""
+    from lxml import etree  # only where a map is read: a check reads the kept tables
+
     tree = etree.parse(str(pyx12_map_dir() / "dataele.xml"))
     return {
         e.get("ele_num") or "": (e.get("data_type"), int(e.get("min_len") or 0), int(e.get("max_len") or 0))
