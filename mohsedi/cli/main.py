@@ -69,9 +69,12 @@ def cli(ctx: click.Context) -> None:
 
 class _Told(logging.Handler):
     """What the layers below report on their own (the store upgraded): one line on stderr, as the
-    commands' own notices are."""
+    commands' own notices are, and like them not with --quiet (cron mails whatever is printed)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.params.get("quiet"):
+            return
         click.echo(f"mohsedi: {record.getMessage()}", err=True)
 
 

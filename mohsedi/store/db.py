@@ -111,11 +111,26 @@ def _is_lock_contention(exc: sa.exc.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _foreign_keys(conn: sa.Connection, *, on: bool) -> None:
+    """SQLite's key enforcement, set on the driver's connection: inside a transaction (which
+    SQLAlchemy would begin for a statement of its own) the pragma does nothing."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 @contextlib.contextmanager
-def write_transaction(engine: Engine, *, attempts: int | None = None) -> Iterator[sa.Connection]:
+def write_transaction(
+    engine: Engine, *, attempts: int | None = None, foreign_keys: bool = True
+) -> Iterator[sa.Connection]:
     """A transaction that holds the write lock from its first statement, committed when the
     block ends without error. On SQLite, a lock still held by another process after the busy
-    timeout is tried again, a bounded number of times; elsewhere this is engine.begin()."""
+    timeout is tried again, a bounded number of times; elsewhere this is engine.begin().
+
+    ``foreign_keys`` False (SQLite, for a migration): keys are not enforced while it runs, as
+    `alembic upgrade` runs; a migration that copies a table drops the old one, and with keys on
+    SQLite first deletes its rows, cascading into every table pointing to it. The keys are
+    checked once before the commit instead."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             yield conn
@@ -123,6 +138,8 @@ def write_transaction(engine: Engine, *, attempts: int | None = None) -> Iterato
     attempts = attempts or WRITE_ATTEMPTS
     for attempt in range(1, attempts + 1):
         conn = engine.connect().execution_options(**{_WRITE_OPTION: True})
+        if not foreign_keys:
+            _foreign_keys(conn, on=False)
         try:
             trans = conn.begin()
         except sa.exc.OperationalError as exc:
@@ -134,7 +151,11 @@ def write_transaction(engine: Engine, *, attempts: int | None = None) -> Iterato
         try:
             with trans:
                 yield conn
+                if not foreign_keys and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise StoreError("the migration left rows pointing nowhere; nothing was changed")
         finally:
+            if not foreign_keys:  # the pool hands the connection on
+                _foreign_keys(conn, on=True)
             conn.close()
         return
 
@@ -350,6 +371,11 @@ def _send_copy(driver, dialect, sql: str, data: bytes) -> None:
 SWITCH_INTERVAL_S = 0.0005
 
 
+def _parents_first(table: sa.Table) -> int:
+    """A table's place in an order where every table comes after those its foreign keys point to."""
+    return table.metadata.sorted_tables.index(table)
+
+
 class RowWriter:
     """The rows of one write transaction, sent while the caller reads on.
 
@@ -381,7 +407,7 @@ class RowWriter:
         self.threaded = _copies(conn)
         self._next: dict[str, int] = {}
         self._drawn: dict[str, list[list[int]]] = {}  # table -> the blocks of ids drawn, [low, high]
-        self._pending: dict[str, tuple[sa.Table, list[dict]]] = {}  # in the order tables came
+        self._pending: dict[str, tuple[sa.Table, list[dict]]] = {}  # by table, sent parents first
         self._pending_rows = 0
         self._sequences: dict[str, str] = {}
         self._error: BaseException | None = None
@@ -459,8 +485,8 @@ class RowWriter:
     def insert(self, table: sa.Table, rows: list[dict]) -> None:
         """Store ``rows`` (ids included; every row of a table with the same keys) in the
         transaction: at once on SQLite; on PostgreSQL gathered, then sent by the thread a
-        batch at a time, one COPY per table, the tables in the order they first came (a row
-        pointing to another by a foreign key comes after it, as it was given)."""
+        batch at a time, one COPY per table, parents before children (a batch can start in the
+        middle of a remittance, so the order tables first came in it is not that order)."""
         self._raise()
         if not rows:
             return
@@ -474,7 +500,7 @@ class RowWriter:
 
     def _send_pending(self) -> None:
         assert self._thread is not None
-        for table, rows in self._pending.values():
+        for table, rows in sorted(self._pending.values(), key=lambda pending: _parents_first(pending[0])):
             job = copy_data(table, rows)
             while True:  # not a blocking put: a thread that died must not leave the caller waiting
                 try:
@@ -621,37 +647,43 @@ def open_store(url: str) -> Engine:
         current = current_revision(engine)
         if current is None:
             _migrate_new_store(engine, url)
-        elif current != head_revision() and not (
-            url == current_settings().own_store_url and _upgrade_own_store(engine, url, current)
-        ):
-            raise StoreError(
-                f"the store's schema is at {current}, the code needs {head_revision()}: run `mohsedi db upgrade`"
-            )
+        elif current != head_revision():
+            if not _known_revision(url, current):
+                raise StoreError(
+                    f"the store's schema ({current}) is newer than this mohsedi knows ({head_revision()}): "
+                    "upgrade mohsedi"
+                )
+            if url == current_settings().own_store_url:
+                _upgrade_own_store(engine, url)
+            else:
+                raise StoreError(
+                    f"the store's schema is at {current}, the code needs {head_revision()}: run `mohsedi db upgrade`"
+                )
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot open the store at {url}: {describe_db_error(exc)}") from None
     return engine
 
 
-def _upgrade_own_store(engine: Engine, url: str, found: str) -> bool:
-    """Bring the store nobody named (SQLite under the data directory) to the code's schema, as
-    an application keeps its own files; False when its schema is not one this code knows (a
-    newer mohsedi wrote it). A store someone named may be shared with installations still on
-    the older version: it is changed only by `mohsedi db upgrade`."""
-    script = ScriptDirectory.from_config(alembic_config(url))
+def _known_revision(url: str, revision: str) -> bool:
+    """Whether this code's migrations hold ``revision`` (not: a newer mohsedi wrote the store)."""
     try:
-        known = script.get_revision(found) is not None
+        return ScriptDirectory.from_config(alembic_config(url)).get_revision(revision) is not None
     except Exception:  # noqa: BLE001 - alembic raises several kinds for a revision it does not have
-        known = False
-    if not known:
         return False
-    with write_transaction(engine) as conn:  # two runs started together: one migrates, one waits
+
+
+def _upgrade_own_store(engine: Engine, url: str) -> None:
+    """Bring the store nobody named (SQLite under the data directory) to the code's schema, as
+    an application keeps its own files. A store someone named may be shared with installations
+    still on the older version: it is changed only by `mohsedi db upgrade`."""
+    # Two runs started together: one migrates, one waits. Keys off while the tables are copied.
+    with write_transaction(engine, foreign_keys=False) as conn:
         before = MigrationContext.configure(conn).get_current_revision()
         if before != head_revision():
             cfg = alembic_config(url)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             log.warning("upgraded the store at %s from %s to %s", url, before, head_revision())
-    return True
 
 
 # Any constant key will do: it only has to be the same for every mohsedi process.

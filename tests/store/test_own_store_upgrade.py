@@ -14,9 +14,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from mohsedi.cli.main import cli
-from mohsedi.store.db import current_revision, head_revision, make_engine, upgrade
+from mohsedi.store.db import current_revision, downgrade, head_revision, make_engine, upgrade
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "01-mohs-clean.837"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLE = SAMPLES / "01-mohs-clean.837"
+TREE = ["remittance", "claim_payment", "service_payment", "adjustment", "remark"]
 BEHIND = "0005"  # any revision before head will do: the newest that existed in a released store
 
 
@@ -58,3 +60,63 @@ def test_a_named_store_behind_the_code_is_left_alone_and_nothing_is_written(tmp_
     assert "mohsedi db upgrade" in result.stderr
     assert _revision(url) == BEHIND
     assert not (tmp_path / "out" / SAMPLE.name).exists()
+
+
+def _rows(url: str) -> list[int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in TREE]  # noqa: S608
+    finally:
+        engine.dispose()
+
+
+def test_the_default_stores_upgrade_keeps_every_stored_payment() -> None:
+    """A migration that rebuilds tables (SQLite copies them) must not run with foreign keys on:
+    dropping the old table deleted its rows first, cascading into every service payment,
+    adjustment and remark."""
+    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{own}"
+    upgrade(url)
+    ingested = CliRunner().invoke(cli, ["ingest", str(SAMPLES / "10-mohs-denials.835"), "--format", "json"])
+    assert ingested.exit_code == 0, ingested.output
+    stored = _rows(url)
+    assert all(stored)
+    downgrade(url, "0006")  # as the previous release left it
+    assert _rows(url) == stored
+
+    result = CliRunner().invoke(cli, ["report", "denials", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    assert "upgraded the store" in result.stderr
+    assert _revision(url) == head_revision()
+    assert _rows(url) == stored
+
+
+def test_quiet_says_nothing_of_the_upgrade_it_made(tmp_path: Path) -> None:
+    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{own}"
+    _store_at(url, BEHIND)
+
+    result = CliRunner().invoke(cli, ["ingest", str(SAMPLES / "10-mohs-denials.835"), "-q"])
+
+    assert result.exit_code == 0, result.output
+    assert _revision(url) == head_revision()
+    assert result.stderr == "" and result.stdout == ""
+
+
+def test_a_store_newer_than_the_code_says_to_upgrade_mohsedi(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    _store_at(url, head_revision())
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+
+    result = CliRunner().invoke(cli, ["report", "denials", "--db", url])
+
+    assert result.exit_code == 2
+    assert "the store's schema (9999) is newer than this mohsedi knows" in result.stderr
+    assert "upgrade mohsedi" in result.stderr and "db upgrade" not in result.stderr

@@ -224,6 +224,33 @@ def test_ingest_refuses_a_file_whose_rows_would_point_nowhere(
     assert counts == [0, 0, 0, 0, 0]
 
 
+def test_a_batch_that_starts_inside_a_remittance_sends_parents_first(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch boundary falls anywhere; the next batch then starts with a remittance's children,
+    and the PLB rows of the remittances after it (whose table keeps its foreign key) came before
+    their remittance rows: PostgreSQL refused the whole file. Batches of 7 rows put boundaries
+    inside every remittance here."""
+    monkeypatch.setattr(RowWriter, "BATCH_ROWS", 7)
+    sets = [
+        transaction(
+            f"T{k}", "400", "20261106", clp(f"P{k}", "1", "500", "400", svc("17311", "500", "400", "CO*45*100")),
+            plb=("L6*0.00",), st=f"{k:04d}",
+        )
+        for k in range(1, 21)
+    ]  # fmt: skip
+    path = tmp_path / "plb.835"
+    path.write_text(interchange(*sets))
+
+    [report] = run_ingest([str(path)], store_url)
+
+    assert report.status == "stored", report.error and report.error.describe()
+    engine = open_store(store_url)
+    counts = [_count(engine, t) for t in (REM, CP, SP, ADJ, m.ProviderAdjustment.__table__)]
+    engine.dispose()
+    assert counts == [20, 20, 20, 20, 20]
+
+
 # ---------------------------------------------------------------- COPY's text format, from its spec
 
 _UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
