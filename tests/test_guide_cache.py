@@ -111,3 +111,19 @@ def test_a_check_reads_no_xml(tmp_path: Path) -> None:
     done = run()
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_check_loads_no_module_it_does_not_use() -> None:
+    """A plain check (no store, no --tr3) imports neither the store's nor the logging machinery:
+    each is a noticeable part of a small check's time."""
+    probe = (
+        "import sys; from mohsedi.cli.main import cli\n"
+        "try:\n"
+        "    cli.main(['check', sys.argv[1], '--fail-on', 'never'], prog_name='mohsedi', standalone_mode=False)\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in ('logging', 'sqlalchemy', 'alembic', 'numpy') if m in sys.modules))\n"
+    )
+    sample = Path(__file__).resolve().parents[1] / "samples" / "01-mohs-clean.837"
+    done = subprocess.run([sys.executable, "-c", probe, str(sample)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -11,13 +11,13 @@ shared options, helpers  mohsedi/cli/common.py
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 
 from mohsedi import __version__
 from mohsedi.cli import checking, config, reference, reports, storage
+from mohsedi.notices import listen
 from mohsedi.runtime import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, clean_up_on_signals, tune_for_batches
 
 
@@ -62,27 +62,18 @@ def cli(ctx: click.Context) -> None:
 
     tune_for_batches()
     clean_up_on_signals()
-    _tell_what_the_library_says()
+    listen(_told)
     configure(environment_settings())  # the layers below read no environment variables
     ctx.default_map = default_map(cli, effective())
 
 
-class _Told(logging.Handler):
-    """What the layers below report on their own (the store upgraded): one line on stderr, as the
+def _told(message: str) -> None:
+    """What the layers below tell on their own (the store upgraded): one line on stderr, as the
     commands' own notices are, and like them not with --quiet (cron mails whatever is printed)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        ctx = click.get_current_context(silent=True)
-        if ctx is not None and ctx.params.get("quiet"):
-            return
-        click.echo(f"mohsedi: {record.getMessage()}", err=True)
-
-
-def _tell_what_the_library_says() -> None:
-    logger = logging.getLogger("mohsedi")
-    if not any(isinstance(h, _Told) for h in logger.handlers):  # once per process, however many runs
-        logger.addHandler(_Told(logging.WARNING))
-        logger.propagate = False
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("quiet"):
+        return
+    click.echo(f"mohsedi: {message}", err=True)
 
 
 # The commands, each in the module of its group; `mohsedi --help` lists them by name.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import operator
 import queue
 import random
@@ -24,11 +23,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 # Where the store is, and its error, live in store.paths (no SQLAlchemy); kept importable from here.
+from mohsedi.notices import tell
 from mohsedi.settings import current as current_settings
 from mohsedi.store.paths import StoreError, default_url, existing_store  # noqa: F401
 
 T = TypeVar("T")
-log = logging.getLogger("mohsedi.store")
 
 
 def migrations_dir() -> Path:
@@ -683,7 +682,7 @@ def _upgrade_own_store(engine: Engine, url: str) -> None:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
-            log.warning("upgraded the store at %s from %s to %s", url, before, head_revision())
+            tell(f"upgraded the store at {url} from {before} to {head_revision()}")
 
 
 # Any constant key will do: it only has to be the same for every mohsedi process.
