@@ -30,15 +30,20 @@ def _revision(url: str) -> str | None:
         engine.dispose()
 
 
+def _own_store() -> str:
+    """The default store's URL (under the tests' own data directory), its folder made."""
+    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{own}"
+
+
 def _store_at(url: str, revision: str) -> None:
     upgrade(url, revision)
     assert _revision(url) == revision
 
 
 def test_the_default_store_is_upgraded_and_the_fix_goes_on(tmp_path: Path) -> None:
-    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
-    own.parent.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{own}"
+    url = _own_store()
     _store_at(url, BEHIND)
 
     result = CliRunner().invoke(cli, ["fix", str(SAMPLE), "-o", str(tmp_path / "out"), "--format", "json"])
@@ -75,9 +80,7 @@ def test_the_default_stores_upgrade_keeps_every_stored_payment() -> None:
     """A migration that rebuilds tables (SQLite copies them) must not run with foreign keys on:
     dropping the old table deleted its rows first, cascading into every service payment,
     adjustment and remark."""
-    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
-    own.parent.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{own}"
+    url = _own_store()
     upgrade(url)
     ingested = CliRunner().invoke(cli, ["ingest", str(SAMPLES / "10-mohs-denials.835"), "--format", "json"])
     assert ingested.exit_code == 0, ingested.output
@@ -95,9 +98,7 @@ def test_the_default_stores_upgrade_keeps_every_stored_payment() -> None:
 
 
 def test_quiet_says_nothing_of_the_upgrade_it_made(tmp_path: Path) -> None:
-    own = Path(os.environ["XDG_DATA_HOME"]) / "mohsedi" / "mohsedi.db"
-    own.parent.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{own}"
+    url = _own_store()
     _store_at(url, BEHIND)
 
     result = CliRunner().invoke(cli, ["ingest", str(SAMPLES / "10-mohs-denials.835"), "-q"])
