@@ -652,7 +652,7 @@ def open_store(url: str) -> Engine:
                     f"the store's schema ({current}) is newer than this mohsedi knows ({head_revision()}): "
                     "upgrade mohsedi"
                 )
-            if url == current_settings().own_store_url:
+            if _same_sqlite_file(url, current_settings().own_store_url):
                 _upgrade_own_store(engine, url)
             else:
                 raise StoreError(
@@ -661,6 +661,14 @@ def open_store(url: str) -> Engine:
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot open the store at {url}: {describe_db_error(exc)}") from None
     return engine
+
+
+def _same_sqlite_file(url: str, other: str) -> bool:
+    """Whether two SQLite URLs name one file, however each spells its path."""
+    prefix = "sqlite:///"
+    if not (url.startswith(prefix) and other.startswith(prefix)):
+        return False
+    return Path(url.removeprefix(prefix)).resolve() == Path(other.removeprefix(prefix)).resolve()
 
 
 def _known_revision(url: str, revision: str) -> bool:

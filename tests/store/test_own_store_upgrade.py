@@ -121,3 +121,16 @@ def test_a_store_newer_than_the_code_says_to_upgrade_mohsedi(tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "the store's schema (9999) is newer than this mohsedi knows" in result.stderr
     assert "upgrade mohsedi" in result.stderr and "db upgrade" not in result.stderr
+
+
+def test_the_default_store_is_known_however_its_path_is_spelled(tmp_path: Path) -> None:
+    url = _own_store()
+    _store_at(url, BEHIND)
+    path = Path(url.removeprefix("sqlite:///"))
+    spelled = f"sqlite:///{path.parent / '.' / '..' / path.parent.name / path.name}"
+    assert spelled != url
+
+    result = CliRunner().invoke(cli, ["report", "denials", "--db", spelled])
+
+    assert result.exit_code == 0, result.output
+    assert _revision(url) == head_revision()
