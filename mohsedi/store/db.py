@@ -110,12 +110,19 @@ def _is_lock_contention(exc: sa.exc.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _foreign_keys(conn: sa.Connection, *, on: bool) -> None:
-    """SQLite's key enforcement, set on the driver's connection: inside a transaction (which
-    SQLAlchemy would begin for a statement of its own) the pragma does nothing."""
+def _without_foreign_keys(conn: sa.Connection) -> None:
+    """SQLite's key enforcement off, set on the driver's connection: inside a transaction (which
+    SQLAlchemy would begin for a statement of its own) the pragma does nothing. The connection
+    must then be invalidated, never handed back to the pool."""
     driver = conn.connection.driver_connection
     assert driver is not None
-    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    driver.execute("PRAGMA foreign_keys=OFF")
+
+
+def _close(conn: sa.Connection, *, discard: bool) -> None:
+    if discard:  # a new connection gets the engine's pragmas again (keys on)
+        conn.invalidate()
+    conn.close()
 
 
 @contextlib.contextmanager
@@ -138,11 +145,11 @@ def write_transaction(
     for attempt in range(1, attempts + 1):
         conn = engine.connect().execution_options(**{_WRITE_OPTION: True})
         if not foreign_keys:
-            _foreign_keys(conn, on=False)
+            _without_foreign_keys(conn)
         try:
             trans = conn.begin()
         except sa.exc.OperationalError as exc:
-            conn.close()
+            _close(conn, discard=not foreign_keys)
             if not _is_lock_contention(exc) or attempt == attempts:
                 raise
             time.sleep(random.uniform(0.05, 0.5) * attempt)  # jitter: waiting writers do not wake together
@@ -153,9 +160,7 @@ def write_transaction(
                 if not foreign_keys and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
                     raise StoreError("the migration left rows pointing nowhere; nothing was changed")
         finally:
-            if not foreign_keys:  # the pool hands the connection on
-                _foreign_keys(conn, on=True)
-            conn.close()
+            _close(conn, discard=not foreign_keys)
         return
 
 

@@ -9,11 +9,15 @@ still on the older version, so it is never migrated behind the user's back."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from mohsedi.cli.main import cli
+from mohsedi.store import db
 from mohsedi.store.db import current_revision, downgrade, head_revision, make_engine, upgrade
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -134,3 +138,27 @@ def test_the_default_store_is_known_however_its_path_is_spelled(tmp_path: Path) 
 
     assert result.exit_code == 0, result.output
     assert _revision(url) == head_revision()
+
+
+def test_a_connection_that_had_its_keys_off_is_never_handed_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migration's connection runs with SQLite's foreign keys off; however its transaction
+    ends (here: the write lock is held elsewhere and begin gives up), the pool must not hand it
+    to the next writer with its keys still off."""
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.05)
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:  # the file exists, in WAL mode, before the lock is taken
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        conn.commit()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sa.exc.OperationalError), db.write_transaction(engine, attempts=1, foreign_keys=False):
+            pass
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
