@@ -12,7 +12,7 @@ import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lxml import etree  # imported where a map is read: a check reads the kept tables only
@@ -253,24 +253,12 @@ def compile_guide(map_file: str) -> Guide:
 def _map_index() -> dict[tuple[str, str, str], str]:
     """(ISA12, GS08, GS01) -> map file, from pyx12's own maps.xml; kept beside the compiled
     guides under the same kind of key, so a check does not load lxml to read it."""
-    import pickle
-
     path = _cache_file("maps.xml")
-    if path is not None:
-        try:
-            with path.open("rb") as fh:
-                kept = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            pass
-        else:
-            if isinstance(kept, dict):
-                return kept
+    kept = read_kept(path)
+    if isinstance(kept, dict):
+        return kept
     index = _read_map_index()
-    if path is not None:
-        from mohsedi.files import atomic_write
-
-        with contextlib.suppress(OSError):  # a read-only home: read maps.xml every time
-            atomic_write(path, pickle.dumps(index, protocol=5))
+    keep(path, index)
     return index
 
 
@@ -353,35 +341,53 @@ def _renumbered(nodes: list[GuideNode], shift: int) -> list[GuideNode]:
     ]
 
 
-def _cached_guide(map_file: str) -> Guide:
+def read_kept(path: Path | None) -> Any:
+    """What an earlier run kept at ``path`` in the user's cache, or None when nothing is kept
+    there or it cannot be read (the caller then makes it again)."""
+    if path is None:
+        return None
     import pickle
 
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def keep(path: Path | None, value: object) -> None:
+    """Keep ``value`` at ``path`` for later runs; a read-only home keeps nothing (each run
+    makes it again)."""
+    if path is None:
+        return
+    import pickle
+
+    from mohsedi.files import atomic_write
+
+    with contextlib.suppress(OSError):
+        atomic_write(path, pickle.dumps(value, protocol=5))
+
+
+def _cached_guide(map_file: str) -> Guide:
     path = _cache_file(map_file)
-    if path is not None:
-        try:
-            with path.open("rb") as fh:
-                nodes, chains, guide = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            pass
-        else:
-            base = len(NODES)
-            NODES.extend(_renumbered(nodes, base))
-            CHAINS.extend(chains)
-            guide.root += base
-            guide.by_path = {k: v + base for k, v in guide.by_path.items()}
-            return guide
+    kept = read_kept(path)
+    if isinstance(kept, tuple) and len(kept) == 3:
+        nodes, chains, guide = kept
+        base = len(NODES)
+        NODES.extend(_renumbered(nodes, base))
+        CHAINS.extend(chains)
+        guide.root += base
+        guide.by_path = {k: v + base for k, v in guide.by_path.items()}
+        return guide
     base = len(NODES)
     guide = compile_guide(map_file)
     if path is not None:
         from copy import copy
 
-        from mohsedi.files import atomic_write
-
         stored = copy(guide)
         stored.root -= base
         stored.by_path = {k: v - base for k, v in guide.by_path.items()}
-        with contextlib.suppress(OSError):  # a read-only home: compile every time
-            atomic_write(path, pickle.dumps((_renumbered(NODES[base:], -base), CHAINS[base:], stored), protocol=5))
+        keep(path, (_renumbered(NODES[base:], -base), CHAINS[base:], stored))
     return guide
 
 

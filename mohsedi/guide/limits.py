@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mohsedi.guide.compile import NODES, _cache_file, _path_qualifier, _text, pyx12_map_dir
+from mohsedi.guide.compile import NODES, _cache_file, _path_qualifier, _text, keep, pyx12_map_dir, read_kept
 from mohsedi.x12.segments import Segment
 
 if TYPE_CHECKING:
@@ -154,29 +154,12 @@ def _limits_file(map_file: str) -> Path | None:
 @functools.cache
 def _kept_limits(map_file: str) -> dict[str, tuple[ElementLimit, ...] | None]:
     """The limits of the map's nodes read in earlier runs, by node path (empty when none are kept)."""
-    import pickle
-
-    path = _limits_file(map_file)
-    if path is None:
-        return {}
-    try:
-        with path.open("rb") as fh:
-            kept = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-        return {}
+    kept = read_kept(_limits_file(map_file))
     return kept if isinstance(kept, dict) else {}
 
 
 def _keep_limits(map_file: str, kept: dict[str, tuple[ElementLimit, ...] | None]) -> None:
-    import contextlib
-    import pickle
-
-    from mohsedi.files import atomic_write
-
-    path = _limits_file(map_file)
-    if path is not None:
-        with contextlib.suppress(OSError):  # a read-only home: read the map every time
-            atomic_write(path, pickle.dumps(kept, protocol=5))
+    keep(_limits_file(map_file), kept)
 
 
 # (id of a limit, value, required) -> its problems: the gate asks about the same amounts and
