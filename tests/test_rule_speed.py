@@ -25,8 +25,9 @@ from mohsedi.guide.limits import problems_gained, segment_problems
 from mohsedi.guide.walker import replace_set
 from mohsedi.policy.caselog import load_case_log
 from mohsedi.rules import engine
-from mohsedi.rules.base import FixSafety, InsertAfter, Scope, SetElements, Severity
-from mohsedi.rules.context import ClaimContext, RuleOptions
+from mohsedi.rules.base import Docs, Fix, FixSafety, InsertAfter, Rule, Scope, SetElements, Severity
+from mohsedi.rules.context import ClaimContext, EnvelopeContext, RuleOptions
+from mohsedi.rules.edits import with_element, with_procedure
 from mohsedi.rules.engine import (
     CheckMemo,
     _apply_owned,
@@ -40,9 +41,10 @@ from mohsedi.rules.engine import (
     load_document,
     normalizing_rules,
 )
-from mohsedi.rules.registry import all_rules, rule
+from mohsedi.rules.registry import all_rules, get_rule, rule
 from mohsedi.x12.segments import Segment, emit
 from tests.conftest import SAMPLES, corpus_files
+from tests.rules.harness import wrap
 
 HEAVY = Path(__file__).resolve().parent / "fixtures" / "heavy" / "heavy.837"
 CLIA = "05D0987654"
@@ -423,9 +425,10 @@ def test_fix_with_the_in_place_shortcut_is_fix_without_it(monkeypatch: pytest.Mo
 def test_a_rule_that_needs_the_case_log_finds_nothing_without_it() -> None:
     """What lets the engine skip the DOC rules when no case log is given: asked anyway, about
     every claim of the samples and the heavy batch, they find nothing; given the log, they do."""
-    needing = [r for r in all_rules() if r.needs]
-    assert {r.code for r in needing} >= {"DOC001", "DOC002", "DOC003", "DOC004", "DOC005", "DOC006"}
+    needing = [r for r in all_rules() if "case_log" in r.needs]
+    assert {r.code for r in needing} == {"DOC001", "DOC002", "DOC003", "DOC004", "DOC005", "DOC006"}
     assert all(r.needs == ("case_log",) for r in needing)
+    assert {r.needs for r in all_rules() if r.needs} == {("case_log",), ("tr3",)}
     with_log = RuleOptions(case_log=load_case_log(SAMPLES / "case-log.csv"))
     found_with_log = 0
     for path in _inputs():
@@ -435,6 +438,19 @@ def test_a_rule_that_needs_the_case_log_finds_nothing_without_it() -> None:
                     assert list(r.check(r, ClaimContext(claim, RuleOptions()))) == [], (r.code, claim)
                     found_with_log += len(list(r.check(r, ClaimContext(claim, with_log))))
     assert found_with_log > 0
+
+
+def test_a_rule_that_needs_tr3_finds_nothing_without_it() -> None:
+    """What lets the engine skip the TR3 rules when --tr3 is off (a switch that is off is not
+    given): asked anyway about every file of the samples and the heavy batch, they find nothing."""
+    needing = [r for r in all_rules() if r.needs == ("tr3",)]
+    assert {r.code for r in needing} == {"TR3001", "TR3002", "TR3003", "TR3004"}
+    for path in _inputs():
+        doc = load_document(str(path))
+        for r in needing:
+            assert list(r.check(r, EnvelopeContext(tuple(doc.units), RuleOptions()))) == [], (r.code, path)
+    assert engine.running(needing, RuleOptions()) == {}
+    assert sum(map(len, engine.running(needing, RuleOptions(tr3=True)).values())) == len(needing)
 
 
 def test_the_engine_skips_a_rule_whose_need_is_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -497,7 +513,7 @@ def _documents_with_every_claim() -> list:
     import random
 
     from mohsedi import synth
-    from tests.rules.harness import load_cases, wrap
+    from tests.rules.harness import load_cases
 
     docs = [load_document(str(p)) for p in _inputs()]
     docs += [load_document(f"case-{i}", wrap(c.claims, c.envelope)) for i, c in enumerate(load_cases())]
@@ -624,3 +640,158 @@ def test_a_fix_loop_state_has_the_same_text_as_another_exactly_when_they_emit_al
         assert not engine._State(left).same_text(engine._State(segments))
     a, b = engine._State(list(old)), engine._State(segments)
     assert a.same_text(b) == (emit(old) == emit(segments)) == b.same_text(a)
+
+
+# ---------------------------------------------------------------- fixes judged without applying them
+
+
+def _label_options() -> list[RuleOptions]:
+    log = load_case_log(SAMPLES / "case-log.csv")
+    return [
+        RuleOptions(today=date(2026, 11, 22)),
+        RuleOptions(clia_number=CLIA, today=date(2026, 11, 22), case_log=log),
+    ]
+
+
+def test_fixes_judged_alone_label_findings_as_the_whole_dry_run_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check_as_fix_would`` leaves out of its dry run the fixes it can judge on their own claim,
+    and checks the dry run of the others went as the whole one would: the same labels (fixes
+    offered, withheld with their reasons) as the whole dry run, file by file and as one batch,
+    over the heavy batch, the samples, every rule case, generated claims and the corpus; each
+    way through (every fix judged alone, the rest's dry run accepted, and refused) is taken."""
+    docs = _documents_with_every_claim()
+    ways: Counter[str] = Counter()
+    judge, accept = engine._decided_alone, engine._as_if_applied
+
+    def judged(*args):
+        alone = judge(*args)
+        ways["alone" if alone else "none alone"] += 1
+        return alone
+
+    def accepted(*args):
+        ok = accept(*args)
+        ways["accepted" if ok else "refused"] += 1
+        return ok
+
+    def labels(options: RuleOptions) -> list:
+        out = [[_plain(loc) for loc in check_as_fix_would([d], all_rules(), options)] for d in docs]
+        out.append([_plain(loc) for loc in check_as_fix_would(docs, all_rules(), options)])
+        return out
+
+    for options in _label_options():
+        monkeypatch.setattr(engine, "_decided_alone", judged)
+        monkeypatch.setattr(engine, "_as_if_applied", accepted)
+        shortcut = labels(options)
+        monkeypatch.setattr(engine, "_decided_alone", lambda *args: {})
+        assert shortcut == labels(options)
+    assert ways["alone"] and ways["accepted"], ways
+    assert ways["alone"] > ways["accepted"] + ways["refused"], "sets whose every fix was judged alone"
+
+
+JUDGE_ALONE, ACCEPT_DRY_RUN = engine._decided_alone, engine._as_if_applied
+
+
+def _test_rule(code: str, scope: Scope, check, **declared) -> Rule:
+    docs = Docs(what="test", why="test", example="test", fix="safe: test")
+    return Rule(code, code.lower(), code, Severity.ERROR, FixSafety.SAFE, scope, (), (), docs, check, **declared)
+
+
+def _add_xs_to(pcn: str) -> Rule:
+    def add_xs(this: Rule, ctx: ClaimContext):
+        line = ctx.claim.lines[0]
+        if ctx.claim.patient_control_number == pcn and "XS" not in line.modifiers:
+            yield this.on(ctx.claim, line, "wants XS", fix=Fix("add XS", (with_procedure(line, modifiers=["XS"]),)))
+
+    return _test_rule("X12905", Scope.CLAIM, add_xs)
+
+
+def _both_ways(monkeypatch: pytest.MonkeyPatch, text: str, rules: list) -> tuple[list, Counter[str]]:
+    """The labels with fixes judged alone and without, which must agree; and which ways were taken."""
+    ways: Counter[str] = Counter()
+    judge, accept = JUDGE_ALONE, ACCEPT_DRY_RUN
+
+    def judged(*args):
+        alone = judge(*args)
+        if alone:
+            ways["alone"] += len(alone)
+        return alone
+
+    def accepted(*args):
+        ok = accept(*args)
+        ways["accepted" if ok else "refused"] += 1
+        return ok
+
+    options = RuleOptions(today=date(2026, 11, 22))
+    monkeypatch.setattr(engine, "_decided_alone", judged)
+    monkeypatch.setattr(engine, "_as_if_applied", accepted)
+    shortcut = check_as_fix_would([load_document("case.837", text)], rules, options)
+    monkeypatch.setattr(engine, "_decided_alone", lambda *args: {})
+    whole = check_as_fix_would([load_document("case.837", text)], rules, options)
+    assert [_plain(loc) for loc in shortcut] == [_plain(loc) for loc in whole]
+    return [loc.finding for loc in shortcut], ways
+
+
+def test_a_dry_run_that_withholds_a_fix_is_run_again_with_every_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """C1's wrong CLM02 is judged alone; C2's fix writes an over-long REF*6R and is withheld: the
+    dry run of C2's fix alone is not taken for the whole one (which may withhold more)."""
+
+    def long_line_id(this: Rule, ctx: ClaimContext):
+        line = ctx.claim.lines[0]
+        ref = next(s for s in line.segments if s.id == "REF" and s.element(1) == "6R")
+        if ctx.claim.patient_control_number == "C2":
+            yield this.on(ctx.claim, line, "line id", fix=Fix("set a long id", (with_element(ref, 2, "X" * 51),)))
+
+    rules = [get_rule("X12002"), _test_rule("X12901", Scope.CLAIM, long_line_id)]
+    text = wrap([{"total": "1", "lines": ["17311 @1"]}, {"lines": ["17311 @1"]}])
+    found, ways = _both_ways(monkeypatch, text, rules)
+    assert ways == {"alone": 1, "refused": 1}
+    [total] = [f for f in found if f.rule == "X12002"]
+    assert total.fix_safety == FixSafety.SAFE
+    [long] = [f for f in found if f.rule == "X12901"]
+    assert long.fix_safety == FixSafety.MANUAL and "longer than 50" in long.message
+
+
+def test_a_finding_new_on_a_claim_judged_alone_withholds_its_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """C1's wrong CLM02 is judged alone; C2 (same patient and day) gets XS from a safe fix, after
+    which a day rule finds something new on C1. Fix would hold C1 back (a finding new on a claim
+    it fixed): the dry run that left C1's fix out saw nothing new on a claim it fixed, and is not
+    taken for the whole one."""
+
+    def dislikes_xs(this: Rule, ctx):
+        if any("XS" in dl.line.modifiers for dl in ctx.lines):
+            yield this.on(ctx.lines[0].claim, ctx.lines[0].line, "XS on the day needs a note", safety=FixSafety.MANUAL)
+
+    rules = [get_rule("X12002"), _add_xs_to("C2"), _test_rule("X12907", Scope.DAY, dislikes_xs, reads=frozenset())]
+    text = wrap([{"total": "1", "lines": ["17311 @1"]}, {"lines": ["17311 @1"]}])
+    found, ways = _both_ways(monkeypatch, text, rules)
+    assert ways == {"alone": 1, "refused": 1}
+    [total] = [f for f in found if f.rule == "X12002"]
+    assert total.fix_safety == FixSafety.MANUAL and "would leave a new X12907 finding" in total.message
+
+
+def test_a_fix_is_not_judged_alone_beside_a_rule_that_may_read_what_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day rule that does not declare what it reads may read CLM02: the fix goes through the dry run."""
+    quiet = _test_rule("X12908", Scope.DAY, lambda this, ctx: iter(()))
+    text = wrap([{"total": "1", "lines": ["17311 @1"]}])
+    _, ways = _both_ways(monkeypatch, text, [get_rule("X12002"), quiet])
+    assert ways == {}
+    _, ways = _both_ways(monkeypatch, text, [get_rule("X12002"), dataclasses.replace(quiet, reads=frozenset())])
+    assert ways == {"alone": 1}
+
+
+def test_a_fix_judged_alone_is_applied_by_fix_and_its_claim_comes_out_clean() -> None:
+    """What ``_decided_alone`` promises, against ``fix`` itself: on the heavy batch (a third of its
+    claims with a wrong CLM02, each judged alone), every fix judged alone is applied, and no finding of its rule is
+    left on its claim."""
+    options = RuleOptions(today=date(2026, 11, 22))
+    docs = [load_document(str(HEAVY))]
+    found = check_documents(docs, all_rules(), options)
+    alone = engine._decided_alone(docs, found, all_rules(), options, normalizing_rules())
+    totals = [loc for loc in found if loc.finding.rule == "X12002" and loc.finding.fix is not None]
+    assert 10 < len(alone) <= len(totals)
+    assert {rule for _, _, rule, _, _ in alone} == {"X12002"}
+    outcome = fix_documents(docs, all_rules(), options, normalizing=normalizing_rules())
+    applied = {(a.rule, a.claim, a.line) for a in outcome.applied}
+    assert {(rule, pcn, line) for _, _, rule, pcn, line in alone} <= applied
+    left = {(loc.finding.rule, loc.finding.claim) for loc in outcome.remaining}
+    assert not {(rule, pcn) for _, _, rule, pcn, _ in alone} & left

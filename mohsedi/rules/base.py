@@ -208,11 +208,13 @@ class Rule:
     # Code sets that must all meet the claim's (or day's) procedure codes for the rule to be
     # able to fire; the engine skips it otherwise. Empty: always run.
     requires: tuple[frozenset[str], ...] = ()
-    # RuleOptions the rule finds nothing without (``case_log``): the engine skips it, once per
-    # check, when any is not given, rather than asking it about every claim.
+    # RuleOptions the rule finds nothing without (``case_log``, ``tr3``): the engine skips it,
+    # once per check, when any is not given (None, or a switch that is off), rather than asking
+    # it about every claim.
     needs: tuple[str, ...] = ()
     # Of TRACKED_ELEMENTS, those the rule's findings depend on (value, message, or a fix built
-    # from them). None: any of them, so the rule runs again on every claim a fix changed.
+    # from them). None: any of them, so the rule runs again on every claim a fix changed, and a
+    # fix that rewrites one is never judged without applying it (``check_as_fix_would``).
     reads: frozenset[str] | None = None
     status: Status = Status.STABLE
     since: str = "0.1.0"  # the release that added the rule under this code

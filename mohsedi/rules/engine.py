@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress
@@ -284,10 +284,7 @@ def _check(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions
     day_memo = memo._days
     key_memo = memo._keys
     found: list[Located] = []
-    by_scope: dict[Scope, list[Rule]] = defaultdict(list)
-    for r in rules:
-        if not r.needs or all(getattr(options, need) is not None for need in r.needs):
-            by_scope[r.scope].append(r)
+    by_scope = running(rules, options)
     claim_cache, day_cache = memo._runnable
     keeping = memo._keeping  # what changed in a claim a fix rewrote -> what keeps its findings
     derived = memo._derived
@@ -361,6 +358,20 @@ def _check(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions
     return suppress_covered(found, {r.code: r for r in rules})
 
 
+def running(rules: Sequence[Rule], options: RuleOptions) -> defaultdict[Scope, list[Rule]]:
+    """The rules a check runs, by scope: those whose ``needs`` are all given (an option that is
+    None, or a switch that is off, is not given: such a rule finds nothing, and is not asked)."""
+    by_scope: defaultdict[Scope, list[Rule]] = defaultdict(list)
+    for r in rules:
+        if not r.needs or all(_given(getattr(options, need)) for need in r.needs):
+            by_scope[r.scope].append(r)
+    return by_scope
+
+
+def _given(value: object) -> bool:
+    return value is not None and value is not False
+
+
 def _derived_from(memo: CheckMemo, claim: Claim) -> tuple[_Checked, frozenset[str], list[Segment]] | None:
     """When ``claim`` was read again after a fix rewrote only tracked elements of a claim this
     memo checked, with the same procedure codes and frequency: that claim's entry, the elements
@@ -427,18 +438,200 @@ def _edits_any(findings: Iterable[Finding], segments: set[int] | frozenset[int])
 def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions) -> list[Located]:
     """The findings, each offered with the fix `fix` would really apply: where fix would withhold
     a safe fix (it breaks the guide, undoes another, or leaves a new finding), the finding is
-    shown as manual with that reason. The documents are left as they were read."""
+    shown as manual with that reason. The documents are left as they were read.
+
+    What fix would withhold is learnt by a dry run of the fix loop. A fix that can be judged on
+    its own claim (``_decided_alone``: it rewrites only elements no rule beyond those it runs
+    again reads, within the guide's limits, on a claim no other fix touches, and leaves nothing
+    for those rules to find) is left out of it; the dry run of the others is then shown to have
+    gone as it would have gone with those applied too (``_as_if_applied``), or is run again
+    with every fix."""
     memo = CheckMemo()
     found = check_documents(docs, rules, options, memo=memo)
     if not any(allowed(loc.finding, unsafe=False) for loc in found):
         return found
+    normalizing = normalizing_rules()
     saved = [_snapshot(doc) for doc in docs]
     try:
-        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing_rules(), memo=memo, first=found)
+        alone = _decided_alone(docs, found, rules, options, normalizing)
+        if alone:
+            rest = [loc for loc in found if allowed(loc.finding, unsafe=False) and _aside_key(loc) not in alone]
+            if not rest:
+                return found  # the loop would apply every fix, and nothing would come of them
+            outcome = fix_documents(
+                list(docs), rules, options, normalizing=normalizing, memo=memo, first=found, set_aside=alone
+            )
+            if _as_if_applied(docs, found, outcome, alone):
+                return found
+            for doc, snapshot in zip(docs, saved, strict=True):
+                _restore(doc, snapshot)
+        outcome = fix_documents(list(docs), rules, options, normalizing=normalizing, memo=memo, first=found)
     finally:
         for doc, snapshot in zip(docs, saved, strict=True):
             _restore(doc, snapshot)
     return settle(found, outcome)
+
+
+# (document, unit, rule, CLM01, line) of a finding whose fix the loop leaves out (``check_as_fix_would``)
+AsideKey = tuple[int, int, str, str, int | None]
+
+
+def _aside_key(loc: Located) -> AsideKey | None:
+    f = loc.finding
+    if loc.unit is None or f.claim is None:
+        return None
+    return (loc.doc, loc.unit, f.rule, f.claim, f.line)
+
+
+# A claim whose fix was judged alone: its file, its CLM01, and the claim as read.
+Alone = dict[AsideKey, tuple[str, str, Claim]]
+
+
+def _decided_alone(
+    docs: Sequence[Document],
+    found: list[Located],
+    rules: Sequence[Rule],
+    options: RuleOptions,
+    normalizing: Sequence[Rule],
+) -> Alone:
+    """The allowed findings whose fix the fix loop would apply in its first pass and never see
+    again, whatever else it applies; by ``_aside_key``.
+
+    Such a fix is the only allowed one naming its claim (a CLM01 found once in its set) and the
+    only one editing any of the claim's segments; it rewrites segments of the claim in place,
+    keeping their ids and the qualifiers the guide places them by, and changes only
+    TRACKED_ELEMENTS, which no envelope or day rule reads; it gains no problem of the guide's
+    element limits; the claim reads again as ``_with_total`` reads it; and on the claim so
+    fixed, the claim rules that read what changed find nothing and the normalizing rules edit
+    nothing. Its set's SE01 is right (no recount to make). Then the loop applies it in its first
+    pass (``_blame`` has nothing to blame on it); the claim's other rules, its days and the
+    envelopes find what they found (they read none of what changed); nothing is left for its
+    rules to fix again, nor to normalize, and no finding is new on the claim."""
+    by_scope = running(rules, options)
+    unread: dict[frozenset[str], bool] = {}  # changed elements -> no envelope or day rule reads any
+    allowed_here = [loc for loc in found if allowed(loc.finding, unsafe=False)]
+    naming = Counter((loc.doc, loc.unit, loc.finding.claim) for loc in allowed_here)
+    edited = Counter(id(_edit_target(e)) for loc in allowed_here for e in loc.finding.fix.edits)  # type: ignore[union-attr]
+    sets: dict[tuple[int, int], tuple[dict[str, Claim | None], dict] | None] = {}
+    normalizers = [r for r in normalizing if r.code in NORMALIZING_RULES and r.scope == Scope.CLAIM]
+    cache: dict[frozenset[str], list[Rule]] = {}
+    out: Alone = {}
+    for loc in allowed_here:
+        key = _aside_key(loc)
+        f = loc.finding
+        if key is None or naming[(loc.doc, loc.unit, f.claim)] != 1 or f.fix is None:
+            continue
+        where = (loc.doc, key[1])
+        if where not in sets:
+            sets[where] = _claims_by_number(docs[loc.doc], key[1])
+        claims = sets[where]
+        if claims is None:
+            continue
+        by_number, key_positions = claims
+        claim = by_number.get(key[3])
+        edits = f.fix.edits
+        if claim is None or not edits or not all(isinstance(e, SetElements) for e in edits):
+            continue
+        targets = {id(e.segment): e for e in edits if isinstance(e, SetElements)}
+        if len(targets) != len(edits) or any(edited[id(s)] != (id(s) in targets) for s in claim.segments):
+            continue  # two edits of one segment, or another fix edits the claim
+        if sum(1 for s in claim.segments if id(s) in targets) != len(targets):
+            continue  # an edit outside the claim's own segments
+        pairs = []
+        for seg in claim.segments:
+            edit = targets.get(id(seg))
+            if edit is not None:
+                pairs.append((seg, _apply_owned([seg], [(edit, 0)])[0][0]))
+        if not all(_keeps_place(before, after, key_positions) for before, after in pairs):
+            continue
+        changed = frozenset(name for before, after in pairs for name in _changed_elements(before, after))
+        if not changed <= TRACKED_ELEMENTS:
+            continue
+        if changed not in unread:
+            unread[changed] = all(
+                r.reads is not None and r.reads.isdisjoint(changed)
+                for scope in (Scope.ENVELOPE, Scope.DAY)
+                for r in by_scope[scope]
+            )
+        if not unread[changed] or any(problems_gained(after, before) for before, after in pairs):
+            continue
+        rewritten = {id(before): after for before, after in pairs}
+        fixed = _with_total(claim, pairs, changed, [rewritten.get(id(s), s) for s in claim.segments])
+        if fixed is None:
+            continue
+        cctx = ClaimContext(fixed, options)
+        chosen = runnable(by_scope[Scope.CLAIM], frozenset([ln.procedure for ln in fixed.lines]), cache)
+        if fixed.frequency == VOID:
+            chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
+        reading = [r for r in chosen if r.reads is None or not r.reads.isdisjoint(changed)]
+        if any(True for r in reading for _ in r.check(r, cctx)):
+            continue
+        if any(g.fix is not None and g.fix.edits for r in normalizers for g in r.check(r, cctx)):
+            continue
+        out[key] = (docs[loc.doc].source, key[3], claim)
+    return out
+
+
+def _claims_by_number(doc: Document, u: int) -> tuple[dict[str, Claim | None], dict] | None:
+    """A set's claims by CLM01 (None for a CLM01 found twice) and the guide's key positions, when
+    the set was read whole, has claims, and its SE01 counts it right."""
+    cs = doc.units[u]
+    if not isinstance(cs, ClaimSet) or cs.error is not None or not cs.claims:
+        return None
+    segments = cs.transaction.segments
+    se = segments[-1]
+    if se.id != "SE" or se.element(1) != str(len(segments)):
+        return None
+    walker = walker_for(cs.transaction.isa, cs.transaction.gs)
+    if walker is None:
+        return None
+    by_number: dict[str, Claim | None] = {}
+    for claim in cs.claims:
+        pcn = claim.patient_control_number
+        by_number[pcn] = None if pcn in by_number else claim
+    return by_number, walker.guide.key_positions
+
+
+def _keeps_place(before: Segment, after: Segment, key_positions: dict) -> bool:
+    """Whether the walker places the rewritten segment where it placed the original: the same
+    id and qualifier values (the walker places a segment by the node before it, its id and its
+    qualifiers), from a placed original."""
+    if after.id != before.id or before.node < 0:
+        return False
+    for element, component in key_positions.get(before.id, ()):
+        if component:
+            if after.component(element, component) != before.component(element, component):
+                return False
+        elif after.element(element) != before.element(element):
+            return False
+    return True
+
+
+def _as_if_applied(docs: Sequence[Document], found: list[Located], outcome: FixOutcome, alone: Alone) -> bool:
+    """Whether the dry run that left the fixes of ``alone`` out went as the one with them would:
+    it withheld nothing (so no state came back, no fix broke the guide, and no claim was held
+    back), it left every claim of ``alone`` as read (the 2000A/B/C segments above it too), and
+    no finding is new on one of them (with their fixes applied, the loop would hold it back)."""
+    if outcome.dropped:
+        return False
+    before = {(loc.finding.source, loc.finding.rule, loc.finding.claim) for loc in found}
+    fixed = {(source, pcn) for source, pcn, _ in alone.values()}
+    for loc in outcome.remaining:
+        f = loc.finding
+        if f.claim and (f.source, f.claim) in fixed and (f.source, f.rule, f.claim) not in before:
+            return False
+    now: dict[tuple[int, int], dict[str, list[Claim]]] = {}
+    for (d, u, _, pcn, _), (_, _, claim) in alone.items():
+        if (d, u) not in now:
+            unit = docs[d].units[u]
+            claims: dict[str, list[Claim]] = defaultdict(list)
+            for c in unit.claims if isinstance(unit, ClaimSet) else ():
+                claims[c.patient_control_number].append(c)
+            now[(d, u)] = claims
+        there = now[(d, u)].get(pcn, [])
+        if len(there) != 1 or claim_key(there[0]) != claim_key(claim):
+            return False
+    return True
 
 
 def normalizing_rules() -> list[Rule]:
@@ -627,14 +820,8 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment], memo: CheckMemo |
             next_clm = claims[k + 1].clm if k + 1 < len(claims) else None
         if before is after:
             continue
-        if after.id != before.id or before.node < 0:
+        if not _keeps_place(before, after, key_positions):
             return None
-        for element, component in key_positions.get(before.id, ()):
-            if component:
-                if after.component(element, component) != before.component(element, component):
-                    return None
-            elif after.element(element) != before.element(element):
-                return None
         if not start <= n < end:  # above the claims, or SE: their segments are part of every claim's context
             return None
         after.node = before.node
@@ -967,6 +1154,7 @@ def fix_documents(
     progress: Callable[[int], None] | None = None,
     memo: CheckMemo | None = None,
     first: list[Located] | None = None,
+    set_aside: Container[AsideKey] = (),
 ) -> FixOutcome:
     """Fix the documents in place (their units are replaced); report what was applied and what remains.
 
@@ -979,14 +1167,16 @@ def fix_documents(
 
     ``memo``: the findings of an earlier check of these documents with these rules and options;
     ``first``: what that check found, when it checked the documents as they are now (the loop's
-    first pass, and each run again from the files as read, would find just that).
+    first pass, and each run again from the files as read, would find just that);
+    ``set_aside``: findings whose fixes the loop leaves out, unsaid (``check_as_fix_would``'s,
+    by ``_aside_key``).
     """
     if memo is None:
         memo = CheckMemo()
     saved = [_snapshot(doc) for doc in docs]
     held_back: dict[tuple[str, str], str] = {}
     for _ in range(MAX_RETRIES + 1):
-        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo, first)
+        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo, first, set_aside)
         created = _created_findings(outcome)
         if not created:
             return outcome
@@ -1055,6 +1245,7 @@ def _fix_loop(
     held_back: dict[tuple[str, str], str],
     memo: CheckMemo,
     first: list[Located] | None = None,
+    set_aside: Container[AsideKey] = (),
 ) -> FixOutcome:
     """One run of the fix loop: check, apply what is allowed, until nothing changes."""
     outcome = FixOutcome()
@@ -1075,6 +1266,8 @@ def _fix_loop(
         for loc in everything:
             f = loc.finding
             if not allowed(f, unsafe) or finding_key(f) in withheld:
+                continue
+            if set_aside and (loc.doc, loc.unit, f.rule, f.claim, f.line) in set_aside:
                 continue
             why = held_back.get((f.source or "", f.claim or "")) if f.claim else None
             if why is not None:

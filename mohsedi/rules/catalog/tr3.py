@@ -95,6 +95,7 @@ def _docs(what: str, example: str, case: str) -> Docs:
     severity=Severity.ERROR,
     fix=FixSafety.NONE,
     scope=Scope.ENVELOPE,
+    needs=("tr3",),  # pyx12 runs only with --tr3: the engine skips these without it
     sources=(PYX12,),
     predicts=(),
     docs=_docs(
@@ -115,6 +116,7 @@ def guide_segment_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.NONE,
     scope=Scope.ENVELOPE,
+    needs=("tr3",),  # pyx12 runs only with --tr3: the engine skips these without it
     sources=(PYX12,),
     predicts=(),
     docs=_docs(
@@ -135,6 +137,7 @@ def guide_element_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     fix=FixSafety.NONE,
     scope=Scope.ENVELOPE,
+    needs=("tr3",),  # pyx12 runs only with --tr3: the engine skips these without it
     sources=(PYX12,),
     predicts=(),
     docs=_docs(
@@ -154,6 +157,7 @@ def guide_transaction_error(this: Rule, ctx: EnvelopeContext) -> Iterator[Findin
     severity=Severity.ERROR,
     fix=FixSafety.NONE,
     scope=Scope.ENVELOPE,
+    needs=("tr3",),  # pyx12 runs only with --tr3: the engine skips these without it
     sources=(PYX12,),
     predicts=(),
     docs=_docs(

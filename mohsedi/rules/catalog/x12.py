@@ -46,6 +46,7 @@ def _transaction_sets(unit) -> TransactionSet | None:
     severity=Severity.ERROR,
     fix=FixSafety.SAFE,
     scope=Scope.ENVELOPE,
+    reads=(),
     rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(X12_STANDARD,),
@@ -187,6 +188,7 @@ def line_numbers(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     severity=Severity.WARNING,
     fix=FixSafety.SAFE,
     scope=Scope.ENVELOPE,
+    reads=(),
     sources=(GUIDE,),
     docs=Docs(
         what="Each 2400 loop carries REF*6R, unique within the file.",
@@ -364,6 +366,7 @@ def corrected_claim_without_original(this: Rule, ctx: ClaimContext) -> Iterator[
     severity=Severity.ERROR,
     fix=FixSafety.MANUAL,
     scope=Scope.ENVELOPE,
+    reads=(),
     rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(X12_STANDARD,),
@@ -425,6 +428,7 @@ def _unclosed(this: Rule, opener: Segment, closer: str, reached: str) -> Finding
     severity=Severity.WARNING,
     fix=FixSafety.UNSAFE,
     scope=Scope.ENVELOPE,
+    reads=(),
     rejects=("999",),  # the spec's catalog: a front-end (999) rejection
     predicts=(),
     sources=(GUIDE,),
