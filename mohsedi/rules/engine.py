@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import compress
+from itertools import compress, repeat
 from typing import NamedTuple
 
 from mohsedi.claims.model import Claim, ServiceLine
@@ -185,6 +185,7 @@ class CheckMemo:
 
 
 _node = operator.attrgetter("node")
+_claim_number = operator.attrgetter("patient_control_number")
 _new_tuple = tuple.__new__  # a NamedTuple made from a tuple, as its _make does, at a third of the cost
 
 
@@ -511,10 +512,15 @@ def _decided_alone(
     unread: dict[frozenset[str], bool] = {}  # changed elements -> no envelope or day rule reads any
     allowed_here = [loc for loc in found if allowed(loc.finding, unsafe=False)]
     naming = Counter((loc.doc, loc.unit, loc.finding.claim) for loc in allowed_here)
-    edited = Counter(id(_edit_target(e)) for loc in allowed_here for e in loc.finding.fix.edits)  # type: ignore[union-attr]
+    # how many edits each segment has, in a plain dict: asked about every segment of a claim
+    edited = dict(Counter(id(_edit_target(e)) for loc in allowed_here for e in loc.finding.fix.edits))  # type: ignore[union-attr]
     sets: dict[tuple[int, int], tuple[dict[str, Claim | None], dict] | None] = {}
     normalizers = [r for r in normalizing if r.code in NORMALIZING_RULES and r.scope == Scope.CLAIM]
     cache: dict[frozenset[str], list[Rule]] = {}
+    # (procedure codes, a void, elements changed) -> the claim rules that run and read any of
+    # them, and the normalizing rules not among those
+    readers: dict[tuple[frozenset[str], bool, frozenset[str]], tuple[list[Rule], list[Rule]]] = {}
+    tracked_ids = {name[:-2] for name in TRACKED_ELEMENTS}  # the segments a tracked element is in
     out: Alone = {}
     for loc in allowed_here:
         key = _aside_key(loc)
@@ -530,18 +536,26 @@ def _decided_alone(
         by_number, key_positions = claims
         claim = by_number.get(key[3])
         edits = f.fix.edits
-        if claim is None or not edits or not all(isinstance(e, SetElements) for e in edits):
-            continue
-        targets = {id(e.segment): e for e in edits if isinstance(e, SetElements)}
-        if len(targets) != len(edits) or any(edited[id(s)] != (id(s) in targets) for s in claim.segments):
-            continue  # two edits of one segment, or another fix edits the claim
-        if sum(1 for s in claim.segments if id(s) in targets) != len(targets):
-            continue  # an edit outside the claim's own segments
+        if (
+            claim is None
+            or not edits
+            or not all(isinstance(e, SetElements) and e.segment.id in tracked_ids for e in edits)
+        ):
+            continue  # (an element of another segment cannot be one of TRACKED_ELEMENTS)
+        segments = claim.segments
+        if (
+            sum(map(edited.get, map(id, segments), repeat(0))) != len(edits)
+            or len({id(e.segment) for e in edits}) != len(edits)  # type: ignore[union-attr]
+            or not all(e.segment in segments for e in edits)  # type: ignore[union-attr]
+        ):
+            continue  # another fix edits the claim, two edits one segment, or an edit is outside the claim
+        own = list(segments)
         pairs = []
-        for seg in claim.segments:
-            edit = targets.get(id(seg))
-            if edit is not None:
-                pairs.append((seg, _apply_owned([seg], [(edit, 0)])[0][0]))
+        for e in edits:
+            assert isinstance(e, SetElements)
+            after = _rewrite(e.segment, e)
+            own[own.index(e.segment)] = after
+            pairs.append((e.segment, after))
         if not all(_keeps_place(before, after, key_positions) for before, after in pairs):
             continue
         changed = frozenset(name for before, after in pairs for name in _changed_elements(before, after))
@@ -555,18 +569,23 @@ def _decided_alone(
             )
         if not unread[changed] or any(problems_gained(after, before) for before, after in pairs):
             continue
-        rewritten = {id(before): after for before, after in pairs}
-        fixed = _with_total(claim, pairs, changed, [rewritten.get(id(s), s) for s in claim.segments])
+        fixed = _with_total(claim, pairs, changed, own)
         if fixed is None:
             continue
         cctx = ClaimContext(fixed, options)
-        chosen = runnable(by_scope[Scope.CLAIM], frozenset([ln.procedure for ln in fixed.lines]), cache)
-        if fixed.frequency == VOID:
-            chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
-        reading = [r for r in chosen if r.reads is None or not r.reads.isdisjoint(changed)]
+        codes = frozenset([ln.procedure for ln in fixed.lines])
+        which = (codes, fixed.frequency == VOID, changed)
+        asked = readers.get(which)
+        if asked is None:
+            chosen = runnable(by_scope[Scope.CLAIM], codes, cache)
+            if fixed.frequency == VOID:
+                chosen = [r for r in chosen if r.code.startswith(FREQUENCY_RULE_PREFIX)]
+            reading = [r for r in chosen if r.reads is None or not r.reads.isdisjoint(changed)]
+            asked = readers[which] = (reading, [r for r in normalizers if all(r is not q for q in reading)])
+        reading, normalizing_too = asked
         if any(True for r in reading for _ in r.check(r, cctx)):
             continue
-        if any(g.fix is not None and g.fix.edits for r in normalizers for g in r.check(r, cctx)):
+        if any(g.fix is not None and g.fix.edits for r in normalizing_too for g in r.check(r, cctx)):
             continue
         out[key] = (docs[loc.doc].source, key[3], claim)
     return out
@@ -620,17 +639,19 @@ def _as_if_applied(docs: Sequence[Document], found: list[Located], outcome: FixO
         f = loc.finding
         if f.claim and (f.source, f.claim) in fixed and (f.source, f.rule, f.claim) not in before:
             return False
-    now: dict[tuple[int, int], dict[str, list[Claim]]] = {}
+    now: dict[tuple[int, int], tuple[list[Claim], set[int], Counter[str]]] = {}
     for (d, u, _, pcn, _), (_, _, claim) in alone.items():
         if (d, u) not in now:
             unit = docs[d].units[u]
-            claims: dict[str, list[Claim]] = defaultdict(list)
-            for c in unit.claims if isinstance(unit, ClaimSet) else ():
-                claims[c.patient_control_number].append(c)
-            now[(d, u)] = claims
-        there = now[(d, u)].get(pcn, [])
-        if len(there) != 1 or claim_key(there[0]) != claim_key(claim):
+            claims = unit.claims if isinstance(unit, ClaimSet) else []
+            now[(d, u)] = (claims, set(map(id, claims)), Counter(map(_claim_number, claims)))
+        claims, kept, numbers = now[(d, u)]
+        if numbers[pcn] != 1:
             return False
+        if id(claim) not in kept:  # (a claim object is never changed: the same object, the same claim)
+            [there] = [c for c in claims if c.patient_control_number == pcn]
+            if claim_key(there) != claim_key(claim):
+                return False
     return True
 
 
@@ -764,9 +785,7 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
         current = seg
         if key in replace:
             edit, owner = replace[key]
-            current = Segment("", seg.trailer, seg.delimiters, seg.lead, seg.number, seg.offset)
-            current.set_elements(list(edit.elements))
-            current.node = seg.node
+            current = _rewrite(seg, edit)
             made[id(current)] = (owner, seg, current)
         out.append(current)
         for elements, owner in inserts.get(key, ()):
@@ -775,6 +794,14 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
             out.append(new)
             made[id(new)] = (owner, None, new)
     return out, made
+
+
+def _rewrite(seg: Segment, edit: SetElements) -> Segment:
+    """The segment with the edit's elements: a new segment, laid out and placed as ``seg``."""
+    new = Segment("", seg.trailer, seg.delimiters, seg.lead, seg.number, seg.offset)
+    new.set_elements(list(edit.elements))
+    new.node = seg.node
+    return new
 
 
 def _rebuild(doc: Document, u: int, segments: list[Segment], memo: CheckMemo | None = None) -> ClaimSet | None:
@@ -873,7 +900,24 @@ def _with_total(
     total = to_decimal(clm.element(2))
     if total is None:
         return None  # the claim read again carries the problem of a CLM02 that is not an amount
-    return dataclasses.replace(claim, clm=clm, total_charge=total, segments=segments, problems=list(claim.problems))
+    new = _copy_claim(claim)
+    new.clm, new.total_charge, new.segments, new.problems = clm, total, segments, list(claim.problems)
+    return new
+
+
+_CLAIM_SLOTS: tuple[str, ...] | None = (
+    None if hasattr(Claim, "__post_init__") else getattr(Claim, "__slots__", None)  # a plain slotted dataclass
+)
+
+
+def _copy_claim(claim: Claim) -> Claim:
+    """A shallow copy of the claim (dataclasses.replace costs five times as much, copy.copy twice)."""
+    if _CLAIM_SLOTS is None:
+        return dataclasses.replace(claim)
+    new = object.__new__(Claim)
+    for name in _CLAIM_SLOTS:
+        setattr(new, name, getattr(claim, name))
+    return new
 
 
 def _reread_claim(
