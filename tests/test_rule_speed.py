@@ -10,7 +10,7 @@ computation it replaces.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -330,6 +330,73 @@ def _rewritten(old: list, rewrites: list[tuple[int, int, str]], *, same: bool = 
         elements[element] = seg.element(element) if same else value
         edits[id(seg)] = SetElements(seg, tuple(elements))
     return _apply_owned(old, [(e, 0) for e in edits.values()])[0]
+
+
+def _applied_by_scanning(segments: list, edits: list) -> tuple[list, list]:
+    """Edits applied as ``_apply_owned`` did before it found segments by their numbers: every
+    segment looked at, in order. The segments out, and (owner, replaced, text) of each made."""
+    replace, deleted, inserts = {}, set(), defaultdict(list)
+    for edit, owner in edits:
+        if isinstance(edit, SetElements):
+            replace.setdefault(id(edit.segment), (edit, owner))
+        elif isinstance(edit, InsertAfter):
+            inserts[id(edit.anchor)].extend((elements, owner) for elements in edit.elements)
+        else:
+            deleted.add(id(edit.segment))
+    out, made = [], []
+    for seg in segments:
+        if id(seg) in deleted:
+            continue
+        current = seg
+        if id(seg) in replace:
+            edit, owner = replace[id(seg)]
+            [current], _ = _apply_owned([seg], [(edit, owner)])
+            made.append((owner, seg, current.text))
+        out.append(current)
+        for elements, owner in inserts.get(id(seg), ()):
+            new = seg.new_sibling("")
+            new.set_elements(list(elements))
+            out.append(new)
+            made.append((owner, None, new.text))
+    return out, made
+
+
+EDITS = st.lists(
+    st.tuples(st.sampled_from(["set", "insert", "delete", "elsewhere"]), st.integers(0, 10**6), st.integers(0, 3)),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(edits=EDITS, shifted=st.booleans())
+def test_edits_applied_where_the_numbers_put_them_are_edits_applied_by_scanning(edits: list, shifted: bool) -> None:
+    """``_apply_owned`` finds the edited segments by their numbers (a set's segments are numbered
+    one by one as read): the same segments out, and the same record of what each edit made, as
+    looking at every segment; also where the numbers no longer say where a segment is (after an
+    insertion: ``shifted``), and for an edit of a segment of another set."""
+    doc = load_document(str(HEAVY))
+    (_, cs), (_, other), *_ = doc.claim_sets
+    segments = list(cs.transaction.segments)
+    if shifted:
+        segments, _ = _apply_owned(segments, [(InsertAfter(segments[3], (("REF", "X4", "05D0987655"),)), 0)])
+    owned = []
+    for owner, (kind, index, element) in enumerate(edits):
+        seg = segments[index % len(segments)]
+        if kind == "set":
+            owned.append((SetElements(seg, (*seg.elements[:element], "X", *seg.elements[element + 1 :])), owner))
+        elif kind == "insert":
+            owned.append((InsertAfter(seg, (("NTE", "ADD", str(owner)),)), owner))
+        elif kind == "delete":
+            owned.append((engine.Delete(seg), owner))
+        else:
+            far = other.transaction.segments[index % len(other.transaction.segments)]
+            owned.append((SetElements(far, (far.id, "X")), owner))
+    out, made = _apply_owned(segments, owned)
+    want, want_made = _applied_by_scanning(segments, owned)
+    assert [s.text for s in out] == [s.text for s in want]
+    assert [s for s in out if any(s is t for t in segments)] == [s for s in want if any(s is t for t in segments)]
+    assert [(owner, old, new.text) for owner, old, new in made.values()] == want_made
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)

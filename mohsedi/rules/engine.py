@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -762,24 +763,30 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
     replace: dict[int, tuple[SetElements, int]] = {}
     deleted: set[int] = set()
     inserts: dict[int, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
+    targets: list[Segment] = []
     for edit, owner in edits:
+        target = _edit_target(edit)
+        targets.append(target)
         if isinstance(edit, SetElements):
-            replace.setdefault(id(edit.segment), (edit, owner))  # one rewrite per segment per pass
+            replace.setdefault(id(target), (edit, owner))  # one rewrite per segment per pass
         elif isinstance(edit, Delete):
-            deleted.add(id(edit.segment))
+            deleted.add(id(target))
         else:
-            inserts[id(edit.anchor)].extend((elements, owner) for elements in edit.elements)
+            inserts[id(target)].extend((elements, owner) for elements in edit.elements)
     out: list[Segment] = []
     made: Made = {}
     if not replace and not deleted and not inserts:
         return list(segments), made
     touched = replace.keys() | deleted | inserts.keys()
-    append = out.append
-    for seg in segments:
+    found = _positions(segments, targets)
+    # where a segment is not found where its number puts it, every segment is looked at
+    at = sorted(set(found)) if found is not None else [n for n, seg in enumerate(segments) if id(seg) in touched]
+    prev = 0
+    for n in at:
+        out += segments[prev:n]  # the segments no edit touches, copied as they are
+        prev = n + 1
+        seg = segments[n]
         key = id(seg)
-        if key not in touched:  # nearly every segment: kept as it is
-            append(seg)
-            continue
         if key in deleted:
             continue
         current = seg
@@ -793,7 +800,26 @@ def _apply_owned(segments: Sequence[Segment], edits: Iterable[tuple[Edit, int]])
             new.set_elements(list(elements))
             out.append(new)
             made[id(new)] = (owner, None, new)
+    out += segments[prev:]
     return out, made
+
+
+def _positions(segments: Sequence[Segment], wanted: Iterable[Segment]) -> list[int] | None:
+    """Where each wanted segment is in ``segments``, without looking at the others:
+    a set's segments are numbered one by one as read, so a segment's number less the first's
+    is where it is, until a fix inserts or deletes one. None when a wanted segment is not there
+    (a segment inserted, or one of another set), for the caller to look at every segment."""
+    if not segments:
+        return None
+    base = segments[0].number
+    size = len(segments)
+    found: list[int] = []
+    for seg in wanted:
+        n = seg.number - base
+        if not 0 <= n < size or segments[n] is not seg:
+            return None
+        found.append(n)
+    return found
 
 
 def _rewrite(seg: Segment, edit: SetElements) -> Segment:
@@ -839,18 +865,17 @@ def _rewritten_in_place(cs: ClaimSet, segments: list[Segment], memo: CheckMemo |
     claims = cs.claims
     changed: dict[int, int] = {}  # claim index -> where its segments start, in order
     rewritten: dict[int, list[tuple[Segment, Segment]]] = defaultdict(list)  # claim index -> (before, after)
-    k, start, end = -1, 0, 0  # the claim the scan is in (or last left): index, its segments' bounds
-    next_clm: Segment | None = claims[0].clm
-    for n, (before, after) in enumerate(zip(old, segments, strict=True)):
-        if before is next_clm:  # claims come in file order, each from its CLM on
-            k, start, end = k + 1, n, n + len(claims[k + 1].segments)
-            next_clm = claims[k + 1].clm if k + 1 < len(claims) else None
-        if before is after:
-            continue
+    starts = _positions(old, [claim.clm for claim in claims])  # claims come in file order, each from its CLM on
+    if starts is None or sorted(starts) != starts:
+        return None
+    for n in compress(range(len(old)), map(operator.is_not, old, segments)):  # the segments rewritten
+        before, after = old[n], segments[n]
         if not _keeps_place(before, after, key_positions):
             return None
-        if not start <= n < end:  # above the claims, or SE: their segments are part of every claim's context
-            return None
+        k = bisect_right(starts, n) - 1  # the claim the segment is in, if any
+        start = starts[k] if k >= 0 else 0
+        if k < 0 or not n < start + len(claims[k].segments):
+            return None  # above the claims, or SE: their segments are part of every claim's context
         after.node = before.node
         changed[k] = start
         rewritten[k].append((before, after))
