@@ -836,6 +836,24 @@ def test_a_finding_new_on_a_claim_judged_alone_withholds_its_fix(monkeypatch: py
     assert total.fix_safety == FixSafety.MANUAL and "would leave a new X12907 finding" in total.message
 
 
+def test_a_fix_is_judged_alone_only_when_its_own_rule_reads_what_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule that says it reads no tracked element, or a day rule, is not asked again on a claim
+    whose CLM02 its fix rewrote: its finding would come back, and the loop apply it again."""
+
+    def total_one(this: Rule, ctx: ClaimContext):
+        clm = ctx.claim.clm
+        yield this.finding(
+            "CLM02 wanted 1", claim=ctx.claim.patient_control_number, fix=Fix("1", (with_element(clm, 2, "1"),))
+        )
+
+    text = wrap([{"lines": ["17311 @1"]}])
+    for declared in ({"reads": frozenset()}, {"reads": None}):
+        found, ways = _both_ways(monkeypatch, text, [_test_rule("X12909", Scope.CLAIM, total_one, **declared)])
+        assert ways.get("alone", 0) == 0
+        [one] = found
+        assert one.fix_safety == FixSafety.MANUAL and "not fixed" in one.message
+
+
 def test_a_fix_is_not_judged_alone_beside_a_rule_that_may_read_what_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     """A day rule that does not declare what it reads may read CLM02: the fix goes through the dry run."""
     quiet = _test_rule("X12908", Scope.DAY, lambda this, ctx: iter(()))

@@ -500,15 +500,16 @@ def _decided_alone(
     again, whatever else it applies; by ``_aside_key``.
 
     Such a fix is the only allowed one naming its claim (a CLM01 found once in its set) and the
-    only one editing any of the claim's segments; it rewrites segments of the claim in place,
-    keeping their ids and the qualifiers the guide places them by, and changes only
-    TRACKED_ELEMENTS, which no envelope or day rule reads; it gains no problem of the guide's
-    element limits; the claim reads again as ``_with_total`` reads it; and on the claim so
-    fixed, the claim rules that read what changed find nothing and the normalizing rules edit
-    nothing. Its set's SE01 is right (no recount to make). Then the loop applies it in its first
-    pass (``_blame`` has nothing to blame on it); the claim's other rules, its days and the
-    envelopes find what they found (they read none of what changed); nothing is left for its
-    rules to fix again, nor to normalize, and no finding is new on the claim."""
+    only one editing any of the claim's segments, made by a claim rule that reads what it
+    changes; it rewrites segments of the claim in place, keeping their ids and the qualifiers
+    the guide places them by, and changes only TRACKED_ELEMENTS, which no envelope or day rule
+    reads; it gains no problem of the guide's element limits; the claim reads again as
+    ``_with_total`` reads it; and on the claim so fixed, the claim rules that read what changed
+    (its own among them) find nothing and the normalizing rules edit nothing. Its set's SE01 is
+    right (no recount to make). Then the loop applies it in its first pass (``_blame`` has
+    nothing to blame on it); the claim's other rules, its days and the envelopes find what they
+    found (they read none of what changed); nothing is left for its rules to fix again, nor to
+    normalize, and no finding is new on the claim."""
     by_scope = running(rules, options)
     unread: dict[frozenset[str], bool] = {}  # changed elements -> no envelope or day rule reads any
     allowed_here = [loc for loc in found if allowed(loc.finding, unsafe=False)]
@@ -584,6 +585,8 @@ def _decided_alone(
             reading = [r for r in chosen if r.reads is None or not r.reads.isdisjoint(changed)]
             asked = readers[which] = (reading, [r for r in normalizers if all(r is not q for q in reading)])
         reading, normalizing_too = asked
+        if all(r.code != f.rule for r in reading):
+            continue  # its own rule is not asked again (a day rule, or one that says it reads none of it)
         if any(True for r in reading for _ in r.check(r, cctx)):
             continue
         if any(g.fix is not None and g.fix.edits for r in normalizing_too for g in r.check(r, cctx)):
