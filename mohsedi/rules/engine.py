@@ -260,9 +260,12 @@ def _day_groups_of(
     replaced = {(c.patient_key, c.patient_control_number) for c, _, _, _ in seen if c.frequency == REPLACEMENT}
     groups: dict[DayKey, list[tuple[Claim, int, int, _Checked, int]]] = defaultdict(list)
     for claim, d, u, checked in seen:
-        if checked.days and counts_toward_days(claim, replaced):
-            for key, i in checked.days:
-                groups[key].append((claim, d, u, checked, i))
+        if not checked.days or claim.frequency == VOID:
+            continue
+        if replaced and not counts_toward_days(claim, replaced):  # (no replacement in the batch: every claim counts)
+            continue
+        for key, i in checked.days:
+            groups[key].append((claim, d, u, checked, i))
     return groups
 
 

@@ -267,8 +267,8 @@ FIRST_STAGE_IN_ORDER = tuple(sorted(vocab.FIRST_STAGE_CODES))
 def second_first_stage_modifier(this: Rule, ctx: DayContext) -> Iterator[Finding]:
     log = ctx.options.case_log
     for code in FIRST_STAGE_IN_ORDER:
-        lines = ctx.with_code(code)
-        if len(lines) < 2:
+        lines = ctx.by_code.get(code)
+        if lines is None or len(lines) < 2:
             continue  # nearly every day: no repeat
         tumors: set[tuple[str, str]] | None = None  # the logged tumors of the code's family, once asked
         for i, dl in enumerate(lines[1:], start=1):
