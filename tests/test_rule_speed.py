@@ -259,6 +259,32 @@ def test_check_as_fix_would_leaves_every_segment_where_it_was_read() -> None:
     assert doc.emit() == text
 
 
+def test_a_dry_run_that_places_sets_again_leaves_every_segment_where_it_was_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Placements are taken only before a set is placed again (an inserted REF*6R takes the long
+    way; a claim held back runs the loop again from the set as read): after the dry run, and
+    between the runs of fix, every segment is where it was read."""
+    placed = []
+    place = engine._place
+
+    def counted(*args, **kwargs):
+        placed.append(1)
+        return place(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_place", counted)
+    claims = [{"lines": ["17311 noref", "17312"]}, {"total": "1", "lines": ["17311"]}, {"lines": ["17311 @1"]}]
+    text = wrap(claims)
+    doc = load_document("case.837", text)
+    read = [(s, s.node) for _, cs in doc.claim_sets for s in cs.transaction.segments]
+    labels = check_as_fix_would([doc], all_rules(), RuleOptions(today=date(2026, 11, 22)))
+    assert placed, "the dry run placed a set again"
+    assert any(loc.finding.rule == "X12004" and loc.finding.fix_safety == FixSafety.SAFE for loc in labels)
+    assert [(s, s.node) for _, cs in doc.claim_sets for s in cs.transaction.segments] == read
+    assert doc.emit() == text
+    assert not engine._OPEN, "every snapshot is closed"
+
+
 def test_a_claim_finding_made_in_the_file_is_the_finding_made_then_given_the_file() -> None:
     """The engine makes each finding with its file (``MAKING``) instead of copying it with the
     file afterwards: every claim's findings are what its rules give, asked directly, then said
@@ -880,3 +906,24 @@ def test_a_fix_judged_alone_is_applied_by_fix_and_its_claim_comes_out_clean() ->
     assert {(rule, pcn, line) for _, _, rule, pcn, line in alone} <= applied
     left = {(loc.finding.rule, loc.finding.claim) for loc in outcome.remaining}
     assert not {(rule, pcn) for _, _, rule, pcn, _ in alone} & left
+
+
+def test_a_snapshot_takes_placements_before_a_set_is_placed_again() -> None:
+    """A snapshot takes no placements until a set is placed again; one taken then puts back what
+    the placing moved, and a closed snapshot is told of placements no more."""
+    doc = load_document("case.837", wrap([{"lines": ["17311", "17312"]}, {"lines": ["17311"]}]))
+    [(u, cs)] = doc.claim_sets
+    read = [s.node for s in cs.transaction.segments]
+    snapshot = engine.Snapshot(doc)
+    assert snapshot.nodes is None
+    second_clm = cs.claims[1].clm
+    moved = [s for s in cs.transaction.segments if s is not second_clm]  # what follows lands elsewhere
+    engine._place(cs.transaction, moved)
+    assert [s.node for s in cs.transaction.segments] != read
+    engine._restore(doc, snapshot)
+    assert [s.node for s in cs.transaction.segments] == read
+    snapshot.close()
+    assert snapshot not in engine._OPEN
+    engine._place(cs.transaction, moved)
+    assert snapshot.nodes is not None and snapshot.nodes[u] == read
+    engine._place(cs.transaction, cs.transaction.segments)

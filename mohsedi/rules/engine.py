@@ -456,7 +456,7 @@ def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options:
     if not any(allowed(loc.finding, unsafe=False) for loc in found):
         return found
     normalizing = normalizing_rules()
-    saved = [_snapshot(doc) for doc in docs]
+    saved = [Snapshot(doc) for doc in docs]
     try:
         alone = _decided_alone(docs, found, rules, options, normalizing)
         if alone:
@@ -474,6 +474,7 @@ def check_as_fix_would(docs: Sequence[Document], rules: Sequence[Rule], options:
     finally:
         for doc, snapshot in zip(docs, saved, strict=True):
             _restore(doc, snapshot)
+            snapshot.close()
     return settle(found, outcome)
 
 
@@ -844,9 +845,9 @@ def _rebuild(doc: Document, u: int, segments: list[Segment], memo: CheckMemo | N
     fast = _rewritten_in_place(cs, segments, memo)
     if fast is not None:
         return fast
-    rebuilt = replace_set(cs.transaction, segments, source=doc.source)
+    rebuilt = _place(cs.transaction, segments, source=doc.source)
     if not rebuilt.ok:
-        replace_set(cs.transaction, cs.transaction.segments)  # shared segments get their nodes back
+        _place(cs.transaction, cs.transaction.segments)  # shared segments get their nodes back
         return None
     new = read_claim_set(rebuilt)
     return new if new.error is None else None
@@ -1113,7 +1114,7 @@ def _apply_to_unit(
             done = [(f, applied_fix(f, doc.source)) for f in pending]
             outcome.applied.extend(a for _, a in done)
             return done
-        replace_set(unit.transaction, unit.transaction.segments)  # shared segments get their nodes back
+        _place(unit.transaction, unit.transaction.segments)  # shared segments get their nodes back
         for i, problems in sorted(blamed.items()):
             outcome.dropped.append((pending[i], _breaks(problems)))
         pending = [f for i, f in enumerate(pending) if i not in blamed]
@@ -1142,7 +1143,7 @@ def _apply_one_at_a_time(
             outcome.dropped.append((f, "the edit would leave a segment with no place in the guide"))
             continue
         problems = added_problems(original, candidate)
-        replace_set(original.transaction, original.transaction.segments)
+        _place(original.transaction, original.transaction.segments)
         if problems:
             outcome.dropped.append((f, _breaks(problems)))
             continue
@@ -1248,20 +1249,24 @@ def fix_documents(
     """
     if memo is None:
         memo = CheckMemo()
-    saved = [_snapshot(doc) for doc in docs]
-    held_back: dict[tuple[str, str], str] = {}
-    for _ in range(MAX_RETRIES + 1):
-        outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo, first, set_aside)
-        created = _created_findings(outcome)
-        if not created:
-            return outcome
-        for f in created:
-            held_back.setdefault(
-                (f.source or "", f.claim or ""), f"fixing it would leave a new {f.rule} finding: {f.message}"
-            )
-        for doc, snapshot in zip(docs, saved, strict=True):
-            _restore(doc, snapshot)
-    return outcome
+    saved = [Snapshot(doc) for doc in docs]
+    try:
+        held_back: dict[tuple[str, str], str] = {}
+        for _ in range(MAX_RETRIES + 1):
+            outcome = _fix_loop(docs, rules, options, unsafe, normalizing, progress, held_back, memo, first, set_aside)
+            created = _created_findings(outcome)
+            if not created:
+                return outcome
+            for f in created:
+                held_back.setdefault(
+                    (f.source or "", f.claim or ""), f"fixing it would leave a new {f.rule} finding: {f.message}"
+                )
+            for doc, snapshot in zip(docs, saved, strict=True):
+                _restore(doc, snapshot)
+        return outcome
+    finally:
+        for snapshot in saved:
+            snapshot.close()
 
 
 MAX_RETRIES = 3  # runs again from the files as read, each withholding more claims' fixes
@@ -1283,26 +1288,50 @@ def _created_findings(outcome: FixOutcome) -> list[Finding]:
     ]
 
 
-Snapshot = list[tuple[Envelope | ClaimSet, Segment | None, list[int] | None]]
+class Snapshot:
+    """A document's units and their envelope segments, and where the guide placed each segment of
+    its sets. Placing a set again (a fix's trial placement, ``_place``) moves the segments it
+    shares with the set as read, and nothing else moves a placed segment: the placements are
+    taken just before the first such move, and put back only when one was taken. Open (told of
+    every placement) until closed."""
+
+    __slots__ = ("units", "nodes")
+
+    def __init__(self, doc: Document) -> None:
+        self.units = [(u, u.segment if isinstance(u, Envelope) else None) for u in doc.units]
+        self.nodes: list[list[int] | None] | None = None
+        _OPEN.append(self)
+
+    def take_placements(self) -> None:
+        if self.nodes is None:
+            self.nodes = [
+                [s.node for s in u.transaction.segments] if isinstance(u, ClaimSet) and u.error is None else None
+                for u, _ in self.units
+            ]
+
+    def close(self) -> None:
+        for i, open_one in enumerate(_OPEN):
+            if open_one is self:
+                del _OPEN[i]
+                return
 
 
-def _snapshot(doc: Document) -> Snapshot:
-    """The document's units, their envelope segments, and where the guide placed each segment of
-    its sets (a fix's trial placement moves the segments it shares with the set as read)."""
-    out: Snapshot = []
-    for u in doc.units:
-        if isinstance(u, Envelope):
-            out.append((u, u.segment, None))
-        else:
-            out.append((u, None, [s.node for s in u.transaction.segments] if u.error is None else None))
-    return out
+_OPEN: list[Snapshot] = []  # snapshots whose sets' placements are taken before any moves
+
+
+def _place(ts: TransactionSet, segments: list[Segment], *, source: str | None = None) -> TransactionSet:
+    """``replace_set``, once every open snapshot has taken the placements it may move."""
+    for snapshot in _OPEN:
+        snapshot.take_placements()
+    return replace_set(ts, segments, source=source)
 
 
 def _restore(doc: Document, snapshot: Snapshot) -> None:
     """The document as it was read: its units, their envelope segments, and every segment's place
     (put back as it was, which is what placing the set again gives, at a fraction of the cost)."""
-    doc.units = [u for u, _, _ in snapshot]
-    for unit, segment, nodes in snapshot:
+    doc.units = [u for u, _ in snapshot.units]
+    placements = snapshot.nodes or [None] * len(snapshot.units)  # none taken: no segment was moved
+    for (unit, segment), nodes in zip(snapshot.units, placements, strict=True):
         if isinstance(unit, Envelope) and segment is not None:
             unit.segment = segment
         elif isinstance(unit, ClaimSet) and nodes is not None:
