@@ -927,3 +927,13 @@ def test_a_snapshot_takes_placements_before_a_set_is_placed_again() -> None:
     engine._place(cs.transaction, moved)
     assert snapshot.nodes is not None and snapshot.nodes[u] == read
     engine._place(cs.transaction, cs.transaction.segments)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet="HIABKCD0123456789.:*^ \t\n\u00a0\u2003abcßéǅﬀ", max_size=30))
+def test_an_hi_segment_left_alone_by_x12005s_quick_look_needs_no_change(text: str) -> None:
+    """X12005 passes over an HI segment whose text is upper case with no blank anywhere: then
+    upper-casing and trimming each element changes none, whatever the characters."""
+    if text == text.upper() and text.split() == [text]:
+        elements = text.split("*")
+        assert [e.strip().upper() for e in elements] == elements

@@ -304,6 +304,9 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
             break  # HI belongs to 2300, before the lines
         if seg.id != "HI":
             continue
+        text = seg.text
+        if text == text.upper() and text.split() == [text]:
+            continue  # upper case, no blank anywhere: every code already trimmed (the common case)
         changed = tuple(e.strip().upper() for e in seg.elements)
         if list(changed) != seg.elements:
             yield this.finding(
