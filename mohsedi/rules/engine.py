@@ -340,18 +340,25 @@ def _check(docs: Sequence[Document], rules: Sequence[Rule], options: RuleOptions
                 seen.append((claim, d, u, known))
                 if known.findings:
                     found.extend([_new_tuple(Located, (f, d, u)) for f in known.findings])
-    if by_scope[Scope.DAY]:
+    day_rules = by_scope[Scope.DAY]
+    if day_rules:
+        replaced = memo._replaced
         for (patient, npi, day), entries in _day_groups_of(seen).items():
-            day_key = (patient, npi, day, *[(checked.token, i) for _, _, _, checked, i in entries])
+            if len(entries) == 1:  # nearly every day: one line of one claim
+                (claim, d, u, checked, i), *_ = entries
+                day_key: tuple = (patient, npi, day, (checked.token, i))
+            else:
+                day_key = (patient, npi, day, *[(checked.token, i) for _, _, _, checked, i in entries])
             day_found = day_memo.get(day_key)
-            if day_found is not None and memo._replaced and _edits_any(day_found, memo._replaced):
+            if day_found is not None and replaced and _edits_any(day_found, replaced):
                 day_found = None  # kept across a fix whose segment one of its edits names: found again
             if day_found is None:
                 MAKING.source = docs[entries[0][1]].source  # the day's findings are nearly always in it
                 lines = tuple([_new_tuple(DayLine, (claim, claim.lines[i])) for claim, _, _, _, i in entries])
                 dctx = DayContext(patient, npi, day, lines, options)
+                codes = frozenset(dctx.by_code)
                 day_found = []
-                for r in runnable(by_scope[Scope.DAY], frozenset(dctx.by_code), day_cache):
+                for r in day_cache.get(codes) or runnable(day_rules, codes, day_cache):
                     for f in r.check(r, dctx):
                         d = next(d for claim, d, _, _, _ in entries if claim.patient_control_number == f.claim)
                         day_found.append(with_source(f, docs[d].source))
