@@ -78,13 +78,15 @@ def timely_filing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
     oldest = min((ln.date_from for ln in claim.lines if ln.date_from is not None), default=None)
     if oldest is None:
         return
-    days = ctx.options.payer_policy(claim.payer_id).timely_filing_days
-    today = ctx.options.current_date()
     payer = claim.payer_id
+    days = ctx.options.payer_policy(payer).timely_filing_days
+    deadline = oldest + timedelta(days=days) if days is not None else one_calendar_year_after(oldest)
+    today = ctx.options.current_date()
+    if today <= deadline:
+        return  # nearly every claim: the limit is said only when it is passed
     if days is not None:
-        deadline, limit = oldest + timedelta(days=days), f"payer {payer} allows {days} days"
+        limit = f"payer {payer} allows {days} days"
     else:
-        deadline = one_calendar_year_after(oldest)
         filing = claim.subscriber.claim_filing_indicator if claim.subscriber is not None else ""
         if filing in MEDICARE_FILING_INDICATORS:
             limit = f"Medicare allows one calendar year (payer {payer})"
@@ -93,12 +95,11 @@ def timely_filing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
                 f"the policy file gives no filing limit for payer {payer} (SBR09 {filing or 'empty'}), "
                 "so Medicare's one calendar year was applied"
             )
-    if today > deadline:
-        yield this.finding(
-            f"the oldest date of service, {oldest}, was due by {deadline}; {limit}; today is {today}",
-            claim=claim.patient_control_number,
-            segment=claim.clm.number,
-        )
+    yield this.finding(
+        f"the oldest date of service, {oldest}, was due by {deadline}; {limit}; today is {today}",
+        claim=claim.patient_control_number,
+        segment=claim.clm.number,
+    )
 
 
 # SBR09 claim filing indicator codes of traditional Medicare (Part A, Part B); Medicare
