@@ -880,6 +880,28 @@ def test_a_fix_is_judged_alone_only_when_its_own_rule_reads_what_it_changes(monk
         assert one.fix_safety == FixSafety.MANUAL and "not fixed" in one.message
 
 
+def test_a_fix_is_not_judged_alone_beside_a_silencing_rule_that_may_read_what_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A claim rule that silences another and may read CLM02 could stop silencing it once CLM02
+    is fixed (the finding silenced is in no first check): the fix goes through the dry run."""
+
+    def wrong_total(this: Rule, ctx: ClaimContext):
+        if ctx.claim.total_charge == 1:
+            yield this.finding("the total is 1", claim=ctx.claim.patient_control_number, safety=FixSafety.MANUAL)
+
+    def silenced(this: Rule, ctx: ClaimContext):
+        yield this.finding("a note", claim=ctx.claim.patient_control_number, safety=FixSafety.MANUAL)
+
+    text = wrap([{"total": "1", "lines": ["17311 @1"]}])
+    covering = _test_rule("X12911", Scope.CLAIM, wrong_total, suppresses=("X12912",))
+    rules = [get_rule("X12002"), covering, _test_rule("X12912", Scope.CLAIM, silenced, reads=frozenset())]
+    _, ways = _both_ways(monkeypatch, text, rules)
+    assert ways == {}
+    _, ways = _both_ways(monkeypatch, text, [*rules[:1], dataclasses.replace(covering, reads=frozenset()), rules[2]])
+    assert ways.get("alone") == 1
+
+
 def test_a_fix_is_not_judged_alone_beside_a_rule_that_may_read_what_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     """A day rule that does not declare what it reads may read CLM02: the fix goes through the dry run."""
     quiet = _test_rule("X12908", Scope.DAY, lambda this, ctx: iter(()))

@@ -514,7 +514,7 @@ def _decided_alone(
     only one editing any of the claim's segments, made by a claim rule that reads what it
     changes; it rewrites segments of the claim in place, keeping their ids and the qualifiers
     the guide places them by, and changes only TRACKED_ELEMENTS, which no envelope or day rule
-    reads; it gains no problem of the guide's element limits; the claim reads again as
+    reads, nor a rule that silences others; it gains no problem of the guide's element limits; the claim reads again as
     ``_with_total`` reads it; and on the claim so fixed, the claim rules that read what changed
     (its own among them) find nothing and the normalizing rules edit nothing. Its set's SE01 is
     right (no recount to make). Then the loop applies it in its first pass (``_blame`` has
@@ -575,10 +575,13 @@ def _decided_alone(
         if not changed <= TRACKED_ELEMENTS:
             continue
         if changed not in unread:
+            # No envelope or day rule reads any of it, nor a rule that silences others (what it
+            # silenced could be found again once the element changed).
             unread[changed] = all(
                 r.reads is not None and r.reads.isdisjoint(changed)
-                for scope in (Scope.ENVELOPE, Scope.DAY)
+                for scope in (Scope.ENVELOPE, Scope.DAY, Scope.CLAIM)
                 for r in by_scope[scope]
+                if scope != Scope.CLAIM or r.suppresses
             )
         if not unread[changed] or any(problems_gained(after, before) for before, after in pairs):
             continue
