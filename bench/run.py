@@ -363,7 +363,8 @@ def count_instructions(name: str, path: Path) -> int | None:
             "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
             sys.executable, __file__, "--phase", name, "--file", str(path),
         ]  # fmt: skip
-        env = {**os.environ, SETUP_ONLY: "1"} if setup_only else None
+        # One hash seed for both: set and dict layouts, and so the imports' instructions, alike.
+        env = {**os.environ, "PYTHONHASHSEED": "0", **({SETUP_ONLY: "1"} if setup_only else {})}
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         except FileNotFoundError:

@@ -89,6 +89,7 @@ def test_instruction_count_is_of_the_work(tmp_path: Path) -> None:
     bench.generate(path, 500, "837")
     floor, ours = bench.count_instructions("floor-837", path), bench.count_instructions("ours-837", path)
     assert floor is not None and ours is not None
-    # The interpreter's start and the imports are subtracted: a split of a small file is little.
-    assert 0 < floor < ours
-    assert floor < 5_000_000
+    # The interpreter's start and the imports are subtracted (one hash seed makes them count
+    # alike in both runs): a split of a small file is little, reading it into objects much more.
+    assert 0 < floor < 2_000_000
+    assert ours > 10 * floor
