@@ -104,11 +104,12 @@ class GuideWalker:
             for sid, positions in guide.key_positions.items()
             if len(positions) == 1 and positions[0][1] in (0, 1) and positions[0][0] > 0
         }
-        # place_units' table: state -> segment id -> the next node, or for an id with one qualifier
-        # (element_key), (its element_key entry, qualifier value -> the next node). Filled by
-        # ``place_slow`` from ``step``; a miss on a known state is one empty dict, made once.
-        # A list indexed by state: one specialized list index per segment, not a dict probe.
-        self.table: list[dict[str, int | tuple[int, dict[str, int]]]] = [{} for _ in range(len(NODES))]
+        # place_units' table: state -> segment id -> (the next node, that node's row of the table),
+        # or for an id with one qualifier (element_key): (None, (its element_key entry, qualifier
+        # value -> (the next node, its row))). Filled by ``place_slow`` from ``step``; a transition
+        # to nowhere (NOT_FOUND) is never kept here, so the probe misses and ``step`` answers it.
+        # A list indexed by state; each row is one dict, made once.
+        self.table: list[dict[str, tuple]] = [{} for _ in range(len(NODES))]
         self.table_entries = 0
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
@@ -163,16 +164,17 @@ class GuideWalker:
         """``step``, remembered in ``table`` for place_units' next probe of the same transition."""
         found = self.step(state, seg)
         sid = seg.id
-        if self.table_entries >= RAW_MEMO_LIMIT:  # hostile input must not grow it without bound
+        if found == NOT_FOUND or self.table_entries >= RAW_MEMO_LIMIT:  # hostile input must not grow it without bound
             return found
+        target = (found, self.table[found])
         if sid not in self.guide.key_positions:
-            self.table[state][sid] = found
+            self.table[state][sid] = target
         elif sid in self.element_key:
             element = self.element_key[sid]
             entry = self.table[state].get(sid)
-            if not isinstance(entry, tuple):
-                entry = self.table[state][sid] = (element, {})
-            entry[1][_qualifier(seg, element)] = found
+            if entry is None:
+                entry = self.table[state][sid] = (None, (element, {}))
+            entry[1][1][_qualifier(seg, element)] = target
         else:
             return found  # several qualifiers: ``step`` folds them each time
         self.table_entries += 1
@@ -264,34 +266,36 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
         table, slow = walker.table, walker.place_slow
         row = table[state]
         for seg in unit.segments:
-            # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up
-            # nearly every segment is one or two dictionary probes here, without a call.
-            try:  # free unless a probe misses (a new transition) or a segment is short of its qualifier
-                found = row[seg.id]
-                if isinstance(found, tuple):
-                    element, values = found
+            # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up nearly
+            # every segment is one or two dictionary probes here, without a call, and the probe
+            # hands over the next node's row with the node.
+            try:  # free unless a probe misses (a new transition, or none) or a segment is short of its qualifier
+                found, next_row = row[seg.id]
+                if found is None:  # an id with a qualifier: next_row is (element_key, value -> (node, row))
+                    element, values = next_row
                     if element > 0:
-                        found = values[seg.elements[element]]
+                        found, next_row = values[seg.elements[element]]
                     else:
-                        found = values[seg.elements[-element].partition(seg.delimiters.component)[0]]
+                        found, next_row = values[seg.elements[-element].partition(seg.delimiters.component)[0]]
             except (KeyError, IndexError):
                 found = slow(state, seg)
-            if found < 0:  # NOT_FOUND
-                if len(unit.placement_errors) < 20:
-                    unit.placement_errors.append(
-                        X12Error(
-                            f"segment {seg.id} has no place in the {guide_version(walker.guide.map_file)} guide "
-                            f"{where(NODES[state])}",
-                            source=source,
-                            segment=seg.number,
-                            offset=seg.offset,
-                            segment_id=seg.id,
+                if found < 0:  # NOT_FOUND: the segment keeps the node before it
+                    if len(unit.placement_errors) < 20:
+                        unit.placement_errors.append(
+                            X12Error(
+                                f"segment {seg.id} has no place in the {guide_version(walker.guide.map_file)} guide "
+                                f"{where(NODES[state])}",
+                                source=source,
+                                segment=seg.number,
+                                offset=seg.offset,
+                                segment_id=seg.id,
+                            )
                         )
-                    )
-            else:
-                state = found
-                row = table[found]
-            seg.node = state
+                    found, next_row = state, row
+                else:
+                    next_row = table[found]
+            seg.node = state = found
+            row = next_row
         yield unit
 
 
