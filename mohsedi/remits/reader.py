@@ -261,9 +261,9 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             dropped.setdefault(id(payment), misplaced[seg.number])
             role = role_of(loop, seg.id)
         if role <= LINE_OTHER:  # loop 2110
-            if payment is None:
-                continue
             if role == SVC:
+                if payment is None:
+                    continue
                 if service is not None:
                     service.segments = segs[service_start:i]
                 delimiters = seg.delimiters
@@ -291,7 +291,7 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 service_start = i
                 payment.services.append(service)
                 continue
-            if service is None:  # not reached: the walker enters loop 2110 only through its SVC
+            if service is None:  # no claim payment open, or (not reached) no SVC opened the loop
                 continue
             if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
                 service.adjustments += _adjustments(seg.text, seg.delimiters.element, "line")
@@ -299,27 +299,28 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             if role == LINE_OTHER:
                 continue
             e = seg.elements
-            qual = e[1] if len(e) > 1 else ""
-            value = e[2] if len(e) > 2 else ""
+            if len(e) < 3:
+                e = e + PAD2
             if role == LINE_DTM:
+                qual = e[1]
                 if qual == "472":
-                    service.date_from = service.date_to = _date(value)
+                    service.date_from = service.date_to = _date(e[2])
                 elif qual == "150":
-                    service.date_from = _date(value)
+                    service.date_from = _date(e[2])
                     if service.date_to is None:
                         service.date_to = service.date_from
                 elif qual == "151":
-                    service.date_to = _date(value)
+                    service.date_to = _date(e[2])
             elif role == LINE_REF:
-                if qual == "6R" and service.line_id is None:
-                    service.line_id = value
+                if e[1] == "6R" and service.line_id is None:
+                    service.line_id = e[2]
             elif role == LINE_LQ:
-                if qual == "HE" and value:
-                    service.remarks.append(value)
+                if e[1] == "HE" and e[2]:
+                    service.remarks.append(e[2])
             else:  # LINE_AMT
-                amount = _decimal(value)
+                amount = _decimal(e[2])
                 if amount is not None:
-                    service.amounts[qual] = amount
+                    service.amounts[e[1]] = amount
             continue
         if service is not None:  # past loop 2110 the open service payment ends
             service.segments = segs[service_start:i]
@@ -371,8 +372,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
         service.segments = segs[service_start:]
     if payment is not None:
         payment.segments = segs[payment_start:]
-    lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
-    claims = [c for c in claims if id(c) not in dropped]
+    lost = []
+    if dropped:
+        lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
+        claims = [c for c in claims if id(c) not in dropped]
     payee_qual = payee.element(3) if payee else ""
     payee_id = payee.element(4) if payee else ""
     remittance = Remittance(
