@@ -291,36 +291,36 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 service_start = i
                 payment.services.append(service)
                 continue
-            if service is None:  # no claim payment open, or (not reached) no SVC opened the loop
+            if service is None or role == LINE_OTHER:  # no claim payment open (or no SVC), or not read
                 continue
             if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
                 service.adjustments += _adjustments(seg.text, seg.delimiters.element, "line")
                 continue
-            if role == LINE_OTHER:
-                continue
             e = seg.elements
-            if len(e) < 3:
-                e = e + PAD2
-            if role == LINE_DTM:
+            try:  # free on 3.11 unless the segment is short
                 qual = e[1]
+                value = e[2]
+            except IndexError:
+                qual, value = (e + PAD2)[1:3]
+            if role == LINE_DTM:
                 if qual == "472":
-                    service.date_from = service.date_to = _date(e[2])
+                    service.date_from = service.date_to = _date(value)
                 elif qual == "150":
-                    service.date_from = _date(e[2])
+                    service.date_from = _date(value)
                     if service.date_to is None:
                         service.date_to = service.date_from
                 elif qual == "151":
-                    service.date_to = _date(e[2])
+                    service.date_to = _date(value)
             elif role == LINE_REF:
-                if e[1] == "6R" and service.line_id is None:
-                    service.line_id = e[2]
+                if qual == "6R" and service.line_id is None:
+                    service.line_id = value
             elif role == LINE_LQ:
-                if e[1] == "HE" and e[2]:
-                    service.remarks.append(e[2])
+                if qual == "HE" and value:
+                    service.remarks.append(value)
             else:  # LINE_AMT
-                amount = _decimal(e[2])
+                amount = _decimal(value)
                 if amount is not None:
-                    service.amounts[e[1]] = amount
+                    service.amounts[qual] = amount
             continue
         if service is not None:  # past loop 2110 the open service payment ends
             service.segments = segs[service_start:i]
