@@ -16,6 +16,7 @@ from mohsedi.x12.delimiters import ISA_LENGTH, Delimiters, sniff_delimiters
 
 BOM = "\ufeff"
 READ_CHUNK = 1 << 20
+SPLIT_CACHE_LIMIT = 4096  # distinct segment texts whose elements are remembered, per Delimiters
 
 
 class Segment:
@@ -39,10 +40,21 @@ class Segment:
         self.offset = offset  # character offset of ``text`` in the decoded file
         self.delimiters = delimiters
         self.node = -1  # index of the guide node the walker placed it at; -1 = not placed
-        # Split once: nearly every segment is looked at by the walker or a reader anyway.
-        # The list split() returns, kept as is: a tuple would save about 7% of a held batch's
-        # memory but costs about 10% of parse time in the extra copy.
-        self.elements: list[str] = (elements := text.split(delimiters.element))
+        # Split once: nearly every segment is looked at by the walker or a reader anyway. A batch
+        # repeats most segment texts (the payer's NM1, N3/N4, DTP dates, LX*1: about 70% of the
+        # segments of a generated one), so each text is split once per delimiters and the list is
+        # shared by the segments with that text: a probe costs a fifth of a split. Shared, so
+        # never changed in place: set_elements gives a segment a list of its own, and every
+        # edit builds a new one (tests/test_shared_elements.py checks that a check and a fix of
+        # finding-heavy files leave every segment's elements equal to its text split again).
+        split = delimiters.splits
+        elements = split.get(text)
+        if elements is None:
+            elements = text.split(delimiters.element)
+            if len(split) >= SPLIT_CACHE_LIMIT:  # bounded: a file of distinct texts must not grow it
+                split.clear()
+            split[text] = elements
+        self.elements: list[str] = elements
         self.id: str = elements[0]
 
     def element(self, index: int) -> str:
