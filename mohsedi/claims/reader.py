@@ -258,11 +258,11 @@ def _claim(
     for start, end, sv1_at, dtp_at, ref6r_at, rendering_at in lines_plan:
         own = segments[start:end]
         lx = own[0]
-        lx_elements = lx.elements
-        number = lx_elements[1] if len(lx_elements) > 1 else ""
-        line_number = _LINE_NUMBERS.get(number)
-        if line_number is None and number.isdigit():
-            line_number = int(number)
+        try:  # a try block is free on 3.11 unless it raises: the usual LX01 is one probe
+            line_number = _LINE_NUMBERS[lx.elements[1]]
+        except (KeyError, IndexError):
+            number = lx.element(1)
+            line_number = int(number) if number.isdigit() else None
         sv1 = look[sv1_at]
         if sv1 is not None:
             delimiters = sv1.delimiters
@@ -281,26 +281,25 @@ def _claim(
             charge = units = None
             line_diagnoses = []
         dtp = look[dtp_at]
-        if dtp is None:
-            date_from = date_to = None
-        else:
+        date_from = date_to = None
+        if dtp is not None:
             dtp_elements = dtp.elements
             if len(dtp_elements) > 3:
                 date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
-            else:
-                date_from = date_to = None
         ref6r = look[ref6r_at]
-        if ref6r is None:
-            line_id = None
-        else:
-            ref_elements = ref6r.elements
-            line_id = ref_elements[2] if len(ref_elements) > 2 else ""
+        line_id = None
+        if ref6r is not None:
+            try:
+                line_id = ref6r.elements[2]
+            except IndexError:
+                line_id = ""
         rendering = look[rendering_at]
-        if rendering is None:
-            line_rendering = None
-        else:
-            nm1 = rendering.elements
-            line_rendering = nm1[9] if len(nm1) > 9 else ""
+        line_rendering = None
+        if rendering is not None:
+            try:
+                line_rendering = rendering.elements[9]
+            except IndexError:
+                line_rendering = ""
         lines.append(
             ServiceLine(
                 line_number,
@@ -420,14 +419,11 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
         elif kind == HL_C:
             patient = Patient("", own[0], own)
         for offset, role in context_plan:
-            e = segs[start + offset].elements
+            e = own[offset].elements
             if len(e) < 10:  # padded once to element 9, instead of a bounds check per element read
                 e = e + PAD10
-            if role == PROVIDER_NM1 and provider is not None:
-                provider.npi = e[9]
-            elif role == PROVIDER_REF and provider is not None and not provider.tax_id:
-                provider.tax_id = e[2]
-            elif subscriber is not None and role in (SBR, SUBSCRIBER_NM1, PAYER_NM1):
+            # The subscriber's first: a claim's own HL is nearly always a subscriber's (2000B).
+            if subscriber is not None and role in (SBR, SUBSCRIBER_NM1, PAYER_NM1):
                 if role == SBR:
                     subscriber.payer_responsibility = e[1]
                     subscriber.claim_filing_indicator = e[9]
@@ -436,6 +432,10 @@ def read_claim_set(ts: TransactionSet) -> ClaimSet:
                 else:
                     subscriber.payer_id = e[9]
                     subscriber.payer_name = e[3]
+            elif role == PROVIDER_NM1 and provider is not None:
+                provider.npi = e[9]
+            elif role == PROVIDER_REF and provider is not None and not provider.tax_id:
+                provider.tax_id = e[2]
             elif role == PAT and patient is not None:
                 patient.relationship = e[1]
         if kind == CLM:
