@@ -258,6 +258,7 @@ def _claim(
     for start, end, sv1_at, dtp_at, ref6r_at, rendering_at in lines_plan:
         own = segments[start:end]
         lx = own[0]
+        line_number: int | None
         try:  # a try block is free on 3.11 unless it raises: the usual LX01 is one probe
             line_number = _LINE_NUMBERS[lx.elements[1]]
         except (KeyError, IndexError):
