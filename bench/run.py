@@ -8,14 +8,19 @@ by wall clock and by CPU time separately. The cyclic garbage collector is off in
 phase, ours and the peers', and every parse phase lets go of what it read inside the clock:
 mohsedi's readers stream and free each transaction set as they go, so a peer that returns the
 whole file's result frees it before its clock stops too (about a sixth of openx12's time).
-These machines are shared and noisy: read the ratios, not the absolute rates. Each saved run
-starts with the commit, Python version and CPU it ran on.
+Every side's modules are imported before its clock starts (pyx12's, openx12's, and mohsedi's
+for its parse and command phases); what each loads from data (pyx12's map, mohsedi's compiled
+guide and reference database) is timed. mohsedi's start-up is a phase of its own.
+These machines are shared and noisy: read the ratios, not the absolute rates; `--instructions`
+adds a count of each parser's CPU instructions (valgrind), which the load does not move. Each
+saved run starts with the commit, Python version and CPU it ran on.
 
     python bench/run.py                          # the full run (a few minutes on a quiet machine)
     python bench/run.py --quick                  # small files, every phase once: for development
     python bench/run.py --segments 100000        # parse and rules phases on smaller files
     python bench/run.py --memory-segments 0      # skip the 1M-segment memory phases
     python bench/run.py --big-segments 0         # skip the 10M-segment check/fix phases
+    python bench/run.py --groups parse --instructions   # parse ratios by instruction count too
     make bench BENCH_ARGS="--quick"
 
 Peers (the `bench` extra: pip install -e '.[bench]'): openx12 (837P and 835, pure Python),
@@ -55,8 +60,9 @@ WORK = {
     "openx12": "openx12: split, dicts per claim (no guide placement, not lossless); result released in the clock",
     "oxedi": "oxedi (Rust): segment index, loop engine, tables, diagnostics; result released in the clock",
     "pyx12": "pyx12 X12ContextReader: segments placed by the guide (no claim objects)",
-    "check-json": "mohsedi check --format json -o FILE: every rule, findings rendered",
-    "fix-db": "mohsedi fix -o DIR --db (SQLite): rules, fixes, fixed file written, store rows",
+    "check-json": "mohsedi check --format json -o FILE: every rule, findings rendered (modules imported "
+    "before the clock, as pyx12's; the guide and reference data loaded inside it)",
+    "fix-db": "mohsedi fix -o DIR --db (SQLite): rules, fixes, fixed file written, store rows (imports as check-json)",
     "check-fix": "check + fix, fixed file written (no store)",
     "ingest": "mohsedi ingest: read the 835, store every payment (PostgreSQL: COPY from a thread), check, link",
     "build-report-store": "insert generated service lines (setup for the report)",
@@ -142,6 +148,10 @@ def phase(name: str, path: str) -> dict:
     if parse_phase:
         gc.disable()  # every parser alike: no cyclic collection while reading
         _import_parser(name)  # every side's imports before the clock; mohsedi's start-up is a phase of its own
+    elif name in COMMANDS:
+        _import_command()  # as pyx12's: modules imported before the clock, data loaded inside it
+    if os.environ.get(SETUP_ONLY):
+        return {"phase": name, "seconds": 0.0, "cpu": 0.0, "items": 0, "peak_mb": 0.0}  # the baseline of a count
     start = time.perf_counter()
     cpu_start = _cpu()
     items = 0
@@ -313,6 +323,21 @@ def _import_parser(name: str) -> None:
         import pyx12.x12context  # noqa: F401
 
 
+COMMANDS = ("check-json", "fix-db")  # whole mohsedi commands, run as the console script runs them
+SETUP_ONLY = "MOHSEDI_BENCH_SETUP_ONLY"  # stop where the clock would start: what an instruction count subtracts
+
+
+def _import_command() -> None:
+    """The modules `check` and `fix` import, loaded before the clock as pyx12's are: the
+    comparison is of the work on the file. Their data (the compiled guide, the reference
+    database, the rule registry's catalog) is still loaded inside it; `python -X importtime`
+    and the start-up phase show the import cost on its own."""
+    import mohsedi.cli.main
+    import mohsedi.cli.render
+    import mohsedi.pipeline
+    import mohsedi.rules.catalog  # noqa: F401
+
+
 def _cpu() -> float:
     """CPU seconds of this process and its finished workers: steadier than wall time on a shared machine."""
     own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -326,6 +351,29 @@ def run_phase(name: str, path: Path, env: dict | None = None) -> dict | None:
         print(f"  {name}: failed\n{proc.stderr.strip()[-2000:]}", file=sys.stderr)
         return None
     return json.loads(proc.stdout)
+
+
+def count_instructions(name: str, path: Path) -> int | None:
+    """The CPU instructions a phase's work takes, counted by valgrind's cachegrind: the phase,
+    less the same process stopped where its clock would start (interpreter start, imports, the
+    guides). Unlike a clock, the count does not move with the machine's load; None without valgrind."""
+    counts = []
+    for setup_only in (False, True):
+        cmd = [
+            "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+            sys.executable, __file__, "--phase", name, "--file", str(path),
+        ]  # fmt: skip
+        env = {**os.environ, SETUP_ONLY: "1"} if setup_only else None
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        except FileNotFoundError:
+            return None
+        refs = [line for line in proc.stderr.splitlines() if "I   refs:" in line or "I refs:" in line]
+        if proc.returncode != 0 or not refs:
+            print(f"  {name}: not counted\n{proc.stderr.strip()[-2000:]}", file=sys.stderr)
+            return None
+        counts.append(int(refs[-1].rsplit(":", 1)[1].replace(",", "")))
+    return counts[0] - counts[1]
 
 
 def _version(dist: str) -> str | None:
@@ -412,6 +460,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--peers", default="openx12,oxedi,pyx12", help="which peers to time (default: openx12,oxedi,pyx12)"
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the CPU instructions of each side's parse of the 837P and 835 under valgrind "
+        "(cachegrind): a figure the machine's load does not move (a minute or two more)",
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -519,6 +573,22 @@ def main() -> None:
         p837 = group("parse 837P", peer_rows("837", f837, n837), args.repeat)
         p835 = group("parse 835", peer_rows("835", f835, n835), args.repeat)
 
+    counted: list[tuple[str, dict[str, int]]] = []  # (file kind, {side: instructions})
+    if args.instructions and "parse" in groups:
+        print("  counting instructions (valgrind) ...", flush=True)
+        for kind, path in (("837P", f837), ("835", f835)):
+            short = kind.rstrip("P")
+            sides = [
+                "ours",
+                *(["openx12"] if have_openx12 else []),
+                *(["oxedi"] if have_oxedi and short == "835" else []),
+            ]
+            found = {side: count_instructions(f"{side}-{short}", path) for side in sides}
+            if None in found.values():
+                notes.append(f"valgrind not installed or a count failed: {kind} instructions not counted")
+                continue
+            counted.append((kind, {k: n for k, n in found.items() if n is not None}))
+
     # 2. Rules: the finding-heavy 837P (every claim has findings) and the ordinary one.
     if "rules" in groups:
         heavy_rows = [
@@ -618,6 +688,14 @@ def main() -> None:
     ratio("finding-heavy fix -o --db, speed over pyx12's reader", rules.get("fix-db"), rules.get("pyx12"))
     ratio("check + fix, --jobs 2 over --jobs 1", fixes.get("check-fix-2"), fixes.get("check-fix"))
     ratio("ingest, PostgreSQL's speed over SQLite's", stores.get("postgresql"), stores.get("sqlite"))
+    for kind, found in counted:
+        ours = found["ours"]
+        for peer, n in found.items():
+            if peer != "ours":
+                lines.append(
+                    f"{kind} parse, instructions: mohsedi {ours:,}, {peer} {n:,}: "
+                    f"{n / ours:.2f}x as many for {peer} (>1: mohsedi does less)"
+                )
     lines += [f"note: {n}" for n in notes]
     text = "\n".join(lines) + "\n"
     print()

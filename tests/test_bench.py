@@ -52,3 +52,43 @@ def test_saved_run_is_stamped_with_commit_python_and_cpu() -> None:
     assert len(commit) == 40 or commit == "?"  # "?" outside a git checkout
     assert "CPython" in lines[2] or "PyPy" in lines[2]
     assert "cores" in lines[3]
+
+
+def _phase(path: Path, name: str, **env: str) -> dict:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--phase", name, "--file", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def test_setup_only_stops_where_the_clock_would_start(tmp_path: Path) -> None:
+    """What an instruction count subtracts: the same process, its imports done, no work."""
+    path = tmp_path / "plain.837"
+    _bench().generate(path, 500, "837")
+    assert _phase(path, "ours-837")["items"] > 0
+    assert _phase(path, "ours-837", MOHSEDI_BENCH_SETUP_ONLY="1")["items"] == 0
+
+
+def test_instruction_count_is_of_the_work(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed: instruction counts (bench --instructions) cannot be made")
+    bench = _bench()
+    path = tmp_path / "plain.837"
+    bench.generate(path, 500, "837")
+    floor, ours = bench.count_instructions("floor-837", path), bench.count_instructions("ours-837", path)
+    assert floor is not None and ours is not None
+    # The interpreter's start and the imports are subtracted: a split of a small file is little.
+    assert 0 < floor < ours
+    assert floor < 5_000_000

@@ -117,10 +117,10 @@ def claim_segments(claim: dict[str, Any], default_pcn: str) -> list[str]:
     return segs
 
 
-def subscriber_segments(hl: int, patient: str) -> list[str]:
+def subscriber_segments(hl: int, patient: str, filing: str = "MB") -> list[str]:
     return [
         f"HL*{hl}*1*22*0",
-        "SBR*P*18*******MB",
+        f"SBR*P*18*******{filing}",
         f"NM1*IL*1*CASE*PATIENT{patient}****MI*CASEMEMBER{patient}",
         "N3*1 CASE ROAD",
         "N4*SPRINGFIELD*IL*627040000",
@@ -141,7 +141,7 @@ def wrap(claims: list[dict[str, Any]], envelope: dict[str, str] | None = None) -
     if "st03" in envelope:
         body[0] = f"ST*837*0001*{envelope['st03']}"
     for i, claim in enumerate(claims, start=1):
-        body += subscriber_segments(i + 1, claim.get("patient", "A"))
+        body += subscriber_segments(i + 1, claim.get("patient", "A"), claim.get("filing", "MB"))
         body += claim_segments(claim, f"C{i}")
     body.append(f"SE*{envelope.get('se01', len(body) + 1)}*{envelope.get('se02', '0001')}")
     isa = "ISA*00*          *00*          *ZZ*CASESUB        *ZZ*CASEREC        *261008*1200*^*00501*000000001*0*T*:"

@@ -65,7 +65,8 @@ def prior_authorization_missing(this: Rule, ctx: ClaimContext) -> Iterator[Findi
         what="The claim's earliest date of service is past the payer's timely filing limit: for "
         "Medicare (and any payer without its own limit) one calendar year after the date of "
         "service; for other payers, timely_filing_days from the policy file. One finding per claim, "
-        "naming the oldest date.",
+        "naming the oldest date; when the claim is not Medicare's (SBR09 not MA or MB) and the "
+        "policy file gives its payer no limit, the message says Medicare's year was applied.",
         why="A claim filed late is denied outright (CO-29, N211) and cannot be billed to the patient.",
         example="A 2025-06-01 date of service sent on 2026-11-22 to a payer with a 180-day limit.",
         fix="manual: send proof of timely filing or an exception request if one applies.",
@@ -79,17 +80,30 @@ def timely_filing(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         return
     days = ctx.options.payer_policy(claim.payer_id).timely_filing_days
     today = ctx.options.current_date()
-    if days is None:
-        deadline, limit = one_calendar_year_after(oldest), "one calendar year (Medicare)"
+    payer = claim.payer_id
+    if days is not None:
+        deadline, limit = oldest + timedelta(days=days), f"payer {payer} allows {days} days"
     else:
-        deadline, limit = oldest + timedelta(days=days), f"{days} days"
+        deadline = one_calendar_year_after(oldest)
+        filing = claim.subscriber.claim_filing_indicator if claim.subscriber is not None else ""
+        if filing in MEDICARE_FILING_INDICATORS:
+            limit = f"Medicare allows one calendar year (payer {payer})"
+        else:  # the claim does not say Medicare: say the limit is the default, not the payer's word
+            limit = (
+                f"the policy file gives no filing limit for payer {payer} (SBR09 {filing or 'empty'}), "
+                "so Medicare's one calendar year was applied"
+            )
     if today > deadline:
         yield this.finding(
-            f"the oldest date of service, {oldest}, was due by {deadline}; payer {claim.payer_id} "
-            f"allows {limit} and today is {today}",
+            f"the oldest date of service, {oldest}, was due by {deadline}; {limit}; today is {today}",
             claim=claim.patient_control_number,
             segment=claim.clm.number,
         )
+
+
+# SBR09 claim filing indicator codes of traditional Medicare (Part A, Part B); Medicare
+# Advantage plans ("16") set their own limits.
+MEDICARE_FILING_INDICATORS = frozenset({"MA", "MB"})
 
 
 def one_calendar_year_after(day: date) -> date:
