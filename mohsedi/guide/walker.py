@@ -97,18 +97,22 @@ class GuideWalker:
         # Segment ids no node qualifies get a plain (state, id) table: the common case.
         self.plain: dict[tuple[int, str], int] = {}
         self.raw: dict[tuple[int, str, str], int] = {}
-        # Ids with one qualifier, as place_units' table names them: the element's index when
-        # the qualifier is a whole element (NM101), minus it when it is the first component (SV101-1).
+        # Ids with one qualifier (a whole element, NM101, or its first component, SV101-1): the
+        # index of the element that holds it, which place_units' table keys by its whole text.
         self.element_key: dict[str, int] = {
-            sid: positions[0][0] if not positions[0][1] else -positions[0][0]
+            sid: positions[0][0]
             for sid, positions in guide.key_positions.items()
             if len(positions) == 1 and positions[0][1] in (0, 1) and positions[0][0] > 0
         }
-        # place_units' table: state -> segment id -> the next node, or for an id with one qualifier
-        # (element_key), (its element_key entry, qualifier value -> the next node). Filled by
-        # ``place_slow`` from ``step``; a miss on a known state is one empty dict, made once.
-        # A list indexed by state: one specialized list index per segment, not a dict probe.
-        self.table: list[dict[str, int | tuple[int, dict[str, int]]]] = [{} for _ in range(len(NODES))]
+        # place_units' table: state -> segment id -> (the next node, that node's row of the table, 0),
+        # or for an id with one qualifier (element_key): (None, the whole text of the element that
+        # holds the qualifier -> (the next node, its row), that element's index). Keyed by the whole
+        # element, a component qualifier needs no split in the probe: the few texts a batch repeats
+        # (SVC01 "HC:17311") each get an entry. Filled by ``place_slow`` from ``step``; a transition
+        # to nowhere (NOT_FOUND) is never kept here, so the probe misses and ``step`` answers it.
+        # A list indexed by state; each row is one dict, made once. One table per component
+        # separator (``table_for``): the same element text splits differently under another.
+        self.tables: dict[str, list[dict[str, tuple]]] = {}
         self.table_entries = 0
         self.isa_node = guide.by_path["/ISA_LOOP/ISA"]
         self.gs_node = guide.by_path["/ISA_LOOP/GS_LOOP/GS"]
@@ -159,33 +163,35 @@ class GuideWalker:
             found = self.transitions[memo_key] = walk(state, seg_id, dict(zip(positions, quals, strict=False)))
         return found
 
+    def table_for(self, component: str) -> list[dict[str, tuple]]:
+        """place_units' table for segments with this component separator."""
+        table = self.tables.get(component)
+        if table is None:
+            table = self.tables[component] = [{} for _ in range(len(NODES))]
+        return table
+
     def place_slow(self, state: int, seg: Segment) -> int:
-        """``step``, remembered in ``table`` for place_units' next probe of the same transition."""
+        """``step``, remembered in its table for place_units' next probe of the same transition."""
         found = self.step(state, seg)
         sid = seg.id
-        if self.table_entries >= RAW_MEMO_LIMIT:  # hostile input must not grow it without bound
+        if found == NOT_FOUND or self.table_entries >= RAW_MEMO_LIMIT:  # hostile input must not grow it without bound
             return found
+        table = self.table_for(seg.delimiters.component)
+        row = table[state]
         if sid not in self.guide.key_positions:
-            self.table[state][sid] = found
+            row[sid] = (found, table[found], 0)
         elif sid in self.element_key:
             element = self.element_key[sid]
-            entry = self.table[state].get(sid)
-            if not isinstance(entry, tuple):
-                entry = self.table[state][sid] = (element, {})
-            entry[1][_qualifier(seg, element)] = found
+            if element >= len(seg.elements):
+                return found  # short of its qualifier: the probe fails on it, and ``step`` answers
+            entry = row.get(sid)
+            if entry is None:
+                entry = row[sid] = (None, {}, element)
+            entry[1][seg.elements[element]] = (found, table[found])
         else:
             return found  # several qualifiers: ``step`` folds them each time
         self.table_entries += 1
         return found
-
-
-def _qualifier(seg: Segment, element: int) -> str:
-    """The qualifier text an element_key entry names: element ``element``, or the first component
-    of element ``-element``; "" when the segment is shorter."""
-    elements = seg.elements
-    if element > 0:
-        return elements[element] if element < len(elements) else ""
-    return elements[-element].partition(seg.delimiters.component)[0] if -element < len(elements) else ""
 
 
 _WALKERS: dict[str, GuideWalker] = {}
@@ -261,37 +267,35 @@ def place_units(units: Iterable[Unit], *, source: str | None = None) -> Iterator
         if walker is None or state == NOT_FOUND:
             yield unit
             continue
-        table, slow = walker.table, walker.place_slow
+        table, slow = walker.table_for(unit.segments[0].delimiters.component), walker.place_slow
         row = table[state]
         for seg in unit.segments:
-            # The memo probes, inlined (the qualifier as _qualifier reads it): after warm-up
-            # nearly every segment is one or two dictionary probes here, without a call.
-            try:  # free unless a probe misses (a new transition) or a segment is short of its qualifier
-                found = row[seg.id]
-                if isinstance(found, tuple):
-                    element, values = found
-                    if element > 0:
-                        found = values[seg.elements[element]]
-                    else:
-                        found = values[seg.elements[-element].partition(seg.delimiters.component)[0]]
+            # The memo probes, inlined: after warm-up nearly
+            # every segment is one or two dictionary probes here, without a call, and the probe
+            # hands over the next node's row with the node.
+            try:  # free unless a probe misses (a new transition, or none) or a segment is short of its qualifier
+                found, next_row, element = row[seg.id]
+                if found is None:  # an id with a qualifier: next_row is element text -> (node, row)
+                    found, next_row = next_row[seg.elements[element]]
             except (KeyError, IndexError):
                 found = slow(state, seg)
-            if found < 0:  # NOT_FOUND
-                if len(unit.placement_errors) < 20:
-                    unit.placement_errors.append(
-                        X12Error(
-                            f"segment {seg.id} has no place in the {guide_version(walker.guide.map_file)} guide "
-                            f"{where(NODES[state])}",
-                            source=source,
-                            segment=seg.number,
-                            offset=seg.offset,
-                            segment_id=seg.id,
+                if found < 0:  # NOT_FOUND: the segment keeps the node before it
+                    if len(unit.placement_errors) < 20:
+                        unit.placement_errors.append(
+                            X12Error(
+                                f"segment {seg.id} has no place in the {guide_version(walker.guide.map_file)} guide "
+                                f"{where(NODES[state])}",
+                                source=source,
+                                segment=seg.number,
+                                offset=seg.offset,
+                                segment_id=seg.id,
+                            )
                         )
-                    )
-            else:
-                state = found
-                row = table[found]
-            seg.node = state
+                    found, next_row = state, row
+                else:
+                    next_row = table[found]
+            seg.node = state = found
+            row = next_row
         yield unit
 
 

@@ -261,9 +261,9 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
             dropped.setdefault(id(payment), misplaced[seg.number])
             role = role_of(loop, seg.id)
         if role <= LINE_OTHER:  # loop 2110
-            if payment is None:
-                continue
             if role == SVC:
+                if payment is None:
+                    continue
                 if service is not None:
                     service.segments = segs[service_start:i]
                 delimiters = seg.delimiters
@@ -291,16 +291,17 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
                 service_start = i
                 payment.services.append(service)
                 continue
-            if service is None:  # not reached: the walker enters loop 2110 only through its SVC
+            if service is None or role == LINE_OTHER:  # no claim payment open (or no SVC), or not read
                 continue
             if role == LINE_CAS:  # read_adjustments(seg, "line"), inlined: one CAS per service line
                 service.adjustments += _adjustments(seg.text, seg.delimiters.element, "line")
                 continue
-            if role == LINE_OTHER:
-                continue
             e = seg.elements
-            qual = e[1] if len(e) > 1 else ""
-            value = e[2] if len(e) > 2 else ""
+            try:  # free on 3.11 unless the segment is short
+                qual = e[1]
+                value = e[2]
+            except IndexError:
+                qual, value = (e + PAD2)[1:3]
             if role == LINE_DTM:
                 if qual == "472":
                     service.date_from = service.date_to = _date(value)
@@ -371,8 +372,10 @@ def read_remittance(ts: TransactionSet) -> RemitSet:
         service.segments = segs[service_start:]
     if payment is not None:
         payment.segments = segs[payment_start:]
-    lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
-    claims = [c for c in claims if id(c) not in dropped]
+    lost = []
+    if dropped:
+        lost = [(c.patient_control_number, c.paid, dropped[id(c)]) for c in claims if id(c) in dropped]
+        claims = [c for c in claims if id(c) not in dropped]
     payee_qual = payee.element(3) if payee else ""
     payee_id = payee.element(4) if payee else ""
     remittance = Remittance(

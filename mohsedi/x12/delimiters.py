@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mohsedi.errors import X12Error
 
@@ -17,6 +17,8 @@ class Delimiters:
     component: str = ":"
     repetition: str | None = "^"
     segment: str = "~"
+    # Segment texts already split with these delimiters -> their elements (see Segment.__init__).
+    splits: dict[str, list[str]] = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     @property
     def trailer_whitespace(self) -> frozenset[str]:

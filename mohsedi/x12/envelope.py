@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from mohsedi.errors import X12Error
 from mohsedi.x12.segments import Segment, SegmentStream
@@ -99,12 +98,9 @@ def _batches(segments: Iterable[Segment], size: int = 1024) -> Iterator[list[Seg
         yield run
 
 
-_SEGMENT_ID = attrgetter("id")
-
-
 def _units(runs: Iterable[list[Segment]], source: str | None) -> Iterator[Unit]:
-    """iter_units over runs of segments: the ids that open or close a unit are found with C-level
-    passes over each run (map and list.index), and the segments between them move as slices."""
+    """iter_units over runs of segments: the ids that open or close a unit are marked in one pass
+    over each run and found with list.index, and the segments between them move as slices."""
     isa: Segment | None = None
     gs: Segment | None = None
     current: list[Segment] | None = None
@@ -144,7 +140,7 @@ def _units(runs: Iterable[list[Segment]], source: str | None) -> Iterator[Unit]:
         )
 
     for run in runs:
-        boundary = list(map(SET_BOUNDARY_IDS.__contains__, map(_SEGMENT_ID, run)))
+        boundary = [seg.id in SET_BOUNDARY_IDS for seg in run]  # a comprehension: cheaper than two C-level maps on 3.11
         end = len(run)
         start = 0
         while start < end:

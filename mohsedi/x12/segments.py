@@ -16,6 +16,7 @@ from mohsedi.x12.delimiters import ISA_LENGTH, Delimiters, sniff_delimiters
 
 BOM = "\ufeff"
 READ_CHUNK = 1 << 20
+SPLIT_CACHE_LIMIT = 4096  # distinct segment texts whose elements are remembered, per Delimiters
 
 
 class Segment:
@@ -39,10 +40,21 @@ class Segment:
         self.offset = offset  # character offset of ``text`` in the decoded file
         self.delimiters = delimiters
         self.node = -1  # index of the guide node the walker placed it at; -1 = not placed
-        # Split once: nearly every segment is looked at by the walker or a reader anyway.
-        # The list split() returns, kept as is: a tuple would save about 7% of a held batch's
-        # memory but costs about 10% of parse time in the extra copy.
-        self.elements: list[str] = (elements := text.split(delimiters.element))
+        # Split once: nearly every segment is looked at by the walker or a reader anyway. A batch
+        # repeats most segment texts (the payer's NM1, N3/N4, DTP dates, LX*1: about 70% of the
+        # segments of a generated one), so each text is split once per delimiters and the list is
+        # shared by the segments with that text: a probe costs a fifth of a split. Shared, so
+        # never changed in place: set_elements gives a segment a list of its own, and every
+        # edit builds a new one (tests/test_shared_elements.py checks that a check and a fix of
+        # finding-heavy files leave every segment's elements equal to its text split again).
+        split = delimiters.splits
+        elements = split.get(text)
+        if elements is None:
+            elements = text.split(delimiters.element)
+            if len(split) >= SPLIT_CACHE_LIMIT:  # bounded: a file of distinct texts must not grow it
+                split.clear()
+            split[text] = elements
+        self.elements: list[str] = elements
         self.id: str = elements[0]
 
     def element(self, index: int) -> str:
@@ -295,18 +307,19 @@ def _splits_cleanly(pieces: list[str], region: str, trailer: str, term: str) -> 
     """True when ``pieces``, ``region`` split on ``trailer``, are exactly its segments' texts.
 
     That is: no piece is empty or starts with layout (no blank lines, no doubled or differently
-    laid-out terminators), and every terminator in it is followed by the same layout. Two C-level
+    laid-out terminators), and every terminator in it is followed by the same layout. C-level
     passes: layout is a terminator or a blank (all at or below " "), so the least piece tells
-    whether any piece is empty or starts with a blank, and counting the terminators tells whether
-    each is in a trailer (a piece that starts with one holds one). A piece that starts with some
-    other control character sends the region to the general path too, which only costs speed.
+    whether any piece is empty or starts with a blank; and every terminator is in a trailer when
+    no piece holds one (the pieces joined are searched with memchr, cheaper than counting the
+    terminators of the region one character at a time). A piece that starts with some other
+    control character sends the region to the general path too, which only costs speed.
     """
     if not region:
         return False
     lowest = min(pieces)
     if not lowest or lowest[0] <= " ":
         return False
-    return len(trailer) == 1 or region.count(term) == len(pieces) - 1
+    return len(trailer) == 1 or term not in "".join(pieces)
 
 
 def read_chunks(path: str, size: int = READ_CHUNK) -> Iterator[str]:
