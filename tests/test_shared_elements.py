@@ -1,7 +1,7 @@
-"""Segments with the same text share one list of elements (Segment.__init__ splits each text once
-per delimiters): nothing may change such a list in place, or every segment with that text would
+"""Segments with the same text share one tuple of elements (Segment.__init__ splits each text
+once per delimiters): nothing can change it in place, or every segment with that text would
 change with it. A check and a fix of the finding-heavy batch (every rule, safe and unsafe fixes)
-must leave every shared list equal to its text split again."""
+must leave every shared tuple equal to its text split again."""
 
 from __future__ import annotations
 
@@ -21,11 +21,21 @@ from tests.test_pinned_outcomes import HEAVY, SCENARIOS
 def test_segments_with_one_text_share_their_elements_and_an_edit_gives_one_its_own() -> None:
     delimiters = Delimiters()
     one, two = Segment("LX*1", "~", delimiters), Segment("LX*1", "~", delimiters)
-    assert one.elements is two.elements and one.elements == ["LX", "1"]
+    assert one.elements is two.elements and one.elements == ("LX", "1")
     one.set_elements(["LX", "2"])
-    assert (one.text, one.elements, two.text, two.elements) == ("LX*2", ["LX", "2"], "LX*1", ["LX", "1"])
+    assert (one.text, one.elements, two.text, two.elements) == ("LX*2", ("LX", "2"), "LX*1", ("LX", "1"))
     other = Segment("LX*1", "~", Delimiters(element="|"))  # the same text under another separator
-    assert other.elements == ["LX*1"]
+    assert other.elements == ("LX*1",)
+
+
+def test_shared_elements_cannot_be_changed_in_place() -> None:
+    """A rule that wrote into a segment's elements would change every segment with its text: it
+    fails loudly instead."""
+    delimiters = Delimiters()
+    one, two = Segment("LX*1", "~", delimiters), Segment("LX*1", "~", delimiters)
+    with pytest.raises(TypeError):
+        one.elements[1] = "2"  # type: ignore[index]
+    assert two.text == "LX*1" and two.elements == ("LX", "1")
 
 
 def test_the_shared_lists_are_bounded() -> None:
@@ -54,6 +64,6 @@ def test_no_check_or_fix_changes_a_shared_list_in_place(name: str, tmp_path: Pat
     checked = 0
     for delimiters in seen:
         for text, elements in delimiters.splits.items():
-            assert elements == text.split(delimiters.element), text
+            assert elements == tuple(text.split(delimiters.element)), text
             checked += 1
     assert checked > 1000

@@ -117,7 +117,7 @@ def _assert_positions_exact(text: str, segments: list) -> None:
         term = s.delimiters.segment
         if s.trailer:
             assert s.trailer[0] == term and not s.trailer[1:].strip(LAYOUT + term), s
-        assert s.elements == s.text.split(s.delimiters.element) and s.id == s.elements[0]
+        assert s.elements == tuple(s.text.split(s.delimiters.element)) and s.id == s.elements[0]
 
 
 @pytest.mark.parametrize(

@@ -83,8 +83,8 @@ ROLE_BY_STEP = {
 ROLE_BY_SEGMENT = {("2300", "HI"): HI, ("2300", "REF"): CLAIM_REF}  # any qualifier
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})  # not BP (anesthesia) or BG (condition)
 _ROLES: dict[int, int] = {}
-PAD8 = [""] * 8
-PAD10 = [""] * 10
+PAD8 = ("",) * 8
+PAD10 = ("",) * 10
 # Amounts and dates repeat across a batch; Decimal and date are immutable, so one object per
 # distinct text is shared (a C-level cache, bounded).
 _decimal = functools.lru_cache(maxsize=8192)(to_decimal)

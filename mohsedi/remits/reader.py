@@ -27,8 +27,8 @@ ONE = Decimal("1")
 MOA_REMARK_ELEMENTS = (3, 4, 5, 6, 7)
 MIA_REMARK_ELEMENTS = (5, 20, 21, 22, 23)
 # Segments are padded once to this many elements, instead of a bounds check per element read.
-PAD = [""] * 8
-PAD2 = ["", ""]
+PAD = ("",) * 8
+PAD2 = ("", "")
 # Amounts and dates repeat across a remittance; Decimal and date are immutable, so one object
 # per distinct text is shared (a C-level cache, bounded).
 _decimal = functools.lru_cache(maxsize=8192)(to_decimal)
@@ -61,7 +61,7 @@ def _cas(text: str, element: str) -> tuple[tuple[str, str, Decimal, Decimal | No
     a remittance repeats the same few adjustments over and over."""
     elements = text.split(element)
     count = min(len(elements), 20)
-    e = elements + PAD2  # a triplet's amount and quantity may be left off at the end
+    e = [*elements, *PAD2]  # a triplet's amount and quantity may be left off at the end
     group = e[1] if count > 1 else ""
     out = []
     for i in range(2, count, 3):

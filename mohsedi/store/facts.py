@@ -50,7 +50,7 @@ def _segment(elements: list[str], step: str | None) -> Segment:
     while len(elements) > 1 and elements[-1] == "":
         elements.pop()
     seg = Segment(_DELIMITERS.element.join(elements), _DELIMITERS.segment, _DELIMITERS)
-    seg.elements = elements  # as given, whatever a value holds
+    seg.elements = tuple(elements)  # as given, whatever a value holds
     if step is not None:
         seg.node = _node(step)
     return seg

@@ -18,7 +18,7 @@ class Delimiters:
     repetition: str | None = "^"
     segment: str = "~"
     # Segment texts already split with these delimiters -> their elements (see Segment.__init__).
-    splits: dict[str, list[str]] = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
+    splits: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     @property
     def trailer_whitespace(self) -> frozenset[str]:

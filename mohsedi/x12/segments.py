@@ -7,7 +7,7 @@ start of a file (``lead``), its own text, and the terminator plus any layout aft
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, repeat
 from operator import add
 
@@ -42,19 +42,18 @@ class Segment:
         self.node = -1  # index of the guide node the walker placed it at; -1 = not placed
         # Split once: nearly every segment is looked at by the walker or a reader anyway. A batch
         # repeats most segment texts (the payer's NM1, N3/N4, DTP dates, LX*1: about 70% of the
-        # segments of a generated one), so each text is split once per delimiters and the list is
-        # shared by the segments with that text: a probe costs a fifth of a split. Shared, so
-        # never changed in place: set_elements gives a segment a list of its own, and every
-        # edit builds a new one (tests/test_shared_elements.py checks that a check and a fix of
-        # finding-heavy files leave every segment's elements equal to its text split again).
+        # segments of a generated one), so each text is split once per delimiters and the
+        # elements are shared by the segments with that text: a probe costs a fifth of a split.
+        # Shared, so a tuple: an edit cannot change one segment's elements under another's feet
+        # (set_elements gives a segment elements of its own).
         split = delimiters.splits
         elements = split.get(text)
         if elements is None:
-            elements = text.split(delimiters.element)
+            elements = tuple(text.split(delimiters.element))
             if len(split) >= SPLIT_CACHE_LIMIT:  # bounded: a file of distinct texts must not grow it
                 split.clear()
             split[text] = elements
-        self.elements: list[str] = elements
+        self.elements: tuple[str, ...] = elements
         self.id: str = elements[0]
 
     def element(self, index: int) -> str:
@@ -78,13 +77,13 @@ class Segment:
         sep = self.delimiters.repetition
         return value.split(sep) if sep else [value]
 
-    def set_elements(self, elements: list[str]) -> None:
+    def set_elements(self, elements: Sequence[str]) -> None:
         """Replace the whole segment's elements; trailing empty elements are dropped, as X12 requires."""
         trimmed = list(elements)
         while len(trimmed) > 1 and trimmed[-1] == "":
             trimmed.pop()
         self.text = self.delimiters.element.join(trimmed)
-        self.elements = trimmed
+        self.elements = tuple(trimmed)
         self.id = trimmed[0]
 
     def emit(self) -> str:

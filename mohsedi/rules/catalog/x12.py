@@ -308,7 +308,7 @@ def code_representation(this: Rule, ctx: ClaimContext) -> Iterator[Finding]:
         if text == text.upper() and text.split() == [text]:
             continue  # upper case, no blank anywhere: every code already trimmed (the common case)
         changed = tuple(e.strip().upper() for e in seg.elements)
-        if list(changed) != seg.elements:
+        if changed != seg.elements:
             yield this.finding(
                 "diagnosis codes in HI are not trimmed upper case",
                 claim=claim.patient_control_number,
