@@ -465,8 +465,9 @@ def main() -> None:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="also count the CPU instructions of each side's parse of the 837P and 835 under valgrind "
-        "(cachegrind): a figure the machine's load does not move (a minute or two more)",
+        help="also count the CPU instructions of each side's parse of the 837P and 835, and of the "
+        "finding-heavy check and pyx12, under valgrind (cachegrind): figures the machine's load does not "
+        "move (pyx12's count takes minutes)",
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -574,7 +575,15 @@ def main() -> None:
         p837 = group("parse 837P", peer_rows("837", f837, n837), args.repeat)
         p835 = group("parse 835", peer_rows("835", f835, n835), args.repeat)
 
-    counted: list[tuple[str, dict[str, int]]] = []  # (file kind, {side: instructions})
+    counted: list[tuple[str, dict[str, int]]] = []  # (what, {side: instructions}), mohsedi's side first
+
+    def count(what: str, sides: dict[str, str], path: Path) -> None:
+        found = {side: count_instructions(name, path) for side, name in sides.items()}
+        if None in found.values():
+            notes.append(f"valgrind not installed or a count failed: {what} instructions not counted")
+        else:
+            counted.append((what, {side: n for side, n in found.items() if n is not None}))
+
     if args.instructions and "parse" in groups:
         print("  counting instructions (valgrind) ...", flush=True)
         for kind, path in (("837P", f837), ("835", f835)):
@@ -584,11 +593,7 @@ def main() -> None:
                 *(["openx12"] if have_openx12 else []),
                 *(["oxedi"] if have_oxedi and short == "835" else []),
             ]
-            found = {side: count_instructions(f"{side}-{short}", path) for side in sides}
-            if None in found.values():
-                notes.append(f"valgrind not installed or a count failed: {kind} instructions not counted")
-                continue
-            counted.append((kind, {k: n for k, n in found.items() if n is not None}))
+            count(f"{kind} parse", {side: f"{side}-{short}" for side in sides}, path)
 
     # 2. Rules: the finding-heavy 837P (every claim has findings) and the ordinary one.
     if "rules" in groups:
@@ -599,6 +604,9 @@ def main() -> None:
         if pyx12_rows:
             heavy_rows.append(("pyx12", "pyx12 (same file)", "pyx12-837", heavy, nheavy, None))
         rules = group("rules, finding-heavy 837P", heavy_rows, args.repeat)
+        if args.instructions and pyx12_rows:  # pyx12 under valgrind: a few minutes
+            print("  counting instructions (valgrind) ...", flush=True)
+            count("finding-heavy check --format json", {"ours": "check-json", "pyx12": "pyx12-837"}, heavy)
         fixes = group(
             "check + fix, 837P",
             [
@@ -689,12 +697,12 @@ def main() -> None:
     ratio("finding-heavy fix -o --db, speed over pyx12's reader", rules.get("fix-db"), rules.get("pyx12"))
     ratio("check + fix, --jobs 2 over --jobs 1", fixes.get("check-fix-2"), fixes.get("check-fix"))
     ratio("ingest, PostgreSQL's speed over SQLite's", stores.get("postgresql"), stores.get("sqlite"))
-    for kind, found in counted:
+    for what, found in counted:
         ours = found["ours"]
         for peer, n in found.items():
             if peer != "ours":
                 lines.append(
-                    f"{kind} parse, instructions: mohsedi {ours:,}, {peer} {n:,}: "
+                    f"{what}, instructions: mohsedi {ours:,}, {peer} {n:,}: "
                     f"{n / ours:.2f}x as many for {peer} (>1: mohsedi does less)"
                 )
     lines += [f"note: {n}" for n in notes]
