@@ -642,11 +642,13 @@ def _values(loc) -> tuple:
 
 @pytest.mark.parametrize("value", ["1", "0", "99999.99", "12.5", "", "1.2.3", "-5"])
 def test_a_rule_that_does_not_read_clm02_finds_the_same_whatever_it_holds(value: str) -> None:
-    """What lets the engine keep a rule's findings on a claim whose CLM02 a fix rewrote: every
-    claim and day rule that declares it does not read CLM02 finds the same, on every claim of the
-    samples, the rule cases, generated claims and the corpus, with CLM02 set to something else."""
-    blind = [r for r in all_rules() if r.scope != Scope.ENVELOPE and r.reads is not None and "CLM02" not in r.reads]
+    """What lets the engine keep a rule's findings on a claim whose CLM02 a fix rewrote, and
+    check judge a CLM02 fix alone: every claim, day and envelope rule that declares it does not
+    read CLM02 finds the same, on every claim of the samples, the rule cases, generated claims
+    and the corpus, with CLM02 set to something else."""
+    blind = [r for r in all_rules() if r.reads is not None and "CLM02" not in r.reads]
     assert len(blind) > 30 and "X12002" not in {r.code for r in blind}
+    assert {"X12001", "X12004", "X12007", "X12008"} <= {r.code for r in blind if r.scope == Scope.ENVELOPE}
     docs = _documents_with_every_claim()
     options = RuleOptions(clia_number=CLIA, today=date(2026, 11, 22), case_log=load_case_log(SAMPLES / "case-log.csv"))
     before = [_values(loc) for loc in check_documents(docs, blind, options)]
