@@ -288,19 +288,9 @@ def _claim(
             if len(dtp_elements) > 3:
                 date_from, date_to = _date_or_range(dtp_elements[2], dtp_elements[3])
         ref6r = look[ref6r_at]
-        line_id = None
-        if ref6r is not None:
-            try:
-                line_id = ref6r.elements[2]
-            except IndexError:
-                line_id = ""
+        line_id = None if ref6r is None else ref6r.element(2)
         rendering = look[rendering_at]
-        line_rendering = None
-        if rendering is not None:
-            try:
-                line_rendering = rendering.elements[9]
-            except IndexError:
-                line_rendering = ""
+        line_rendering = None if rendering is None else rendering.element(9)
         lines.append(
             ServiceLine(
                 line_number,
