@@ -1381,7 +1381,7 @@ def _fix_loop(
             f = loc.finding
             if not allowed(f, unsafe) or finding_key(f) in withheld:
                 continue
-            if set_aside and (loc.doc, loc.unit, f.rule, f.claim, f.line) in set_aside:
+            if set_aside and _aside_key(loc) in set_aside:
                 continue
             why = held_back.get((f.source or "", f.claim or "")) if f.claim else None
             if why is not None:
